@@ -1,0 +1,108 @@
+"""Countersign: builds the Dash app and its Flask server.
+
+``python app.py`` migrates the database, seeds demo data into an empty demo
+database, and serves on HOST:PORT. ``gunicorn app:server`` serves production.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+import dash._callback
+from dash import Dash, Input, Output
+from flask import redirect, request
+from flask_login import LoginManager, current_user, logout_user
+
+from components.layout import navbar_contents, shell
+from data.config import Settings, load_settings
+from data.db import Database, upgrade_database
+from data.models import User
+from data.notifications import unread_count
+from data.requests import waiting_counts
+from data.seed import is_seeded, seed_demo
+from pages._support import DATABASE_KEY, SessionUser, database, load_actor
+
+ROOT = Path(__file__).resolve().parent
+PUBLIC_PATHS = ("/login", "/logout", "/_dash-", "/assets/", "/_favicon", "/_reload-hash")
+
+
+def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None = None) -> Dash:
+    """The app for these settings, with its database migrated (and seeded in demo mode)."""
+    settings = settings or load_settings()
+    upgrade_database(settings.database_url)
+    database = Database(settings.database_url)
+    if (settings.demo if seed_if_empty is None else seed_if_empty) and not is_seeded(database):
+        seed_demo(database)
+
+    # Dash re-runs the page modules for every app it builds; start from a clean slate so
+    # that callbacks registered by an earlier app in this process are not added twice.
+    dash._callback.GLOBAL_CALLBACK_LIST.clear()
+    dash._callback.GLOBAL_CALLBACK_MAP.clear()
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(ROOT / "pages"),
+        assets_folder=str(ROOT / "assets"),
+        title="Countersign",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+    server = app.server
+    server.secret_key = settings.secret_key
+    server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    server.extensions[DATABASE_KEY] = database
+    _set_up_sign_in(server)
+    app.layout = shell
+    _register_shell_callbacks(app)
+    return app
+
+
+def _set_up_sign_in(server) -> None:
+    login_manager = LoginManager(server)
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> SessionUser | None:
+        with database().session() as session:
+            user = session.get(User, int(user_id))
+            return SessionUser(user.id) if user is not None and user.is_active else None
+
+    @server.before_request
+    def require_sign_in():
+        if request.path.startswith(PUBLIC_PATHS) or current_user.is_authenticated:
+            return None
+        if request.method == "GET":
+            return redirect("/login?next=" + quote(request.full_path.rstrip("?")))
+        return {"message": "Sign in first."}, 401
+
+    @server.route("/logout")
+    def logout():
+        logout_user()
+        return redirect("/login")
+
+
+def _register_shell_callbacks(app: Dash) -> None:
+    @app.callback(Output("cs-navbar", "children"), Input("cs-url", "pathname"))
+    def render_navbar(_pathname):
+        with database().session() as session:
+            actor = load_actor(session)
+            if actor is None or not actor.is_active:
+                return navbar_contents(None, {})
+            counts = {**waiting_counts(session, actor), "unread": unread_count(session, actor)}
+            return navbar_contents(actor, counts)
+
+
+def __getattr__(name: str):
+    """``app`` and ``server`` are built on first use, so importing this module is cheap."""
+    if name in ("app", "server"):
+        built = create_app()
+        globals().update(app=built, server=built.server)
+        return globals()[name]
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    settings = load_settings()
+    application = create_app(settings)
+    print(f"Countersign is serving on http://{settings.host}:{settings.port}")
+    application.run(host=settings.host, port=settings.port, debug=False)

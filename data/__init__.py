@@ -1,0 +1,1 @@
+"""Countersign's domain model and services. Nothing here imports Dash."""

@@ -1,0 +1,72 @@
+"""Settings read from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    demo: bool
+    host: str
+    port: int
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual PostgreSQL spellings and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{INSTANCE_DIR / 'countersign.db'}"
+
+
+def _demo_secret_key() -> str:
+    """A key kept under instance/ so demo sessions survive a restart."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    url = env.get("DATABASE_URL", "").strip()
+    demo_default = "0" if url else "1"
+    demo = env.get("COUNTERSIGN_DEMO", demo_default).strip().lower() in ("1", "true", "yes")
+    secret_key = env.get("SECRET_KEY", "").strip()
+    if not secret_key:
+        if not demo:
+            raise ConfigurationError(
+                "SECRET_KEY must be set outside demo mode, for example: "
+                "export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        secret_key = _demo_secret_key()
+    try:
+        port = int(env.get("PORT", "8050"))
+    except ValueError:
+        raise ConfigurationError("PORT must be a number, such as 8050") from None
+    return Settings(
+        database_url=normalise_database_url(url) if url else default_database_url(),
+        secret_key=secret_key,
+        demo=demo,
+        host=env.get("HOST", "127.0.0.1"),
+        port=port,
+    )

@@ -1,0 +1,397 @@
+"""Customers: reading, creating, and the clerk's Save with its proposals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from data.audit import customer_history, record_customer_change
+from data.errors import Conflict, NotFound, ValidationFailed
+from data.fields import EDITABLE_FIELDS, FIELDS, FIELDS_BY_NAME, FieldError, field_spec
+from data.labels import REQUEST_STATE_LABELS
+from data.models import (
+    OPEN_STATES,
+    AuditEntry,
+    ChangeRequest,
+    Customer,
+    ProposedChange,
+    RequestEvent,
+    User,
+)
+from data.parameters import gated_fields
+from data.requests import (
+    allowed_actions,
+    close_if_empty,
+    current_value_text,
+    ensure_draft,
+    open_request_for,
+    propose,
+)
+from data.users import require_active, require_role
+
+
+@dataclass
+class SaveResult:
+    """What one Save did: applied fields, proposals made, and the open request."""
+
+    customer: Customer
+    applied: list[str] = field(default_factory=list)
+    proposed: list[ProposedChange] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
+    request: ChangeRequest | None = None
+
+    @property
+    def has_proposals(self) -> bool:
+        return bool(self.proposed)
+
+
+def find_customer(session: Session, account: str) -> Customer:
+    customer = session.scalar(select(Customer).where(Customer.account == account.strip().upper()))
+    if customer is None:
+        raise NotFound(f"Customer {account} does not exist.")
+    return customer
+
+
+def get_customer(session: Session, actor: User, account: str) -> Customer:
+    require_active(actor)
+    return find_customer(session, account)
+
+
+def customer_values(customer: Customer) -> dict[str, Any]:
+    return {spec.name: getattr(customer, spec.name) for spec in FIELDS}
+
+
+def parse_values(
+    session: Session, raw: dict[str, Any], *, creating: bool = False
+) -> dict[str, Any]:
+    """Validate raw values with the field catalogue; every error at once, per field."""
+    errors: dict[str, str] = {}
+    parsed: dict[str, Any] = {}
+    for name, value in raw.items():
+        spec = FIELDS_BY_NAME.get(name)
+        if spec is None:
+            errors[name] = "is not a customer field"
+            continue
+        if name == "account" and not creating:
+            errors[name] = "cannot be changed"
+            continue
+        try:
+            parsed[name] = spec.parse(value)
+        except FieldError as error:
+            errors[name] = f"{spec.label} {error}"
+    invoice_account = parsed.get("invoice_account")
+    if invoice_account and "invoice_account" not in errors:
+        exists = session.scalar(select(Customer.id).where(Customer.account == invoice_account))
+        if exists is None and invoice_account != parsed.get("account"):
+            errors["invoice_account"] = f"Invoice account {invoice_account} is not a customer"
+    if errors:
+        raise ValidationFailed(errors)
+    return parsed
+
+
+def apply_values(
+    session: Session,
+    customer: Customer,
+    values: dict[str, Any],
+    actor: User,
+    source: str,
+    batch_id: int | None = None,
+) -> list[str]:
+    """Set parsed values on the customer now, each with its audit entry; returns the fields."""
+    for name, value in values.items():
+        old_text = current_value_text(customer, name)
+        setattr(customer, name, value)
+        record_customer_change(
+            session,
+            customer,
+            name,
+            old_text,
+            field_spec(name).to_text(value),
+            source,
+            actor,
+            batch_id=batch_id,
+        )
+    session.flush()
+    return list(values)
+
+
+def create_customer(
+    session: Session,
+    actor: User,
+    raw: dict[str, Any],
+    source: str = "direct_edit",
+    batch_id: int | None = None,
+) -> Customer:
+    """A new customer applies at once; each set field goes into the audit trail."""
+    require_role(actor, "clerk")
+    raw = dict(raw)
+    missing = {
+        spec.name: f"{spec.label} is required"
+        for spec in FIELDS
+        if spec.required and spec.name not in raw
+    }
+    parsed = parse_values(session, raw, creating=True)
+    if missing:
+        raise ValidationFailed(missing)
+    if session.scalar(select(Customer.id).where(Customer.account == parsed["account"])):
+        raise ValidationFailed({"account": f"Account number {parsed['account']} already exists"})
+    customer = Customer(**parsed)
+    session.add(customer)
+    session.flush()
+    for spec in EDITABLE_FIELDS:
+        text = spec.to_text(getattr(customer, spec.name))
+        if text != spec.to_text(spec.blank):
+            record_customer_change(
+                session, customer, spec.name, None, text, source, actor, batch_id=batch_id
+            )
+    return customer
+
+
+def save_customer(
+    session: Session,
+    actor: User,
+    account: str,
+    raw: dict[str, Any],
+    expected_version: int | None = None,
+) -> SaveResult:
+    """The clerk's Save: non-gated fields apply at once, gated ones become proposals.
+
+    ``raw`` holds only the fields the user changed. A gated field set back to the
+    customer's current value withdraws its proposal. Nothing is saved when any
+    value is invalid, when the customer changed since ``expected_version``, or
+    when a gated field is locked by a pending request.
+    """
+    require_role(actor, "clerk")
+    customer = session.get(
+        Customer, find_customer(session, account).id, with_for_update=True, populate_existing=True
+    )
+    if expected_version is not None and expected_version != customer.version:
+        raise Conflict(
+            f"Customer {customer.account} was changed by someone else since you opened it. "
+            "Reload to see the latest values; nothing was saved."
+        )
+    parsed = parse_values(session, raw)
+    gated = gated_fields(session)
+    request = open_request_for(session, customer.id)
+    pending_fields = (
+        {c.field for c in request.changes} if request and request.state == "pending" else set()
+    )
+
+    locked = {
+        name: f"{field_spec(name).label} has changes pending approval and cannot be edited now"
+        for name, value in parsed.items()
+        if (
+            name in pending_fields
+            or (name in gated and request is not None and request.state == "pending")
+        )
+        and field_spec(name).to_text(value) != current_value_text(customer, name)
+    }
+    if locked:
+        raise ValidationFailed(locked)
+
+    result = SaveResult(customer=customer)
+    direct: dict[str, Any] = {}
+    for name, value in parsed.items():
+        spec = field_spec(name)
+        new_text = spec.to_text(value)
+        current_text = current_value_text(customer, name)
+        if name in gated:
+            has_proposal = request is not None and request.change_for(name) is not None
+            if new_text == current_text and not has_proposal:
+                continue
+            if result.request is None:
+                result.request = request = ensure_draft(session, customer, actor)
+            change = propose(session, request, actor, name, current_text, new_text)
+            if change is None:
+                result.withdrawn.append(name)
+            else:
+                result.proposed.append(change)
+        elif new_text != current_text:
+            direct[name] = value
+
+    result.applied = apply_values(session, customer, direct, actor, "direct_edit")
+    if result.request is not None and not result.request.changes:
+        close_if_empty(session, result.request, actor)
+    result.request = open_request_for(session, customer.id)
+    return result
+
+
+GRID_COLUMNS = (
+    "account",
+    "name",
+    "customer_group",
+    "city",
+    "country",
+    "currency",
+    "credit_limit",
+    "on_hold",
+    "request_state",
+)
+TEXT_FILTERS = {
+    "contains": lambda column, text: column.ilike(f"%{_escape_like(text)}%", escape="\\"),
+    "notContains": lambda column, text: ~column.ilike(f"%{_escape_like(text)}%", escape="\\"),
+    "equals": lambda column, text: func.lower(column) == text.lower(),
+    "notEqual": lambda column, text: func.lower(column) != text.lower(),
+    "startsWith": lambda column, text: column.ilike(f"{_escape_like(text)}%", escape="\\"),
+    "endsWith": lambda column, text: column.ilike(f"%{_escape_like(text)}", escape="\\"),
+}
+NUMBER_FILTERS = {
+    "equals": lambda column, number: column == number,
+    "notEqual": lambda column, number: column != number,
+    "greaterThan": lambda column, number: column > number,
+    "greaterThanOrEqual": lambda column, number: column >= number,
+    "lessThan": lambda column, number: column < number,
+    "lessThanOrEqual": lambda column, number: column <= number,
+}
+
+
+def _starts_with(column, prefix: str):
+    """A prefix match as a range, so an index on ``column`` serves it."""
+    return (column >= prefix) & (column < prefix + "\U0010ffff")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class CustomerPage:
+    rows: list[dict[str, Any]]
+    total: int | None
+    """How many rows match, when asked for (the first block of a query) or evident."""
+
+
+def list_customers(
+    session: Session,
+    actor: User,
+    start: int,
+    end: int,
+    sort: list[dict[str, str]] | None = None,
+    filters: dict[str, dict[str, Any]] | None = None,
+    search: str | None = None,
+    count: bool = False,
+) -> CustomerPage:
+    """One page of the customer grid, sorted and filtered in SQL.
+
+    ``sort`` and ``filters`` follow AG Grid's sortModel and filterModel; unknown
+    columns or filter types are refused. ``search`` matches account or name.
+    With ``count`` the total of matching rows is counted too.
+    """
+    require_active(actor)
+    if start < 0 or end <= start or end - start > 1000:
+        raise ValidationFailed({"rows": "ask for between 1 and 1,000 rows from row 0 on"})
+    state = (
+        select(ChangeRequest.state)
+        .where(ChangeRequest.customer_id == Customer.id, ChangeRequest.state.in_(OPEN_STATES))
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+    columns = {name: getattr(Customer, name) for name in GRID_COLUMNS if name != "request_state"}
+    columns["request_state"] = state
+    query = select(*(column.label(name) for name, column in columns.items()))
+
+    if search and search.strip():
+        term = search.strip()
+        query = query.where(
+            _starts_with(Customer.account, term.upper())
+            | _starts_with(func.lower(Customer.name), term.lower())
+        )
+    for name, model in (filters or {}).items():
+        query = query.where(_grid_filter(columns, name, model))
+
+    total = None
+    if count:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+    order = []
+    for item in sort or []:
+        if item.get("colId") not in columns or item.get("sort") not in ("asc", "desc"):
+            raise ValidationFailed({"sort": f"cannot sort by {item.get('colId')!r}"})
+        column = columns[item["colId"]]
+        order.append(column.asc() if item["sort"] == "asc" else column.desc())
+    query = query.order_by(*order, Customer.account).offset(start).limit(end - start)
+    rows = [dict(row._mapping) for row in session.execute(query)]
+    for row in rows:
+        limit = row["credit_limit"]
+        row["credit_limit"] = float(limit) if limit is not None else None
+        row["request_state"] = REQUEST_STATE_LABELS.get(row["request_state"], "")
+    if total is None and len(rows) < end - start:
+        total = start + len(rows)
+    return CustomerPage(rows=rows, total=total)
+
+
+def _grid_filter(columns: dict[str, Any], name: str, model: dict[str, Any]):
+    if name not in columns:
+        raise ValidationFailed({"filter": f"cannot filter by {name!r}"})
+    if "conditions" in model:
+        parts = [_grid_filter(columns, name, condition) for condition in model["conditions"]]
+        return or_(*parts) if model.get("operator") == "OR" else and_(*parts)
+    column = columns[name]
+    kind = model.get("filterType")
+    operator = model.get("type")
+    if name == "request_state" and kind == "text":
+        labels = {label.lower(): state for state, label in REQUEST_STATE_LABELS.items()}
+        wanted = [s for label, s in labels.items() if str(model.get("filter", "")).lower() in label]
+        return column.in_(wanted)
+    if kind == "text" and operator in TEXT_FILTERS:
+        return TEXT_FILTERS[operator](column, str(model.get("filter", "")))
+    if kind == "number" and operator in NUMBER_FILTERS:
+        try:
+            number = Decimal(str(model.get("filter")))
+        except InvalidOperation:
+            raise ValidationFailed({"filter": f"{name}: not a number"}) from None
+        return NUMBER_FILTERS[operator](column, number)
+    raise ValidationFailed({"filter": f"unsupported filter {kind}/{operator} on {name!r}"})
+
+
+@dataclass
+class EditorView:
+    """Everything the customer editor shows, read in one unit of work."""
+
+    customer: Customer
+    values: dict[str, str | None]
+    gated: set[str]
+    request: ChangeRequest | None
+    actions: set[str]
+    locked: set[str]
+    may_edit: bool
+    audit: list[AuditEntry]
+    requests: list[ChangeRequest]
+
+
+def editor_view(session: Session, actor: User, account: str) -> EditorView:
+    require_active(actor)
+    customer = find_customer(session, account)
+    request = open_request_for(session, customer.id)
+    gated = gated_fields(session)
+    locked: set[str] = set()
+    if request is not None and request.state == "pending":
+        locked = gated | {change.field for change in request.changes}
+    history = list(
+        session.scalars(
+            select(ChangeRequest)
+            .where(ChangeRequest.customer_id == customer.id)
+            .order_by(ChangeRequest.id.desc())
+            .limit(20)
+            .options(
+                selectinload(ChangeRequest.changes),
+                selectinload(ChangeRequest.events).joinedload(RequestEvent.actor),
+            )
+        )
+    )
+    if request is not None:
+        request = next(r for r in history if r.id == request.id)
+    return EditorView(
+        customer=customer,
+        values={spec.name: spec.to_text(getattr(customer, spec.name)) for spec in FIELDS},
+        gated=gated,
+        request=request,
+        actions=allowed_actions(session, request, actor),
+        locked=locked,
+        may_edit=actor.has_role("clerk"),
+        audit=customer_history(session, customer.id),
+        requests=history,
+    )

@@ -1,0 +1,169 @@
+"""Engines, units of work and migrations."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from data.config import normalise_database_url
+from data.errors import Conflict
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_ID = 7_211_004
+T = TypeVar("T")
+
+CONFLICT_MESSAGE = (
+    "Someone else changed the same data at the same moment. "
+    "Reload the page to see the latest values and try again."
+)
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    url = normalise_database_url(url)
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **options
+        )
+        _use_real_sqlite_transactions(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, **options)
+
+
+def _use_real_sqlite_transactions(engine: Engine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, begin transactions.
+
+    The sqlite3 module only begins a transaction before a write, so reads would
+    not share one snapshot with the writes that follow them. WAL mode lets readers
+    go on while one writer writes.
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def is_transient(error: BaseException) -> bool:
+    """A conflict that a fresh attempt may not meet again."""
+    if isinstance(error, StaleDataError):
+        return True
+    if isinstance(error, OperationalError):
+        text_ = str(error.orig).lower()
+        return (
+            "database is locked" in text_ or "deadlock" in text_ or "could not serialize" in text_
+        )
+    if isinstance(error, IntegrityError):
+        text_ = str(error.orig).lower()
+        return "unique" in text_ or "duplicate key" in text_
+    return False
+
+
+class Database:
+    """One database: its engine and the units of work run against it."""
+
+    def __init__(self, url: str, **engine_options: Any):
+        self.url = normalise_database_url(url)
+        self.engine = make_engine(self.url, **engine_options)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: commits when the block ends, rolls back on any error."""
+        session = self.sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def run(self, work: Callable[..., T], *args: Any, attempts: int = 4, **kwargs: Any) -> T:
+        """Run ``work(session, *args, **kwargs)`` in one transaction.
+
+        A transaction that loses a race is rolled back whole, so running it again
+        from fresh data is safe; after the last attempt the caller gets Conflict.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.session() as session:
+                    return work(session, *args, **kwargs)
+            except (StaleDataError, OperationalError, IntegrityError) as error:
+                if not is_transient(error):
+                    raise
+                if attempt == attempts:
+                    raise Conflict(CONFLICT_MESSAGE) from error
+                time.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", normalise_database_url(url).replace("%", "%%"))
+    return config
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Bring the database to ``revision``; several processes may call this at once."""
+    url = normalise_database_url(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+                connection.commit()
+            try:
+                config = alembic_config(url)
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                connection.commit()
+            finally:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(
+                        text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                    )
+                    connection.commit()
+    finally:
+        engine.dispose()
+
+
+def downgrade_database(url: str, revision: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+            connection.commit()
+    finally:
+        engine.dispose()

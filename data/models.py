@@ -1,0 +1,454 @@
+"""The one shared SQLAlchemy model. Schema changes go through Alembic (data/migrations)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from data.clock import utcnow
+
+ROLES = ("clerk", "approver", "manager", "analyst", "admin")
+OPEN_STATES = ("draft", "pending", "change_requested")
+CLOSED_STATES = ("approved", "rejected", "discarded")
+POLICIES = ("single", "majority", "percentage", "all")
+BEHAVIORS = ("allow", "reject", "propose")
+
+OPEN_STATES_SQL = "state IN ('draft', 'pending', 'change_requested')"
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC; always hands back an aware UTC datetime."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(row.role for row in self.role_rows)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class Parameters(Base):
+    """The single row of Accounts receivable parameters (id 1)."""
+
+    __tablename__ = "parameters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    approvals_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    data_entity_behavior: Mapped[str] = mapped_column(String(10), default="allow")
+    disallow_submitter_approval: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class FieldSetting(Base):
+    """The per-field Enable checkbox: a gated field needs approval."""
+
+    __tablename__ = "field_settings"
+
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    gated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    customer_group: Mapped[str] = mapped_column(String(10))
+    currency: Mapped[str] = mapped_column(String(3))
+    on_hold: Mapped[str] = mapped_column(String(10), default="No")
+    credit_limit: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    mandatory_credit_limit: Mapped[bool] = mapped_column(Boolean, default=False)
+    credit_rating: Mapped[str | None] = mapped_column(String(10))
+    exclude_interest_charges: Mapped[bool] = mapped_column(Boolean, default=False)
+    exclude_collection_fee: Mapped[bool] = mapped_column(Boolean, default=False)
+    terms_of_payment: Mapped[str | None] = mapped_column(String(10))
+    payment_terms_base_days: Mapped[int | None] = mapped_column(Integer)
+    method_of_payment: Mapped[str | None] = mapped_column(String(10))
+    payment_specification: Mapped[str | None] = mapped_column(String(10))
+    cash_discount: Mapped[str | None] = mapped_column(String(10))
+    bank_account: Mapped[str | None] = mapped_column(String(34))
+    sales_tax_group: Mapped[str | None] = mapped_column(String(10))
+    tax_exempt_number: Mapped[str | None] = mapped_column(String(25))
+    invoice_account: Mapped[str | None] = mapped_column(String(20))
+    street: Mapped[str | None] = mapped_column(String(120))
+    city: Mapped[str | None] = mapped_column(String(60))
+    postal_code: Mapped[str | None] = mapped_column(String(12))
+    country: Mapped[str | None] = mapped_column(String(2))
+    email: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_customers_name_lower", func.lower(name)),)
+
+
+class ChangeRequest(Base):
+    """A customer's set of proposed changes and its way through the workflow."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    workflow_version_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_versions.id"))
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    last_comment: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    customer: Mapped[Customer] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    workflow_version: Mapped[WorkflowVersion | None] = relationship()
+    changes: Mapped[list[ProposedChange]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="ProposedChange.id"
+    )
+    steps: Mapped[list[RequestStep]] = relationship(
+        back_populates="request",
+        cascade="all, delete-orphan",
+        order_by="(RequestStep.round, RequestStep.position)",
+    )
+    events: Mapped[list[RequestEvent]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RequestEvent.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index(
+            "uq_change_requests_one_open_per_customer",
+            "customer_id",
+            unique=True,
+            sqlite_where=text(OPEN_STATES_SQL),
+            postgresql_where=text(OPEN_STATES_SQL),
+        ),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def change_for(self, field: str) -> ProposedChange | None:
+        return next((change for change in self.changes if change.field == field), None)
+
+
+class ProposedChange(Base):
+    __tablename__ = "proposed_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(40), index=True)
+    original_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    request: Mapped[ChangeRequest] = relationship(back_populates="changes")
+    proposed_by: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("request_id", "field"),)
+
+
+class WorkflowDefinition(Base):
+    __tablename__ = "workflow_definitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40), default="proposed_customer_change")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    versions: Mapped[list[WorkflowVersion]] = relationship(
+        back_populates="definition", order_by="WorkflowVersion.number"
+    )
+
+
+class WorkflowVersion(Base):
+    __tablename__ = "workflow_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("workflow_definitions.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    definition: Mapped[WorkflowDefinition] = relationship(back_populates="versions")
+    steps: Mapped[list[WorkflowStep]] = relationship(
+        back_populates="version", cascade="all, delete-orphan", order_by="WorkflowStep.position"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("definition_id", "number"),
+        Index(
+            "uq_workflow_versions_one_active",
+            "is_active",
+            unique=True,
+            sqlite_where=text("is_active"),
+            postgresql_where=text("is_active"),
+        ),
+    )
+
+
+class WorkflowStep(Base):
+    __tablename__ = "workflow_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("workflow_versions.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    assignee_role: Mapped[str | None] = mapped_column(String(20))
+    policy: Mapped[str] = mapped_column(String(20), default="single")
+    percentage: Mapped[int | None] = mapped_column(Integer)
+    condition: Mapped[dict | None] = mapped_column(JSON)
+    time_limit_hours: Mapped[int | None] = mapped_column(Integer)
+    escalate_to_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    escalate_to_role: Mapped[str | None] = mapped_column(String(20))
+
+    version: Mapped[WorkflowVersion] = relationship(back_populates="steps")
+    assignee_rows: Mapped[list[WorkflowStepUser]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    escalate_to_user: Mapped[User | None] = relationship()
+
+    @property
+    def assignee_user_ids(self) -> list[int]:
+        return [row.user_id for row in self.assignee_rows]
+
+
+class WorkflowStepUser(Base):
+    __tablename__ = "workflow_step_users"
+
+    step_id: Mapped[int] = mapped_column(
+        ForeignKey("workflow_steps.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class RequestStep(Base):
+    """One workflow step as it runs for one submission round of a request."""
+
+    __tablename__ = "request_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("change_requests.id", ondelete="CASCADE"), index=True
+    )
+    round: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    workflow_step_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_steps.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    policy: Mapped[str] = mapped_column(String(20))
+    percentage: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20), default="waiting", index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[ChangeRequest] = relationship(back_populates="steps")
+    workflow_step: Mapped[WorkflowStep | None] = relationship()
+    assignments: Mapped[list[Assignment]] = relationship(
+        back_populates="step", cascade="all, delete-orphan", order_by="Assignment.id"
+    )
+
+
+class Assignment(Base):
+    """A user asked to decide a running step, and what they decided."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_step_id: Mapped[int] = mapped_column(
+        ForeignKey("request_steps.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    via: Mapped[str] = mapped_column(String(20), default="user")
+    via_role: Mapped[str | None] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    delegated_from_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    step: Mapped[RequestStep] = relationship(back_populates="assignments")
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    delegated_from: Mapped[User | None] = relationship(foreign_keys=[delegated_from_id])
+
+
+class RequestEvent(Base):
+    """The workflow history of a request: every action with who, when and comment."""
+
+    __tablename__ = "request_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("change_requests.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    step_name: Mapped[str | None] = mapped_column(String(100))
+    comment: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+    request: Mapped[ChangeRequest] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class AuditEntry(Base):
+    """Append-only trail of every applied change (database triggers refuse edits)."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    entity: Mapped[str] = mapped_column(String(20), default="customer")
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("change_requests.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    user: Mapped[User | None] = relationship()
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    behavior: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)
+    updated_count: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged_count: Mapped[int] = mapped_column(Integer, default=0)
+    proposed_count: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    created_by: Mapped[User] = relationship()
+    rows: Mapped[list[ImportRow]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="ImportRow.row_number"
+    )
+
+
+class ImportRow(Base):
+    __tablename__ = "import_rows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("import_batches.id", ondelete="CASCADE"), index=True
+    )
+    row_number: Mapped[int] = mapped_column(Integer)
+    account: Mapped[str | None] = mapped_column(String(20))
+    outcome: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+    batch: Mapped[ImportBatch] = relationship(back_populates="rows")
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("change_requests.id"))
+    text: Mapped[str] = mapped_column(Text)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,183 @@
+"""Accounts receivable parameters: the Customer approval section and the gated fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from data.errors import ValidationFailed
+from data.fields import FIELDS_BY_NAME, GATEABLE_FIELDS
+from data.labels import (
+    DATA_ENTITY_BEHAVIOR,
+    DATA_ENTITY_BEHAVIOR_LABELS,
+    DISALLOW_APPROVAL_BY_SUBMITTER,
+    ENABLE_CUSTOMER_APPROVALS,
+)
+from data.models import (
+    BEHAVIORS,
+    OPEN_STATES,
+    AuditEntry,
+    ChangeRequest,
+    FieldSetting,
+    Parameters,
+    ProposedChange,
+    User,
+)
+from data.users import require_role
+
+PARAMETERS_ID = 1
+PARAMETER_LABELS = {
+    "approvals_enabled": ENABLE_CUSTOMER_APPROVALS,
+    "data_entity_behavior": DATA_ENTITY_BEHAVIOR,
+    "disallow_submitter_approval": DISALLOW_APPROVAL_BY_SUBMITTER,
+}
+
+
+def ensure_defaults(session: Session) -> None:
+    """Create the parameters row and a setting for every gateable field, if missing."""
+    if session.get(Parameters, PARAMETERS_ID) is None:
+        session.add(Parameters(id=PARAMETERS_ID))
+    known = set(session.scalars(select(FieldSetting.field)))
+    for spec in GATEABLE_FIELDS:
+        if spec.name not in known:
+            session.add(FieldSetting(field=spec.name, gated=False))
+    session.flush()
+
+
+def get_parameters(session: Session) -> Parameters:
+    parameters = session.get(Parameters, PARAMETERS_ID)
+    if parameters is None:
+        ensure_defaults(session)
+        parameters = session.get(Parameters, PARAMETERS_ID)
+    return parameters
+
+
+def gated_fields(session: Session) -> set[str]:
+    """Fields that need approval right now (empty when approvals are off)."""
+    if not get_parameters(session).approvals_enabled:
+        return set()
+    return set(session.scalars(select(FieldSetting.field).where(FieldSetting.gated.is_(True))))
+
+
+def field_enable_settings(session: Session) -> dict[str, bool]:
+    return {row.field: row.gated for row in session.scalars(select(FieldSetting))}
+
+
+def _audit_parameter(session: Session, actor: User, name: str, old: object, new: object) -> None:
+    session.add(
+        AuditEntry(
+            entity="parameters",
+            field=name,
+            old_value=None if old is None else str(old),
+            new_value=None if new is None else str(new),
+            source="parameters",
+            user_id=actor.id,
+        )
+    )
+
+
+def update_parameters(
+    session: Session,
+    actor: User,
+    *,
+    approvals_enabled: bool | None = None,
+    data_entity_behavior: str | None = None,
+    disallow_submitter_approval: bool | None = None,
+    gated: dict[str, bool] | None = None,
+) -> list[str]:
+    """Change parameters (admins only); returns a line per change, each audited."""
+    require_role(actor, "admin")
+    if data_entity_behavior is not None and data_entity_behavior not in BEHAVIORS:
+        raise ValidationFailed({"data_entity_behavior": "choose one of the listed behaviors"})
+    unknown = sorted(name for name in (gated or {}) if name not in FIELDS_BY_NAME)
+    not_gateable = sorted(
+        name
+        for name in (gated or {})
+        if name in FIELDS_BY_NAME and not FIELDS_BY_NAME[name].gateable
+    )
+    if unknown or not_gateable:
+        raise ValidationFailed({"gated": "cannot gate " + ", ".join(unknown + not_gateable)})
+
+    parameters = get_parameters(session)
+    changes: list[str] = []
+    for name, value in (
+        ("approvals_enabled", approvals_enabled),
+        ("data_entity_behavior", data_entity_behavior),
+        ("disallow_submitter_approval", disallow_submitter_approval),
+    ):
+        old = getattr(parameters, name)
+        if value is None or value == old:
+            continue
+        setattr(parameters, name, value)
+        _audit_parameter(session, actor, name, old, value)
+        if name == "data_entity_behavior":
+            shown_old, shown_new = (
+                DATA_ENTITY_BEHAVIOR_LABELS[old],
+                DATA_ENTITY_BEHAVIOR_LABELS[value],
+            )
+        else:
+            shown_old, shown_new = ("Yes" if old else "No"), ("Yes" if value else "No")
+        changes.append(f"{PARAMETER_LABELS[name]}: {shown_old} → {shown_new}")
+
+    settings = {row.field: row for row in session.scalars(select(FieldSetting))}
+    for name, value in sorted((gated or {}).items()):
+        row = settings.get(name) or FieldSetting(field=name, gated=False)
+        if row.gated == value:
+            continue
+        session.add(row)
+        _audit_parameter(session, actor, f"gated:{name}", row.gated, value)
+        row.gated = value
+        label = FIELDS_BY_NAME[name].label
+        changes.append(f"{label}: {'needs approval' if value else 'no longer needs approval'}")
+    session.flush()
+    return changes
+
+
+@dataclass
+class FieldRow:
+    name: str
+    label: str
+    group: str
+    gated: bool
+    pending: int
+    """How many open requests propose a change to this field."""
+
+
+@dataclass
+class ParametersView:
+    approvals_enabled: bool
+    data_entity_behavior: str
+    disallow_submitter_approval: bool
+    fields: list[FieldRow]
+
+
+def parameters_view(session: Session, actor: User) -> ParametersView:
+    require_role(actor, "admin")
+    parameters = get_parameters(session)
+    settings = field_enable_settings(session)
+    pending = dict(
+        session.execute(
+            select(ProposedChange.field, func.count(ProposedChange.id))
+            .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
+            .where(ChangeRequest.state.in_(OPEN_STATES))
+            .group_by(ProposedChange.field)
+        ).all()
+    )
+    rows = [
+        FieldRow(
+            spec.name,
+            spec.label,
+            spec.group,
+            settings.get(spec.name, False),
+            pending.get(spec.name, 0),
+        )  # fmt: skip
+        for spec in GATEABLE_FIELDS
+    ]
+    return ParametersView(
+        approvals_enabled=parameters.approvals_enabled,
+        data_entity_behavior=parameters.data_entity_behavior,
+        disallow_submitter_approval=parameters.disallow_submitter_approval,
+        fields=rows,
+    )

@@ -1,0 +1,781 @@
+"""The change-request lifecycle: proposals, submission, decisions, and applying.
+
+States: draft (Not submitted) → pending (Changes pending approval) → approved or
+rejected; pending → change_requested → pending again (Resubmit); pending → draft
+(Recall); draft or change_requested → discarded (Discard all changes).
+
+Every action locks the request row (SELECT … FOR UPDATE on PostgreSQL) and bumps
+its version, so two people acting at once never both win: the loser's
+transaction fails its version check, is rolled back whole, and is run again by
+``Database.run`` against fresh data, where it meets a clear domain error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from data.audit import record_customer_change
+from data.errors import (
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    StaleChange,
+    ValidationFailed,
+)
+from data.fields import field_label, field_spec
+from data.labels import REQUEST_STATE_LABELS
+from data.models import (
+    OPEN_STATES,
+    Assignment,
+    ChangeRequest,
+    Customer,
+    ProposedChange,
+    RequestEvent,
+    RequestStep,
+    User,
+    WorkflowStep,
+    utcnow,
+)
+from data.notifications import notify
+from data.parameters import get_parameters
+from data.users import require_active, require_role
+from data.workflows import (
+    ChangeSet,
+    active_version,
+    escalation_targets,
+    evaluate_condition,
+    resolve_assignees,
+)
+
+COUNTED_ASSIGNMENT_STATES = ("open", "approved", "rejected")
+
+
+@dataclass(frozen=True)
+class StaleProposal:
+    field: str
+    original_value: str | None
+    current_value: str | None
+
+
+# ---------------------------------------------------------------- look-ups
+
+
+def get_request(session: Session, request_id: int, *, lock: bool = False) -> ChangeRequest:
+    request = session.get(
+        ChangeRequest, request_id, with_for_update=lock or None, populate_existing=lock
+    )
+    if request is None:
+        raise NotFound(f"Change request {request_id} does not exist.")
+    return request
+
+
+def open_request_for(session: Session, customer_id: int) -> ChangeRequest | None:
+    return session.scalar(
+        select(ChangeRequest).where(
+            ChangeRequest.customer_id == customer_id, ChangeRequest.state.in_(OPEN_STATES)
+        )
+    )
+
+
+def current_value_text(customer: Customer, field: str) -> str | None:
+    return field_spec(field).to_text(getattr(customer, field))
+
+
+def stale_proposals(request: ChangeRequest) -> list[StaleProposal]:
+    """Proposals whose original value no longer equals the customer's current value."""
+    stale = []
+    for change in request.changes:
+        current = current_value_text(request.customer, change.field)
+        if current != change.original_value:
+            stale.append(StaleProposal(change.field, change.original_value, current))
+    return stale
+
+
+def current_step(request: ChangeRequest) -> RequestStep | None:
+    return next(
+        (step for step in request.steps if step.round == request.round and step.state == "active"),
+        None,
+    )
+
+
+def change_set(request: ChangeRequest) -> ChangeSet:
+    return {change.field: (change.original_value, change.new_value) for change in request.changes}
+
+
+def _label(state: str) -> str:
+    return REQUEST_STATE_LABELS.get(state, state)
+
+
+def _touch(request: ChangeRequest) -> None:
+    """Every action updates the request row, so its version check catches a race."""
+    request.updated_at = utcnow()
+
+
+def _event(
+    session: Session,
+    request: ChangeRequest,
+    actor: User | None,
+    action: str,
+    *,
+    step: RequestStep | None = None,
+    comment: str | None = None,
+    details: dict | None = None,
+) -> None:
+    session.add(
+        RequestEvent(
+            request=request,
+            actor_id=actor.id if actor else None,
+            action=action,
+            step_name=step.name if step else None,
+            comment=comment or None,
+            details=details,
+        )
+    )
+
+
+def allowed_actions(session: Session, request: ChangeRequest | None, actor: User) -> set[str]:
+    """What ``actor`` may do with ``request`` now: the same rules the actions enforce."""
+    if request is None or not actor.is_active:
+        return set()
+    actions: set[str] = set()
+    is_submitter = request.submitted_by_id == actor.id
+    if actor.has_role("clerk"):
+        if request.state == "draft" or (request.state == "change_requested" and is_submitter):
+            actions |= {"edit_proposals", "discard"}
+        if request.state == "draft" and request.changes:
+            actions.add("submit")
+        if request.state == "change_requested" and is_submitter:
+            actions.add("resubmit")
+    if request.state == "pending" and is_submitter:
+        actions.add("recall")
+    step = current_step(request) if request.state == "pending" else None
+    if step and any(a.user_id == actor.id and a.state == "open" for a in step.assignments):
+        actions.add("decide")
+    return actions
+
+
+def waiting_counts(session: Session, actor: User) -> dict[str, int]:
+    """Items waiting for ``actor``: requests to decide, and requests sent back to them."""
+    to_decide = session.scalar(
+        select(func.count(func.distinct(RequestStep.request_id)))
+        .join(Assignment, Assignment.request_step_id == RequestStep.id)
+        .where(
+            Assignment.user_id == actor.id,
+            Assignment.state == "open",
+            RequestStep.state == "active",
+        )
+    )
+    sent_back = session.scalar(
+        select(func.count(ChangeRequest.id)).where(
+            ChangeRequest.state == "change_requested", ChangeRequest.submitted_by_id == actor.id
+        )
+    )
+    return {"to_decide": to_decide or 0, "sent_back": sent_back or 0}
+
+
+# ---------------------------------------------------------------- proposals
+
+
+def ensure_draft(session: Session, customer: Customer, actor: User) -> ChangeRequest:
+    """The customer's open request that may take proposals now, created if needed."""
+    request = open_request_for(session, customer.id)
+    if request is None:
+        request = ChangeRequest(customer=customer, state="draft", created_by_id=actor.id)
+        session.add(request)
+        session.flush()
+        return request
+    check_proposals_editable(request, actor)
+    return request
+
+
+def check_proposals_editable(request: ChangeRequest, actor: User) -> None:
+    if request.state == "pending":
+        raise InvalidTransition(
+            "These changes are pending approval: recall the request before changing its proposals."
+        )
+    if request.state == "change_requested" and request.submitted_by_id != actor.id:
+        raise PermissionDenied(
+            "This request was sent back to its submitter; only they can change its proposals."
+        )
+    if request.state not in ("draft", "change_requested"):
+        raise InvalidTransition(f"This request is {_label(request.state)}; it cannot change.")
+
+
+def propose(
+    session: Session,
+    request: ChangeRequest,
+    actor: User,
+    field: str,
+    original_text: str | None,
+    new_text: str | None,
+) -> ProposedChange | None:
+    """Add or replace the proposal for a field; a value back to the original removes it."""
+    existing = request.change_for(field)
+    _touch(request)
+    if new_text == original_text:
+        if existing is not None:
+            request.changes.remove(existing)
+            session.flush()
+        return None
+    if existing is None:
+        existing = ProposedChange(field=field)
+        request.changes.append(existing)
+    existing.original_value = original_text
+    existing.new_value = new_text
+    existing.proposed_by_id = actor.id
+    existing.proposed_at = utcnow()
+    session.flush()
+    return existing
+
+
+def close_if_empty(session: Session, request: ChangeRequest, actor: User) -> None:
+    """A request left with no proposals closes: deleted if never submitted, else Discarded."""
+    if request.changes:
+        return
+    if request.round == 0:
+        session.delete(request)
+    else:
+        request.state = "discarded"
+        request.decided_at = utcnow()
+        _event(session, request, actor, "discarded")
+    session.flush()
+
+
+def delete_proposal(session: Session, actor: User, request_id: int, field: str) -> ChangeRequest:
+    """Discard one proposed field."""
+    require_role(actor, "clerk")
+    request = get_request(session, request_id, lock=True)
+    check_proposals_editable(request, actor)
+    change = request.change_for(field)
+    if change is None:
+        raise NotFound(f"There is no proposed change for {field_label(field)}.")
+    request.changes.remove(change)
+    _touch(request)
+    session.flush()
+    close_if_empty(session, request, actor)
+    return request
+
+
+def discard_all(session: Session, actor: User, request_id: int) -> ChangeRequest:
+    """Discard all changes of a draft or sent-back request."""
+    require_role(actor, "clerk")
+    request = get_request(session, request_id, lock=True)
+    check_proposals_editable(request, actor)
+    request.changes.clear()
+    _touch(request)
+    session.flush()
+    close_if_empty(session, request, actor)
+    return request
+
+
+# ---------------------------------------------------------------- submission
+
+
+def submit(session: Session, actor: User, request_id: int) -> ChangeRequest:
+    """Workflow › Submit: send a draft to the active workflow."""
+    require_role(actor, "clerk")
+    request = get_request(session, request_id, lock=True)
+    if request.state != "draft":
+        raise InvalidTransition(
+            "Only a request that is Not submitted can be submitted; "
+            f"this one is {_label(request.state)}."
+        )
+    if not request.changes:
+        raise ValidationFailed({"changes": "there are no proposed changes to submit"})
+    version = active_version(session)
+    if version is None:
+        raise InvalidTransition(
+            "There is no active Proposed customer change workflow; ask an admin to activate one."
+        )
+    request.workflow_version = version
+    request.submitted_by_id = actor.id
+    request.submitted_at = utcnow()
+    _start_round(session, request, actor, "submitted")
+    return request
+
+
+def resubmit(session: Session, actor: User, request_id: int) -> ChangeRequest:
+    """Resubmit a request sent back with Request change; it keeps its workflow version."""
+    require_role(actor, "clerk")
+    request = get_request(session, request_id, lock=True)
+    if request.state != "change_requested":
+        raise InvalidTransition(
+            "Only a request with Change requested can be resubmitted; "
+            f"this one is {_label(request.state)}."
+        )
+    if request.submitted_by_id != actor.id:
+        raise PermissionDenied("Only the submitter can resubmit this request.")
+    if not request.changes:
+        raise ValidationFailed({"changes": "there are no proposed changes to submit"})
+    request.submitted_at = utcnow()
+    _start_round(session, request, actor, "resubmitted")
+    return request
+
+
+def _start_round(session: Session, request: ChangeRequest, actor: User, action: str) -> None:
+    """Create this round's steps (conditions evaluated now) and start the first that runs."""
+    disallow_self = get_parameters(session).disallow_submitter_approval
+    exclude = request.submitted_by_id if disallow_self else None
+    changes = change_set(request)
+    running: list[WorkflowStep] = []
+    for workflow_step in request.workflow_version.steps:
+        if evaluate_condition(workflow_step.condition, changes):
+            if not resolve_assignees(session, workflow_step, exclude):
+                raise InvalidTransition(
+                    f"Step '{workflow_step.name}' has nobody who may approve this request"
+                    + (" (the submitter cannot approve their own request)" if exclude else "")
+                    + ". Ask an admin to add approvers to the workflow."
+                )
+            running.append(workflow_step)
+
+    request.round += 1
+    request.state = "pending"
+    request.last_comment = None
+    _touch(request)
+    _event(
+        session,
+        request,
+        actor,
+        action,
+        details={"workflow_version": request.workflow_version.number},
+    )
+    for workflow_step in request.workflow_version.steps:
+        runs = workflow_step in running
+        step = RequestStep(
+            round=request.round,
+            position=workflow_step.position,
+            workflow_step_id=workflow_step.id,
+            name=workflow_step.name,
+            policy=workflow_step.policy,
+            percentage=workflow_step.percentage,
+            state="waiting" if runs else "skipped",
+        )
+        request.steps.append(step)
+        if not runs:
+            _event(session, request, None, "step_skipped", step=step)
+    session.flush()
+    if not running:
+        stale = stale_proposals(request)
+        if stale:
+            raise _stale_error(stale)
+    _advance(session, request, actor)
+
+
+def _activate(session: Session, request: ChangeRequest, step: RequestStep) -> None:
+    now = utcnow()
+    step.state = "active"
+    step.started_at = now
+    limit = step.workflow_step.time_limit_hours
+    step.due_at = now + timedelta(hours=limit) if limit else None
+    exclude = (
+        request.submitted_by_id if get_parameters(session).disallow_submitter_approval else None
+    )
+    for user, via, via_role in resolve_assignees(session, step.workflow_step, exclude):
+        step.assignments.append(Assignment(user_id=user.id, via=via, via_role=via_role))
+        _notify_assigned(session, request, step, user.id)
+    _event(session, request, None, "step_started", step=step)
+
+
+def _notify_assigned(session: Session, request: ChangeRequest, step: RequestStep, user_id: int):
+    notify(
+        session,
+        user_id,
+        "assigned",
+        request,
+        f"Request #{request.id} for {request.customer.account} waits for your decision "
+        f"({step.name}).",
+    )
+
+
+def _advance(session: Session, request: ChangeRequest, actor: User) -> None:
+    """Start the next waiting step of this round, or apply when none is left."""
+    waiting = [s for s in request.steps if s.round == request.round and s.state == "waiting"]
+    if waiting:
+        _activate(session, request, min(waiting, key=lambda s: s.position))
+        session.flush()
+        return
+    _apply(session, request, actor)
+
+
+def _apply(session: Session, request: ChangeRequest, actor: User) -> None:
+    """Set every proposed value on the customer in this transaction, with its audit trail."""
+    customer = session.get(Customer, request.customer_id, with_for_update=True)
+    for change in request.changes:
+        spec = field_spec(change.field)
+        old_text = current_value_text(customer, change.field)
+        setattr(customer, change.field, spec.from_text(change.new_value))
+        record_customer_change(
+            session,
+            customer,
+            change.field,
+            old_text,
+            change.new_value,
+            "approved_request",
+            actor,
+            request_id=request.id,
+        )
+    request.state = "approved"
+    request.decided_at = utcnow()
+    _event(
+        session, request, None, "applied", details={"fields": [c.field for c in request.changes]}
+    )
+    notify(
+        session,
+        request.submitted_by_id,
+        "approved",
+        request,
+        f"Request #{request.id} for {customer.account} was approved; its values now apply.",
+    )
+    session.flush()
+
+
+def recall(session: Session, actor: User, request_id: int) -> ChangeRequest:
+    """The submitter takes a pending request back to Not submitted."""
+    require_active(actor)
+    request = get_request(session, request_id, lock=True)
+    if request.state != "pending":
+        raise InvalidTransition(
+            f"Only a pending request can be recalled; this one is {_label(request.state)}."
+        )
+    if request.submitted_by_id != actor.id:
+        raise PermissionDenied("Only the submitter can recall this request.")
+    _close_round(request, "cancelled")
+    request.state = "draft"
+    _touch(request)
+    _event(session, request, actor, "recalled")
+    session.flush()
+    return request
+
+
+def _close_round(request: ChangeRequest, step_state: str) -> None:
+    now = utcnow()
+    for step in request.steps:
+        if step.round == request.round and step.state in ("active", "waiting"):
+            step.state = step_state if step.state == "active" else "cancelled"
+            step.completed_at = now
+            for assignment in step.assignments:
+                if assignment.state == "open":
+                    assignment.state = "cancelled"
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def _stale_error(stale: list[StaleProposal]) -> StaleChange:
+    names = ", ".join(field_label(item.field) for item in stale)
+    return StaleChange(
+        [item.field for item in stale],
+        f"{names} changed since the proposal was made; confirm to approve anyway.",
+    )
+
+
+def _my_open_assignment(
+    session: Session, request: ChangeRequest, actor: User, action: str
+) -> tuple[RequestStep, Assignment]:
+    require_active(actor)
+    if request.state != "pending":
+        raise InvalidTransition(
+            f"This request is {_label(request.state)}; it can no longer be decided."
+        )
+    if (
+        action in ("approve", "delegate")
+        and request.submitted_by_id == actor.id
+        and get_parameters(session).disallow_submitter_approval
+    ):
+        raise PermissionDenied("You submitted this request, so you cannot approve it.")
+    step = current_step(request)
+    assignment = (
+        next((a for a in step.assignments if a.user_id == actor.id and a.state == "open"), None)
+        if step
+        else None
+    )
+    if assignment is None:
+        if step and any(
+            a.user_id == actor.id and a.state in ("approved", "rejected") for a in step.assignments
+        ):
+            raise InvalidTransition("You have already decided this step.")
+        raise PermissionDenied("This request is not waiting for you.")
+    return step, assignment
+
+
+def _require_comment(comment: str | None, action: str) -> str:
+    if not comment or not comment.strip():
+        raise ValidationFailed({"comment": f"is required to {action}"})
+    return comment.strip()
+
+
+def approve(
+    session: Session,
+    actor: User,
+    request_id: int,
+    comment: str | None = None,
+    *,
+    confirm_stale: bool = False,
+) -> ChangeRequest:
+    """Workflow › Approve; when all approvals are complete the values are applied."""
+    request = get_request(session, request_id, lock=True)
+    step, assignment = _my_open_assignment(session, request, actor, "approve")
+    stale = stale_proposals(request)
+    if stale and not confirm_stale:
+        raise _stale_error(stale)
+    _decide(assignment, "approved", comment)
+    _touch(request)
+    _event(
+        session,
+        request,
+        actor,
+        "approved",
+        step=step,
+        comment=comment,
+        details={"stale_confirmed": [s.field for s in stale]} if stale else None,
+    )
+    outcome = step_outcome(step)
+    if outcome == "approved":
+        _finish_step(step, "approved")
+        _advance(session, request, actor)
+    elif outcome == "rejected":
+        _finish_step(step, "rejected")
+        _close_rejected(session, request)
+    session.flush()
+    return request
+
+
+def reject(session: Session, actor: User, request_id: int, comment: str) -> ChangeRequest:
+    comment = _require_comment(comment, "reject")
+    request = get_request(session, request_id, lock=True)
+    step, assignment = _my_open_assignment(session, request, actor, "reject")
+    _decide(assignment, "rejected", comment)
+    _touch(request)
+    _event(session, request, actor, "rejected", step=step, comment=comment)
+    if step_outcome(step) == "rejected":
+        _finish_step(step, "rejected")
+        request.last_comment = comment
+        _close_rejected(session, request)
+    session.flush()
+    return request
+
+
+def request_change(session: Session, actor: User, request_id: int, comment: str) -> ChangeRequest:
+    """Send the request back to its submitter with a comment."""
+    comment = _require_comment(comment, "request a change")
+    request = get_request(session, request_id, lock=True)
+    step, assignment = _my_open_assignment(session, request, actor, "request_change")
+    _decide(assignment, "change_requested", comment)
+    _close_round(request, "change_requested")
+    request.state = "change_requested"
+    request.last_comment = comment
+    _touch(request)
+    _event(session, request, actor, "change_requested", step=step, comment=comment)
+    notify(
+        session,
+        request.submitted_by_id,
+        "change_requested",
+        request,
+        f"Request #{request.id} for {request.customer.account} was sent back: {comment}",
+    )
+    session.flush()
+    return request
+
+
+def delegate(
+    session: Session, actor: User, request_id: int, to_user_id: int, comment: str | None = None
+) -> ChangeRequest:
+    """Hand one's own open assignment to another approver."""
+    request = get_request(session, request_id, lock=True)
+    step, assignment = _my_open_assignment(session, request, actor, "delegate")
+    target = _check_new_assignee(session, request, step, to_user_id)
+    assignment.state = "delegated"
+    assignment.decided_at = utcnow()
+    assignment.comment = comment
+    step.assignments.append(
+        Assignment(user_id=target.id, via="delegation", delegated_from_id=actor.id)
+    )
+    _notify_assigned(session, request, step, target.id)
+    _touch(request)
+    _event(
+        session,
+        request,
+        actor,
+        "delegated",
+        step=step,
+        comment=comment,
+        details={"to": target.username},
+    )
+    session.flush()
+    return request
+
+
+def reassign(
+    session: Session, actor: User, assignment_id: int, to_user_id: int, comment: str | None = None
+) -> ChangeRequest:
+    """A manager moves a stuck assignment to another user."""
+    require_role(actor, "manager")
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise NotFound(f"Assignment {assignment_id} does not exist.")
+    request = get_request(session, assignment.step.request_id, lock=True)
+    if assignment.state != "open" or assignment.step.state != "active":
+        raise InvalidTransition("This assignment is no longer open.")
+    target = _check_new_assignee(session, request, assignment.step, to_user_id)
+    assignment.state = "reassigned"
+    assignment.decided_at = utcnow()
+    assignment.comment = comment
+    assignment.step.assignments.append(
+        Assignment(user_id=target.id, via="reassignment", delegated_from_id=assignment.user_id)
+    )
+    _notify_assigned(session, request, assignment.step, target.id)
+    _touch(request)
+    _event(
+        session,
+        request,
+        actor,
+        "reassigned",
+        step=assignment.step,
+        comment=comment,
+        details={"from": assignment.user.username, "to": target.username},
+    )
+    session.flush()
+    return request
+
+
+def _check_new_assignee(
+    session: Session, request: ChangeRequest, step: RequestStep, to_user_id: int
+) -> User:
+    target = session.get(User, to_user_id)
+    if target is None or not target.is_active:
+        raise ValidationFailed({"to_user": "choose an active user"})
+    if not target.has_role("approver", "manager"):
+        raise ValidationFailed({"to_user": f"{target.full_name} is not an approver"})
+    if target.id == request.submitted_by_id and get_parameters(session).disallow_submitter_approval:
+        raise ValidationFailed({"to_user": "the submitter cannot approve their own request"})
+    if any(a.user_id == target.id and a.state == "open" for a in step.assignments):
+        raise ValidationFailed(
+            {"to_user": f"{target.full_name} is already asked to decide this step"}
+        )
+    return target
+
+
+def _decide(assignment: Assignment, state: str, comment: str | None) -> None:
+    assignment.state = state
+    assignment.decided_at = utcnow()
+    assignment.comment = comment.strip() if comment else None
+
+
+def step_outcome(step: RequestStep) -> str | None:
+    """'approved', 'rejected' or None (undecided) under the step's completion policy."""
+    escalated = [
+        a for a in step.assignments if a.via == "escalation" and a.state in ("approved", "rejected")
+    ]
+    if escalated:
+        return escalated[0].state
+    counted = [
+        a
+        for a in step.assignments
+        if a.via != "escalation" and a.state in COUNTED_ASSIGNMENT_STATES
+    ]
+    total = len(counted)
+    approvals = sum(a.state == "approved" for a in counted)
+    rejections = sum(a.state == "rejected" for a in counted)
+    still_open = total - approvals - rejections
+    if total == 0:
+        return None
+    if step.policy == "single":
+        if approvals:
+            return "approved"
+        return "rejected" if rejections else None
+    if step.policy == "all":
+        if rejections:
+            return "rejected"
+        return "approved" if approvals == total else None
+    needed = step.percentage / 100 * total if step.policy == "percentage" else total / 2
+    strictly = step.policy == "majority"
+
+    def reached(count: int) -> bool:
+        return count > needed if strictly else count >= needed
+
+    if reached(approvals):
+        return "approved"
+    if not reached(approvals + still_open):
+        return "rejected"
+    return None
+
+
+def _finish_step(step: RequestStep, state: str) -> None:
+    step.state = state
+    step.completed_at = utcnow()
+    for assignment in step.assignments:
+        if assignment.state == "open":
+            assignment.state = "cancelled"
+
+
+def _close_rejected(session: Session, request: ChangeRequest) -> None:
+    _close_round(request, "cancelled")
+    request.state = "rejected"
+    request.decided_at = utcnow()
+    _event(session, request, None, "closed_rejected")
+    notify(
+        session,
+        request.submitted_by_id,
+        "rejected",
+        request,
+        f"Request #{request.id} for {request.customer.account} was rejected.",
+    )
+
+
+# ---------------------------------------------------------------- time limits
+
+
+def overdue_steps(session: Session, now: datetime | None = None) -> list[RequestStep]:
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            select(RequestStep)
+            .where(RequestStep.state == "active", RequestStep.due_at < now)
+            .order_by(RequestStep.due_at)
+        )
+    )
+
+
+def escalate_overdue(session: Session, now: datetime | None = None) -> int:
+    """Give each overdue step with an escalation target to that target, once."""
+    escalated = 0
+    for step in overdue_steps(session, now):
+        if step.escalated_at is not None or step.workflow_step is None:
+            continue
+        request = get_request(session, step.request_id, lock=True)
+        exclude = (
+            request.submitted_by_id if get_parameters(session).disallow_submitter_approval else None
+        )
+        targets = escalation_targets(session, step.workflow_step, exclude)
+        if not targets:
+            continue
+        already = {a.user_id for a in step.assignments if a.state == "open"}
+        for user_id in already:
+            notify(
+                session,
+                user_id,
+                "overdue",
+                request,
+                f"Request #{request.id} for {request.customer.account} is overdue ({step.name}).",
+            )
+        for user in targets:
+            if user.id not in already:
+                step.assignments.append(Assignment(user_id=user.id, via="escalation"))
+                _notify_assigned(session, request, step, user.id)
+        step.escalated_at = now or utcnow()
+        _touch(request)
+        _event(
+            session,
+            request,
+            None,
+            "escalated",
+            step=step,
+            details={"to": [user.username for user in targets]},
+        )
+        escalated += 1
+    session.flush()
+    return escalated

@@ -1,0 +1,345 @@
+"""Workflow definitions: versions, ordered approval steps, conditions, assignees."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from data.errors import NotFound, ValidationFailed
+from data.fields import FIELDS_BY_NAME, field_label
+from data.labels import PROPOSED_CUSTOMER_CHANGE_WORKFLOW
+from data.models import (
+    POLICIES,
+    ROLES,
+    User,
+    WorkflowDefinition,
+    WorkflowStep,
+    WorkflowStepUser,
+    WorkflowVersion,
+    utcnow,
+)
+from data.users import active_users_with_role, require_role
+
+CONDITION_KINDS = ("changed", "increase", "decrease", "increase_pct", "decrease_pct")
+NUMERIC_CONDITION_KINDS = CONDITION_KINDS[1:]
+
+ChangeSet = dict[str, tuple[str | None, str | None]]
+"""Field name → (original text, new text) of the proposals being submitted."""
+
+
+@dataclass
+class StepSpec:
+    """What the designer saves for one approval step."""
+
+    name: str
+    assignee_user_ids: list[int] = field(default_factory=list)
+    assignee_role: str | None = None
+    policy: str = "single"
+    percentage: int | None = None
+    condition: dict[str, Any] | None = None
+    time_limit_hours: int | None = None
+    escalate_to_user_id: int | None = None
+    escalate_to_role: str | None = None
+
+
+def condition_problem(condition: dict[str, Any] | None) -> str | None:
+    """Why a condition is not usable, or None when it is."""
+    if condition is None:
+        return None
+    kind = condition.get("kind")
+    name = condition.get("field")
+    if kind not in CONDITION_KINDS:
+        return f"unknown condition kind {kind!r}"
+    if name not in FIELDS_BY_NAME:
+        return f"the condition names an unknown field {name!r}"
+    if kind in NUMERIC_CONDITION_KINDS:
+        if not FIELDS_BY_NAME[name].is_numeric:
+            return f"{field_label(name)} is not a number, so it cannot increase or decrease"
+        key = "percent" if kind.endswith("_pct") else "amount"
+        try:
+            threshold = Decimal(str(condition.get(key)))
+        except InvalidOperation:
+            return f"the condition needs a number for {key}"
+        if not threshold.is_finite() or threshold < 0:
+            return f"the condition's {key} must be zero or more"
+    return None
+
+
+def describe_condition(condition: dict[str, Any] | None) -> str:
+    if not condition:
+        return "Always"
+    label = field_label(condition["field"])
+    kind = condition["kind"]
+    if kind == "changed":
+        return f"{label} is among the changed fields"
+    direction = "increases" if kind.startswith("increase") else "decreases"
+    if kind.endswith("_pct"):
+        return f"{label} {direction} by more than {Decimal(str(condition['percent'])):,} %"
+    return f"{label} {direction} by more than {Decimal(str(condition['amount'])):,}"
+
+
+def evaluate_condition(condition: dict[str, Any] | None, changes: ChangeSet) -> bool:
+    """Whether a step with this condition runs for this change set."""
+    if not condition:
+        return True
+    name = condition["field"]
+    if name not in changes:
+        return False
+    if condition["kind"] == "changed":
+        return True
+    original_text, new_text = changes[name]
+    original = Decimal(original_text) if original_text is not None else Decimal(0)
+    new = Decimal(new_text) if new_text is not None else Decimal(0)
+    kind = condition["kind"]
+    delta = new - original if kind.startswith("increase") else original - new
+    if kind.endswith("_pct"):
+        threshold = Decimal(str(condition["percent"]))
+        if original == 0:
+            return delta > 0
+        return delta * 100 / abs(original) > threshold
+    return delta > Decimal(str(condition["amount"]))
+
+
+def _check_step(spec: StepSpec, position: int, session: Session) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    key = f"step {position}"
+    if not spec.name or not spec.name.strip():
+        errors[key] = "needs a name"
+    if spec.policy not in POLICIES:
+        errors[key] = f"unknown completion policy {spec.policy!r}"
+    if spec.policy == "percentage" and not (spec.percentage and 1 <= spec.percentage <= 100):
+        errors[key] = "a percentage policy needs a percentage from 1 to 100"
+    if spec.assignee_role is not None and spec.assignee_role not in ROLES:
+        errors[key] = f"unknown role {spec.assignee_role!r}"
+    if spec.escalate_to_role is not None and spec.escalate_to_role not in ROLES:
+        errors[key] = f"unknown escalation role {spec.escalate_to_role!r}"
+    if spec.time_limit_hours is not None and spec.time_limit_hours <= 0:
+        errors[key] = "the time limit must be a positive number of hours"
+    for user_id in [*spec.assignee_user_ids, spec.escalate_to_user_id]:
+        if user_id is not None and session.get(User, user_id) is None:
+            errors[key] = f"user {user_id} does not exist"
+    problem = condition_problem(spec.condition)
+    if problem:
+        errors[key] = problem
+    return errors
+
+
+def create_definition(
+    session: Session, actor: User, name: str = PROPOSED_CUSTOMER_CHANGE_WORKFLOW
+) -> WorkflowDefinition:
+    require_role(actor, "admin")
+    if not name.strip():
+        raise ValidationFailed({"name": "is required"})
+    definition = WorkflowDefinition(name=name.strip(), created_by_id=actor.id)
+    session.add(definition)
+    session.flush()
+    return definition
+
+
+def save_version(
+    session: Session, actor: User, definition_id: int, steps: list[StepSpec]
+) -> WorkflowVersion:
+    """Save the designer's steps as the definition's next version (not yet active)."""
+    require_role(actor, "admin")
+    definition = session.get(WorkflowDefinition, definition_id)
+    if definition is None:
+        raise NotFound(f"Workflow {definition_id} does not exist.")
+    errors: dict[str, str] = {}
+    for position, spec in enumerate(steps, start=1):
+        errors.update(_check_step(spec, position, session))
+    if errors:
+        raise ValidationFailed(errors)
+    number = (
+        session.scalar(
+            select(func.max(WorkflowVersion.number)).where(
+                WorkflowVersion.definition_id == definition_id
+            )
+        )
+        or 0
+    ) + 1
+    version = WorkflowVersion(definition=definition, number=number, created_by_id=actor.id)
+    for position, spec in enumerate(steps, start=1):
+        step = WorkflowStep(
+            position=position,
+            name=spec.name.strip(),
+            assignee_role=spec.assignee_role,
+            policy=spec.policy,
+            percentage=spec.percentage if spec.policy == "percentage" else None,
+            condition=spec.condition or None,
+            time_limit_hours=spec.time_limit_hours,
+            escalate_to_user_id=spec.escalate_to_user_id,
+            escalate_to_role=spec.escalate_to_role,
+        )
+        step.assignee_rows = [
+            WorkflowStepUser(user_id=user_id) for user_id in dict.fromkeys(spec.assignee_user_ids)
+        ]
+        version.steps.append(step)
+    session.add(version)
+    session.flush()
+    return version
+
+
+def activation_problems(version: WorkflowVersion) -> list[str]:
+    problems: list[str] = []
+    if not version.steps:
+        problems.append("A workflow needs at least one approval step.")
+    for step in version.steps:
+        if not step.assignee_rows and not step.assignee_role:
+            problems.append(f"Step '{step.name}' has no assignees.")
+        problem = condition_problem(step.condition)
+        if problem:
+            problems.append(f"Step '{step.name}': {problem}.")
+    return problems
+
+
+def activate_version(session: Session, actor: User, version_id: int) -> WorkflowVersion:
+    """Make this the one active version; submitted requests keep the version they have."""
+    require_role(actor, "admin")
+    version = session.get(WorkflowVersion, version_id)
+    if version is None:
+        raise NotFound(f"Workflow version {version_id} does not exist.")
+    problems = activation_problems(version)
+    if problems:
+        raise ValidationFailed({"workflow": " ".join(problems)})
+    session.execute(
+        update(WorkflowVersion)
+        .where(WorkflowVersion.is_active.is_(True), WorkflowVersion.id != version.id)
+        .values(is_active=False)
+    )
+    session.flush()
+    version.is_active = True
+    version.activated_at = utcnow()
+    session.flush()
+    return version
+
+
+def active_version(session: Session) -> WorkflowVersion | None:
+    return session.scalar(select(WorkflowVersion).where(WorkflowVersion.is_active.is_(True)))
+
+
+def resolve_assignees(
+    session: Session, step: WorkflowStep, exclude_user_id: int | None
+) -> list[tuple[User, str, str | None]]:
+    """The active users asked to decide a step: (user, via, via_role), submitter excluded."""
+    chosen: dict[int, tuple[User, str, str | None]] = {}
+    for user_id in step.assignee_user_ids:
+        user = session.get(User, user_id)
+        if user is not None and user.is_active and user.id != exclude_user_id:
+            chosen[user.id] = (user, "user", None)
+    if step.assignee_role:
+        for user in active_users_with_role(session, step.assignee_role):
+            if user.id != exclude_user_id and user.id not in chosen:
+                chosen[user.id] = (user, "role", step.assignee_role)
+    return list(chosen.values())
+
+
+def escalation_targets(
+    session: Session, step: WorkflowStep, exclude_user_id: int | None
+) -> list[User]:
+    users: dict[int, User] = {}
+    if step.escalate_to_user_id is not None:
+        user = session.get(User, step.escalate_to_user_id)
+        if user is not None and user.is_active and user.id != exclude_user_id:
+            users[user.id] = user
+    if step.escalate_to_role:
+        for user in active_users_with_role(session, step.escalate_to_role):
+            if user.id != exclude_user_id:
+                users.setdefault(user.id, user)
+    return list(users.values())
+
+
+def list_definitions(session: Session, actor: User) -> list[WorkflowDefinition]:
+    require_role(actor, "admin")
+    return list(
+        session.scalars(
+            select(WorkflowDefinition)
+            .order_by(WorkflowDefinition.id)
+            .options(selectinload(WorkflowDefinition.versions).selectinload(WorkflowVersion.steps))
+        )
+    )
+
+
+def version_detail(session: Session, actor: User, version_id: int) -> WorkflowVersion:
+    require_role(actor, "admin")
+    version = session.get(
+        WorkflowVersion,
+        version_id,
+        options=[selectinload(WorkflowVersion.steps), selectinload(WorkflowVersion.definition)],
+    )
+    if version is None:
+        raise NotFound(f"Workflow version {version_id} does not exist.")
+    return version
+
+
+def _whole_number(value: Any, what: str, errors: dict[str, str], key: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or number != number.to_integral_value():
+        errors[key] = f"{what} must be a whole number"
+        return None
+    return int(number)
+
+
+def step_spec_from_form(form: dict[str, Any], position: int) -> StepSpec:
+    """A StepSpec from the designer's plain values; bad numbers are refused by name."""
+    errors: dict[str, str] = {}
+    key = f"step {position}"
+    condition = None
+    kind = form.get("condition_kind") or None
+    if kind:
+        condition = {"kind": kind, "field": form.get("condition_field")}
+        if kind in NUMERIC_CONDITION_KINDS:
+            try:
+                threshold = Decimal(str(form.get("condition_value", "")).replace(",", "").strip())
+            except InvalidOperation:
+                threshold = Decimal("NaN")
+            if not threshold.is_finite():
+                errors[key] = "the condition needs a number"
+            else:
+                name = "percent" if kind.endswith("_pct") else "amount"
+                condition[name] = (
+                    int(threshold) if threshold == int(threshold) else float(threshold)
+                )
+    spec = StepSpec(
+        name=str(form.get("name") or "").strip(),
+        assignee_user_ids=[int(u) for u in form.get("assignee_user_ids") or []],
+        assignee_role=form.get("assignee_role") or None,
+        policy=form.get("policy") or "single",
+        percentage=_whole_number(form.get("percentage"), "The percentage", errors, key),
+        condition=condition,
+        time_limit_hours=_whole_number(form.get("time_limit_hours"), "The time limit", errors, key),
+        escalate_to_user_id=int(form["escalate_to_user_id"])
+        if form.get("escalate_to_user_id")
+        else None,
+        escalate_to_role=form.get("escalate_to_role") or None,
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return spec
+
+
+def step_form(step: WorkflowStep) -> dict[str, Any]:
+    """The designer's plain values for a saved step."""
+    condition = step.condition or {}
+    value = condition.get("percent", condition.get("amount"))
+    return {
+        "name": step.name,
+        "assignee_user_ids": step.assignee_user_ids,
+        "assignee_role": step.assignee_role,
+        "policy": step.policy,
+        "percentage": step.percentage,
+        "condition_kind": condition.get("kind"),
+        "condition_field": condition.get("field"),
+        "condition_value": value,
+        "time_limit_hours": step.time_limit_hours,
+        "escalate_to_user_id": step.escalate_to_user_id,
+        "escalate_to_role": step.escalate_to_role,
+    }

@@ -1,0 +1,130 @@
+"""Parameters, workflow designer services and user administration."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from data.customers import save_customer
+from data.errors import PermissionDenied, ValidationFailed
+from data.models import AuditEntry
+from data.parameters import parameters_view, update_parameters
+from data.preview import preview_version
+from data.users import authenticate, create_user, update_user
+from data.workflows import StepSpec, active_version, step_spec_from_form
+
+
+def parameter_audit(world):
+    return world.query(
+        lambda s: [
+            (a.field, a.old_value, a.new_value, a.user.username)
+            for a in s.scalars(select(AuditEntry).where(AuditEntry.entity == "parameters").order_by(AuditEntry.id))
+        ]
+    )
+
+
+def test_parameter_changes_are_listed_and_audited(world):
+    before = len(parameter_audit(world))
+    changes = world.act("admin", update_parameters, approvals_enabled=False,
+                        data_entity_behavior="reject", gated={"city": True, "name": True})
+
+    assert changes == [
+        "Enable customer approvals: Yes → No",
+        "Data entity behavior: Allow changes without approval → Reject changes",
+        "City: needs approval",
+    ]
+    assert parameter_audit(world)[before:] == [
+        ("approvals_enabled", "True", "False", "admin"),
+        ("data_entity_behavior", "allow", "reject", "admin"),
+        ("gated:city", "False", "True", "admin"),
+    ]
+    assert world.act("admin", update_parameters, approvals_enabled=False) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [({"data_entity_behavior": "sometimes"}, "data_entity_behavior"),
+     ({"gated": {"shoe_size": True}}, "gated"),
+     ({"gated": {"account": True}}, "gated")],
+)
+def test_bad_parameters_are_refused(world, options, field):
+    with pytest.raises(ValidationFailed) as error:
+        world.act("admin", update_parameters, **options)
+    assert field in error.value.errors
+
+
+def test_parameters_view_counts_open_proposals_per_field(world):
+    world.act("clerk", save_customer, "C001", {"credit_limit": "20000"})
+    view = world.act("admin", parameters_view)
+    rows = {row.name: row for row in view.fields}
+    assert (rows["credit_limit"].gated, rows["credit_limit"].pending) == (True, 1)
+    assert (rows["city"].gated, rows["city"].pending) == (False, 0)
+    assert "account" not in rows
+    with pytest.raises(PermissionDenied):
+        world.act("manager", parameters_view)
+
+
+FORM_CASES = [
+    ({"name": "A", "policy": "percentage", "percentage": "60", "assignee_role": "approver"},
+     {"policy": "percentage", "percentage": 60, "condition": None}),
+    ({"name": "B", "condition_kind": "increase", "condition_field": "credit_limit",
+      "condition_value": "50,000", "time_limit_hours": "24"},
+     {"condition": {"kind": "increase", "field": "credit_limit", "amount": 50000}, "time_limit_hours": 24}),
+    ({"name": "C", "condition_kind": "decrease_pct", "condition_field": "credit_limit", "condition_value": "12.5"},
+     {"condition": {"kind": "decrease_pct", "field": "credit_limit", "percent": 12.5}}),
+]
+
+
+@pytest.mark.parametrize(("form", "expected"), FORM_CASES)
+def test_designer_forms_become_step_specs(form, expected):
+    spec = step_spec_from_form(form, 1)
+    for key, value in expected.items():
+        assert getattr(spec, key) == value
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{"name": "X", "percentage": "sixty"}, {"name": "X", "time_limit_hours": "1.5"},
+     {"name": "X", "condition_kind": "increase", "condition_field": "credit_limit", "condition_value": "lots"}],
+)
+def test_designer_refuses_bad_numbers_by_step(form):
+    with pytest.raises(ValidationFailed) as error:
+        step_spec_from_form(form, 3)
+    assert list(error.value.errors) == ["step 3"]
+
+
+def test_preview_shows_which_steps_run_and_who_is_asked(world):
+    version_id = world.workflow([
+        StepSpec(name="Credit control", assignee_user_ids=[world.user_id("approver")]),
+        StepSpec(name="Finance", assignee_role="manager",
+                 condition={"kind": "increase", "field": "credit_limit", "amount": 50000}),
+    ])
+    small = world.act("admin", preview_version, version_id, "C001", {"credit_limit": "20000"})
+    assert [(s.name, s.runs, s.asked) for s in small] == [
+        ("Credit control", True, ["Approver"]), ("Finance", False, ["Manager"])]
+    big = world.act("admin", preview_version, version_id, "C001", {"credit_limit": "90000"})
+    assert [s.runs for s in big] == [True, True]
+    with pytest.raises(ValidationFailed):
+        world.act("admin", preview_version, version_id, "C001", {"credit_limit": "10000"})
+    with pytest.raises(ValidationFailed):
+        world.act("admin", preview_version, version_id, "C001", {"credit_limit": "-1"})
+    assert world.query(lambda s: active_version(s).id) == version_id
+
+
+def test_admin_manages_users(world):
+    user = world.act("admin", create_user, "Eve", "Eve Example", "pw-1234", ["clerk"])
+    assert user.username == "eve"
+    with pytest.raises(ValidationFailed, match="already taken"):
+        world.act("admin", create_user, "eve", "Another", "pw-1234", ["clerk"])
+
+    changes = world.act("admin", update_user, user.id, roles=["clerk", "approver"], active=True,
+                        new_password="new-pass")
+    assert changes == ["roles", "password reset"]
+    assert world.query(lambda s: authenticate(s, "eve", "new-pass")).roles == {"clerk", "approver"}
+
+    assert world.act("admin", update_user, user.id, roles=["clerk", "approver"], active=False) == ["deactivated"]
+    assert world.query(lambda s: authenticate(s, "eve", "new-pass")) is None
+    with pytest.raises(ValidationFailed, match="own Admin role"):
+        world.act("admin", update_user, world.user_id("admin"), roles=["clerk"], active=True)
+    with pytest.raises(ValidationFailed, match="at least"):
+        world.act("admin", update_user, user.id, roles=["clerk"], active=True, new_password="x")

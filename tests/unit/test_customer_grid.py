@@ -1,0 +1,73 @@
+"""The customer grid's query: paging, sorting, filtering and search in SQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from data.customers import list_customers, save_customer
+from data.errors import PermissionDenied, ValidationFailed
+
+
+@pytest.fixture
+def grid(world):
+    for number, (name, country, limit) in enumerate(
+        [("Alpha Foods", "IT", "5000"), ("beta 100% Systems", "AT", "70000"),
+         ("Gamma_Trading", "AT", "12000"), ("Alpine Motors", "DE", "0")], start=2,
+    ):  # fmt: skip
+        world.customer(f"C00{number}", name=name, country=country, credit_limit=limit)
+    world.act("clerk", save_customer, "C003", {"credit_limit": "90000"})  # a draft request
+
+    def page(start=0, end=100, **options):
+        return world.act("clerk", list_customers, start, end, **options)
+
+    return page
+
+
+def accounts(page):
+    return [row["account"] for row in page.rows]
+
+
+def test_pages_in_account_order_and_counts(grid):
+    first = grid(0, 2, count=True)
+    assert accounts(first) == ["C001", "C002"] and first.total == 5
+    last = grid(4, 6)
+    assert accounts(last) == ["C005"] and last.total == 5  # evident from a short block
+
+
+def test_sorts_by_any_column(grid):
+    page = grid(sort=[{"colId": "credit_limit", "sort": "desc"}])
+    assert accounts(page)[:2] == ["C003", "C004"]
+    assert accounts(grid(sort=[{"colId": "name", "sort": "asc"}]))[0] == "C002"
+
+
+def test_filters_text_number_and_open_request_state(grid):
+    contains = {"name": {"filterType": "text", "type": "contains", "filter": "100%"}}
+    assert accounts(grid(filters=contains)) == ["C003"]  # % is matched literally
+    underscore = {"name": {"filterType": "text", "type": "contains", "filter": "a_f"}}
+    assert accounts(grid(filters=underscore)) == []  # "Alpha Foods" has "a F": _ is literal
+    big = {"credit_limit": {"filterType": "number", "type": "greaterThan", "filter": 10000}}
+    assert accounts(grid(filters=big)) == ["C003", "C004"]
+    both = {"country": {"filterType": "text", "operator": "OR", "conditions": [
+        {"filterType": "text", "type": "equals", "filter": "it"},
+        {"filterType": "text", "type": "equals", "filter": "de"}]}}  # fmt: skip
+    assert accounts(grid(filters=both)) == ["C002", "C005"]
+    state = {"request_state": {"filterType": "text", "type": "contains", "filter": "not sub"}}
+    page = grid(filters=state)
+    assert accounts(page) == ["C003"] and page.rows[0]["request_state"] == "Not submitted"
+
+
+def test_search_matches_the_start_of_account_or_name(grid):
+    assert accounts(grid(search="c00")) == ["C001", "C002", "C003", "C004", "C005"]
+    assert accounts(grid(search="alp")) == ["C002", "C005"]
+    assert accounts(grid(search="Foods")) == []
+
+
+def test_refuses_unknown_columns_bad_ranges_and_nobody(grid, world):
+    with pytest.raises(ValidationFailed):
+        grid(sort=[{"colId": "password_hash", "sort": "asc"}])
+    with pytest.raises(ValidationFailed):
+        grid(filters={"version": {"filterType": "number", "type": "equals", "filter": 1}})
+    with pytest.raises(ValidationFailed):
+        grid(0, 5000)
+    with pytest.raises(PermissionDenied):
+        world.db.run(lambda s: list_customers(s, None, 0, 10))

@@ -1,0 +1,118 @@
+"""Every service refuses a user without the role, and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from data import requests as svc
+from data import users as user_svc
+from data.customers import create_customer, find_customer, get_customer, save_customer
+from data.errors import PermissionDenied
+from data.models import Base, ChangeRequest
+from data.parameters import update_parameters
+from data.workflows import StepSpec, activate_version, create_definition, save_version
+
+NEW_CUSTOMER = {
+    "account": "C999",
+    "name": "New",
+    "customer_group": "RETAIL",
+    "currency": "EUR",
+    "on_hold": "No",
+}
+
+
+def snapshot(world):
+    """Every row of every table: the strongest 'nothing changed'."""
+
+    def work(session):
+        return {
+            table.name: sorted(map(tuple, session.execute(select(table)).all()), key=repr)
+            for table in Base.metadata.sorted_tables
+        }
+
+    return world.query(work)
+
+
+def pending_request(world):
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}).request.id
+    world.act("clerk", svc.submit, request_id)
+    return request_id
+
+
+def draft_request(world):
+    return world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}).request.id
+
+
+def first_assignment(world, request_id):
+    return world.query(lambda s: s.get(ChangeRequest, request_id).steps[0].assignments[0].id)
+
+
+# service name → (set-up returning args, call, users who must be refused)
+NOT_CLERKS = ["approver", "manager", "analyst", "admin"]
+NOT_ADMINS = ["clerk", "approver", "manager", "analyst"]
+CASES = {
+    "create_customer": (lambda w: (), lambda w, u: w.act(u, create_customer, NEW_CUSTOMER), NOT_CLERKS),
+    "save_customer": (lambda w: (), lambda w, u: w.act(u, save_customer, "C001", {"city": "X"}), NOT_CLERKS),
+    "save_customer_gated": (lambda w: (), lambda w, u: w.act(u, save_customer, "C001", {"credit_limit": "1"}), NOT_CLERKS),
+    "delete_proposal": (draft_request, lambda w, u, r: w.act(u, svc.delete_proposal, r, "credit_limit"), NOT_CLERKS),
+    "discard_all": (draft_request, lambda w, u, r: w.act(u, svc.discard_all, r), NOT_CLERKS),
+    "submit": (draft_request, lambda w, u, r: w.act(u, svc.submit, r), NOT_CLERKS),
+    "recall": (pending_request, lambda w, u, r: w.act(u, svc.recall, r), ["clerk2", "approver", "manager", "admin"]),
+    "approve": (pending_request, lambda w, u, r: w.act(u, svc.approve, r), ["clerk", "clerk2", "manager", "analyst", "admin"]),
+    "reject": (pending_request, lambda w, u, r: w.act(u, svc.reject, r, "no"), ["clerk", "manager", "analyst", "admin"]),
+    "request_change": (pending_request, lambda w, u, r: w.act(u, svc.request_change, r, "x"), ["clerk", "manager", "analyst"]),
+    "delegate": (pending_request, lambda w, u, r: w.act(u, svc.delegate, r, w.user_id("approver"), ""), ["clerk", "manager", "analyst", "admin"]),
+    "reassign": (
+        lambda w: (first_assignment(w, pending_request(w)),),
+        lambda w, u, a: w.act(u, svc.reassign, a, w.user_id("approver3")),
+        ["clerk", "approver", "analyst", "admin"],
+    ),
+    "update_parameters": (lambda w: (), lambda w, u: w.act(u, update_parameters, approvals_enabled=False), NOT_ADMINS),
+    "gate_field": (lambda w: (), lambda w, u: w.act(u, update_parameters, gated={"city": True}), NOT_ADMINS),
+    "create_definition": (lambda w: (), lambda w, u: w.act(u, create_definition), NOT_ADMINS),
+    "save_version": (
+        lambda w: (1,),
+        lambda w, u, d: w.act(u, save_version, d, [StepSpec(name="x", assignee_role="approver")]),
+        NOT_ADMINS,
+    ),
+    "activate_version": (lambda w: (1,), lambda w, u, v: w.act(u, activate_version, v), NOT_ADMINS),
+    "create_user": (lambda w: (), lambda w, u: w.act(u, user_svc.create_user, "eve", "Eve", "pw12", ["admin"]), NOT_ADMINS),
+    "set_roles": (lambda w: (w.user_id("clerk"),), lambda w, u, i: w.act(u, user_svc.set_roles, i, ["admin"]), NOT_ADMINS),
+    "set_active": (lambda w: (w.user_id("admin"),), lambda w, u, i: w.act(u, user_svc.set_active, i, False), NOT_ADMINS),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_service_refuses_users_without_the_role(world, case):
+    setup, call, refused = CASES[case]
+    args = setup(world)
+    args = args if isinstance(args, tuple) else (args,)
+    before = snapshot(world)
+    for username in refused:
+        with pytest.raises(PermissionDenied):
+            call(world, username, *args)
+    assert snapshot(world) == before
+
+
+def test_deactivated_user_is_refused_everywhere(world):
+    world.act("admin", user_svc.set_active, world.user_id("clerk2"), False)
+    before = snapshot(world)
+    with pytest.raises(PermissionDenied):
+        world.act("clerk2", save_customer, "C001", {"city": "X"})
+    with pytest.raises(PermissionDenied):
+        world.act("clerk2", get_customer, "C001")
+    assert snapshot(world) == before
+    assert world.query(lambda s: user_svc.authenticate(s, "clerk2", "secret")) is None
+
+
+def test_no_user_at_all_is_refused(world):
+    with pytest.raises(PermissionDenied):
+        world.db.run(lambda s: save_customer(s, None, "C001", {"city": "X"}))
+    assert world.query(lambda s: find_customer(s, "C001").city) is None
+
+
+def test_authenticate_does_not_say_which_part_was_wrong(world):
+    assert world.query(lambda s: user_svc.authenticate(s, "nobody", "secret")) is None
+    assert world.query(lambda s: user_svc.authenticate(s, "clerk", "wrong")) is None
+    assert world.query(lambda s: user_svc.authenticate(s, "Clerk ", "secret")).username == "clerk"
