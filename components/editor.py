@@ -1,0 +1,336 @@
+"""The customer editor's pieces: fields, the Proposed changes table, actions, history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from components.status import status_badge
+from data import labels
+from data.fields import EDITABLE_FIELDS, GROUPS, FieldSpec, field_label, field_spec
+
+FIELD = "cs-field"
+FEEDBACK = "cs-feedback"
+ACTION = "cs-action"
+DISCARD_ROW = "cs-discard"
+
+FIELD_NAMES = [spec.name for spec in EDITABLE_FIELDS]
+BOOLEAN_OPTIONS = [{"label": "Yes", "value": "true"}, {"label": "No", "value": "false"}]
+EVENT_LABELS = {
+    "submitted": "Submitted",
+    "resubmitted": "Resubmitted",
+    "recalled": "Recalled",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "change_requested": "Change requested",
+    "delegated": "Delegated",
+    "reassigned": "Reassigned",
+    "escalated": "Escalated",
+    "step_started": "Step started",
+    "step_skipped": "Step skipped",
+    "applied": "Changes applied",
+    "closed_rejected": "Closed as rejected",
+    "discarded": "Discarded",
+}
+
+
+def field_control(spec: FieldSpec, text: str | None, disabled: bool):
+    control_id = {"type": FIELD, "name": spec.name}
+    if spec.kind == "boolean":
+        return dbc.Select(
+            id=control_id, options=BOOLEAN_OPTIONS, value=text or "false", disabled=disabled
+        )
+    if spec.kind == "choice":
+        options = [{"label": choice, "value": choice} for choice in spec.choices]
+        return dbc.Select(id=control_id, options=options, value=text, disabled=disabled)
+    return dbc.Input(
+        id=control_id,
+        value=text or "",
+        disabled=disabled,
+        type="text",
+        maxLength=spec.max_length or 40,
+        autoComplete="off",
+    )
+
+
+def field_row(spec: FieldSpec, text: str | None, gated: bool, disabled: bool) -> dbc.Col:
+    label = [spec.label]
+    if gated:
+        label.append(
+            dbc.Badge(
+                "needs approval",
+                color="light",
+                text_color="secondary",
+                className="ms-2 fw-normal gated-mark",
+            )
+        )
+    return dbc.Col(
+        html.Div(
+            [
+                dbc.Label(label, html_for=f"field-{spec.name}", className="small mb-1"),
+                field_control(spec, text, disabled),
+                dbc.FormFeedback(id={"type": FEEDBACK, "name": spec.name}, type="invalid"),
+            ],
+            className="mb-3",
+        ),
+        md=6,
+    )
+
+
+def customer_form(
+    values: dict[str, str | None], gated: set[str], locked: set[str], may_edit: bool
+) -> html.Div:
+    """Every editable field from the catalogue, grouped in cards."""
+    cards = []
+    for group in GROUPS:
+        specs = [spec for spec in EDITABLE_FIELDS if spec.group == group]
+        rows = [
+            field_row(
+                spec,
+                values.get(spec.name),
+                spec.name in gated,
+                disabled=not may_edit or spec.name in locked,
+            )
+            for spec in specs
+        ]
+        cards.append(
+            dbc.Card(
+                [dbc.CardHeader(group, className="fw-semibold"), dbc.CardBody(dbc.Row(rows))],
+                className="mb-3 shadow-sm",
+            )
+        )
+    return html.Div(cards)
+
+
+def proposed_changes_table(changes: Iterable, editable: bool):
+    rows = []
+    for change in sorted(changes, key=lambda c: FIELD_NAMES.index(c.field)):
+        spec = field_spec(change.field)
+        discard = (
+            dbc.Button(
+                labels.DISCARD,
+                id={"type": DISCARD_ROW, "field": change.field},
+                color="link",
+                size="sm",
+                className="p-0",
+            )
+            if editable
+            else None
+        )
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(spec.label),
+                    html.Td(spec.display_text(change.original_value), className="text-muted"),
+                    html.Td(spec.display_text(change.new_value), className="fw-semibold"),
+                    html.Td(discard, className="text-end"),
+                ],
+                **{"data-field": change.field},
+            )
+        )
+    if not rows:
+        return html.P("There are no proposed changes.", className="text-muted mb-0")
+    header = html.Thead(
+        html.Tr(
+            [
+                html.Th("Field"),
+                html.Th(labels.ORIGINAL_VALUE),
+                html.Th(labels.NEW_VALUE),
+                html.Th(""),
+            ]
+        )
+    )
+    return dbc.Table(
+        [header, html.Tbody(rows)],
+        hover=True,
+        size="sm",
+        className="mb-0",
+        id="proposed-changes-table",
+    )
+
+
+def proposed_changes_dialog_content(changes: list, editable: bool) -> list:
+    footer = []
+    if editable and changes:
+        footer.append(
+            dbc.Button(
+                labels.DISCARD_ALL_CHANGES,
+                id={"type": ACTION, "action": "discard_all"},
+                color="outline-danger",
+                className="me-auto",
+            )
+        )
+    footer.append(dbc.Button(labels.OK, id={"type": ACTION, "action": "close"}, color="primary"))
+    return [
+        dbc.ModalHeader(dbc.ModalTitle(labels.PROPOSED_CHANGES)),
+        dbc.ModalBody(proposed_changes_table(changes, editable)),
+        dbc.ModalFooter(footer),
+    ]
+
+
+def action_pane(state: str | None, actions: set[str], has_changes: bool, may_edit: bool):
+    """Save, and once there is a proposal, Proposed changes and the Workflow menu."""
+    buttons = [dbc.Button("Save", id="cs-save", color="primary", disabled=not may_edit)]
+    if has_changes:
+        buttons.append(
+            dbc.Button(
+                labels.PROPOSED_CHANGES,
+                id={"type": ACTION, "action": "open"},
+                color="outline-secondary",
+            )
+        )
+    items = [
+        dbc.DropdownMenuItem(label, id={"type": ACTION, "action": action})
+        for action, label in (
+            ("submit", labels.SUBMIT),
+            ("resubmit", labels.RESUBMIT),
+            ("recall", labels.RECALL),
+        )
+        if action in actions
+    ]
+    if items:
+        buttons.append(
+            dbc.DropdownMenu(
+                items, label=labels.WORKFLOW, color="outline-secondary", id="cs-workflow-menu"
+            )
+        )
+    return html.Div(buttons, className="d-flex gap-2 flex-wrap")
+
+
+def request_status(state: str | None, comment: str | None) -> list:
+    if state is None:
+        return []
+    parts = [status_badge(state)]
+    if state == "draft":
+        parts.append(html.Span(labels.NOT_SUBMITTED_MESSAGE, className="ms-2"))
+    elif state == "change_requested" and comment:
+        parts.append(html.Span(["Approver's comment: ", html.Q(comment)], className="ms-2"))
+    return parts
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def audit_table(entries: list) -> html.Div:
+    if not entries:
+        return html.P("No changes have been applied to this customer yet.", className="text-muted")
+    rows = [
+        html.Tr(
+            [
+                html.Td(_when(entry.at), className="text-nowrap small"),
+                html.Td(field_label(entry.field)),
+                html.Td(
+                    field_spec(entry.field).display_text(entry.old_value), className="text-muted"
+                ),
+                html.Td(field_spec(entry.field).display_text(entry.new_value)),
+                html.Td(
+                    labels.AUDIT_SOURCE_LABELS.get(entry.source, entry.source)
+                    + (f" #{entry.request_id}" if entry.request_id else "")
+                ),
+                html.Td(entry.user.full_name if entry.user else ""),
+            ]
+        )
+        for entry in entries
+    ]
+    header = html.Thead(
+        html.Tr([html.Th(h) for h in ("When", "Field", "Old value", "New value", "Source", "User")])
+    )
+    return dbc.Table([header, html.Tbody(rows)], size="sm", hover=True, responsive=True)
+
+
+def request_history(requests: list) -> html.Div:
+    if not requests:
+        return html.P("No change requests yet.", className="text-muted")
+    items = []
+    for request in requests:
+        events = [
+            html.Li(
+                [
+                    html.Span(_when(event.at), className="text-muted small me-2"),
+                    html.Strong(EVENT_LABELS.get(event.action, event.action)),
+                    html.Span(f" · {event.step_name}" if event.step_name else ""),
+                    html.Span(f" by {event.actor.full_name}" if event.actor else ""),
+                    html.Div(event.comment, className="small fst-italic")
+                    if event.comment
+                    else None,
+                ]
+            )
+            for event in request.events
+        ]
+        fields = ", ".join(field_label(change.field) for change in request.changes)
+        title = html.Span(
+            [
+                f"Request #{request.id} ",
+                status_badge(request.state),
+                html.Span(f" {fields}", className="text-muted small ms-1"),
+            ]
+        )
+        items.append(
+            dbc.AccordionItem(
+                html.Ul(events or [html.Li("Not submitted yet.")], className="list-unstyled mb-0"),
+                title=title,
+            )
+        )
+    return dbc.Accordion(items, start_collapsed=True, always_open=True)
+
+
+@dataclass
+class Rendered:
+    """Everything the editor shows, rendered from one EditorView."""
+
+    title: Any
+    status: list
+    actions: Any
+    dialog: list
+    history: Any
+    store: dict
+    values: list = field(default_factory=list)
+    disabled: list = field(default_factory=list)
+
+
+def customer_title(customer) -> list:
+    return [customer.account, html.Span(f" · {customer.name}", className="text-muted")]
+
+
+def render_editor(view) -> Rendered:
+    """Everything the editor shows for one EditorView (loaded; nothing lazy is touched)."""
+    request = view.request
+    changes = list(request.changes) if request else []
+    editable = "edit_proposals" in view.actions
+    return Rendered(
+        title=customer_title(view.customer),
+        status=request_status(
+            request.state if request else None, request.last_comment if request else None
+        ),
+        actions=action_pane(
+            request.state if request else None, view.actions, bool(changes), view.may_edit
+        ),
+        dialog=proposed_changes_dialog_content(changes, editable),
+        history=html.Div(
+            [
+                html.H2("Change requests", className="h6"),
+                request_history(view.requests),
+                html.H2("Applied changes", className="h6 mt-4"),
+                audit_table(view.audit),
+            ]
+        ),
+        store={
+            "account": view.customer.account,
+            "version": view.customer.version,
+            "request_id": request.id if request else None,
+            "shown": {name: view.values.get(name) or "" for name in FIELD_NAMES},
+        },
+        values=[
+            view.values.get(name) or ("false" if is_boolean(name) else "") for name in FIELD_NAMES
+        ],
+        disabled=[not view.may_edit or name in view.locked for name in FIELD_NAMES],
+    )
+
+
+def is_boolean(name: str) -> bool:
+    return field_spec(name).kind == "boolean"

@@ -1,0 +1,89 @@
+"""What every page callback needs: the database, the signed-in actor, friendly errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from dash import dcc, html
+from flask import current_app
+from flask_login import UserMixin, current_user
+from sqlalchemy.orm import Session
+
+from components.feedback import UNEXPECTED, error_alert
+from data.access import can_open
+from data.db import Database
+from data.errors import DomainError
+from data.models import User
+
+DATABASE_KEY = "countersign.database"
+T = TypeVar("T")
+log = logging.getLogger("countersign")
+
+
+class SessionUser(UserMixin):
+    """What the signed cookie names: a user id, checked against the database each request."""
+
+    def __init__(self, user_id: int):
+        self.id = user_id
+
+
+def database() -> Database:
+    return current_app.extensions[DATABASE_KEY]
+
+
+def signed_in_user_id() -> int | None:
+    if current_user and current_user.is_authenticated:
+        return int(current_user.get_id())
+    return None
+
+
+def load_actor(session: Session) -> User | None:
+    """The signed-in user as of this transaction (None when nobody is signed in)."""
+    user_id = signed_in_user_id()
+    return session.get(User, user_id) if user_id is not None else None
+
+
+def act(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``service(session, actor, ...)`` as the signed-in user in one unit of work."""
+    return database().run(lambda session: service(session, load_actor(session), *args, **kwargs))
+
+
+def read(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Like ``act`` for reads: one session, no retries."""
+    with database().session() as session:
+        return service(session, load_actor(session), *args, **kwargs)
+
+
+def attempt(work: Callable[[], T], *, passing: tuple[type[Exception], ...] = ()):
+    """Run ``work``; return (result, None), or (None, an alert fit to show).
+
+    Errors of the ``passing`` types are raised for the caller to show in its own way.
+    """
+    try:
+        return work(), None
+    except passing:
+        raise
+    except DomainError as error:
+        return None, error_alert(error.message)
+    except Exception:
+        log.exception("unexpected error in a callback")
+        return None, error_alert(UNEXPECTED)
+
+
+def guard(area: str) -> Any:
+    """None when the signed-in user may open ``area``; else what to show instead."""
+    with database().session() as session:
+        actor = load_actor(session)
+        if actor is None or not actor.is_active:
+            return dcc.Location(id="cs-to-login", href="/login", refresh=True)
+        if not can_open(actor, area):
+            return html.Div(
+                [
+                    html.H1("Not available", className="h4"),
+                    html.P("Your roles do not include this page."),
+                ],
+                className="py-4",
+            )
+    return None

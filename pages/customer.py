@@ -1,0 +1,223 @@
+"""The customer editor: Save, the Proposed changes dialog, the Workflow menu, History."""
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from components.editor import (
+    ACTION,
+    DISCARD_ROW,
+    FEEDBACK,
+    FIELD,
+    FIELD_NAMES,
+    customer_form,
+    is_boolean,
+    render_editor,
+)
+from components.feedback import error_alert, success_alert
+from data import requests as workflow
+from data.customers import editor_view, save_customer
+from data.errors import NotFound, ValidationFailed
+from data.fields import field_label
+from pages._support import act, attempt, guard, read
+
+dash.register_page(__name__, path_template="/customers/<account>", title="Customer · Countersign")
+
+
+def layout(account: str = "", **_query):
+    denied = guard("customers")
+    if denied is not None:
+        return denied
+    view, alert = attempt(lambda: read(editor_view, account))
+    if view is None:
+        return html.Div([alert, dcc.Link("Back to customers", href="/customers")], className="py-3")
+    rendered = render_editor(view)
+    return html.Div(
+        [
+            dcc.Store(id="cs-editor", data=rendered.store),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            dcc.Link("Customers", href="/customers", className="small"),
+                            html.H1(id="cs-title", children=rendered.title, className="h3 mb-1"),
+                            html.Div(
+                                id="cs-status",
+                                children=rendered.status,
+                                className="d-flex align-items-center",
+                            ),
+                        ]
+                    ),
+                    html.Div(id="cs-action-pane", children=rendered.actions, className="ms-auto"),
+                ],
+                className="d-flex align-items-end gap-3 mb-3 flex-wrap",
+            ),
+            html.Div(id="cs-alert"),
+            dbc.Tabs(
+                [
+                    dbc.Tab(
+                        customer_form(view.values, view.gated, view.locked, view.may_edit),
+                        label="Details",
+                        tab_id="details",
+                        className="pt-3",
+                    ),
+                    dbc.Tab(
+                        html.Div(id="cs-history", children=rendered.history),
+                        label="History",
+                        tab_id="history",
+                        className="pt-3",
+                    ),
+                ],
+                active_tab="details",
+            ),
+            dbc.Modal(
+                id="cs-modal", children=rendered.dialog, is_open=False, size="lg", scrollable=True
+            ),
+        ]
+    )
+
+
+def changed_fields(values: list, shown: dict[str, str]) -> dict[str, Any]:
+    """Only what the user changed on the form since it was last shown."""
+    changes = {}
+    for name, value in zip(FIELD_NAMES, values, strict=True):
+        text = "" if value is None else str(value)
+        if text.strip() != (shown.get(name) or "").strip() and not (
+            is_boolean(name) and text == "false" and not shown.get(name)
+        ):
+            changes[name] = value
+    return changes
+
+
+def describe_save(result) -> str:
+    parts = []
+    if result.applied:
+        parts.append("Saved: " + ", ".join(map(field_label, result.applied)) + ".")
+    if result.proposed:
+        proposed = ", ".join(field_label(change.field) for change in result.proposed)
+        parts.append(f"{proposed}: proposed for approval, not submitted yet.")
+    if result.withdrawn:
+        parts.append("Proposal withdrawn: " + ", ".join(map(field_label, result.withdrawn)) + ".")
+    return " ".join(parts) or "Nothing to save: no field was changed."
+
+
+def perform(trigger: Any, store: dict, values: list) -> dict:
+    """Carry out what the user clicked; return what to show (keys of the outputs)."""
+    account, request_id = store["account"], store.get("request_id")
+    outcome: dict[str, Any] = {"open_dialog": False, "message": None, "errors": {}}
+
+    if trigger == "cs-save":
+        changes = changed_fields(values, store["shown"])
+        try:
+            result, alert = attempt(
+                lambda: act(save_customer, account, changes, store["version"]),
+                passing=(ValidationFailed,),
+            )
+        except ValidationFailed as error:
+            on_form = {name: text for name, text in error.errors.items() if name in FIELD_NAMES}
+            outcome.update(
+                errors=on_form,
+                keep_values=True,
+                alert=error_alert(error.message, has_field_errors=bool(on_form)),
+            )
+            return outcome
+        if result is None:
+            outcome.update(alert=alert, keep_values=True)
+            return outcome
+        outcome["open_dialog"] = bool(result.proposed)
+        outcome["message"] = describe_save(result)
+        return outcome
+
+    action = trigger.get("action") if isinstance(trigger, dict) else None
+    if isinstance(trigger, dict) and trigger.get("type") == DISCARD_ROW:
+        services = {"discard": (workflow.delete_proposal, (request_id, trigger["field"]))}
+        action = "discard"
+    else:
+        services = {
+            "submit": (workflow.submit, (request_id,)),
+            "resubmit": (workflow.resubmit, (request_id,)),
+            "recall": (workflow.recall, (request_id,)),
+            "discard_all": (workflow.discard_all, (request_id,)),
+        }
+    if action == "open":
+        outcome["open_dialog"] = True
+        return outcome
+    if action == "close" or action not in services:
+        return outcome
+    if request_id is None:
+        outcome["alert"] = attempt(lambda: _raise_no_request())[1]
+        return outcome
+    service, args = services[action]
+    done, alert = attempt(lambda: act(service, *args))
+    outcome["alert"] = alert
+    outcome["open_dialog"] = action == "discard" and done is not None and bool(done.changes)
+    outcome["message"] = (
+        {
+            "submit": "Submitted: the changes are pending approval.",
+            "resubmit": "Resubmitted: the changes are pending approval again.",
+            "recall": "Recalled: the changes are not submitted any more.",
+            "discard_all": "All proposed changes were discarded.",
+        }.get(action)
+        if done is not None
+        else None
+    )
+    return outcome
+
+
+def _raise_no_request():
+    raise NotFound("This customer has no proposed changes.")
+
+
+@callback(
+    Output({"type": FIELD, "name": ALL}, "value"),
+    Output({"type": FIELD, "name": ALL}, "disabled"),
+    Output({"type": FIELD, "name": ALL}, "invalid"),
+    Output({"type": FEEDBACK, "name": ALL}, "children"),
+    Output("cs-editor", "data"),
+    Output("cs-status", "children"),
+    Output("cs-action-pane", "children"),
+    Output("cs-modal", "children"),
+    Output("cs-modal", "is_open"),
+    Output("cs-history", "children"),
+    Output("cs-alert", "children"),
+    Input("cs-save", "n_clicks"),
+    Input({"type": ACTION, "action": ALL}, "n_clicks"),
+    Input({"type": DISCARD_ROW, "field": ALL}, "n_clicks"),
+    State({"type": FIELD, "name": ALL}, "value"),
+    State("cs-editor", "data"),
+    prevent_initial_call=True,
+)
+def on_editor_action(_save, _actions, _discards, values, store):
+    trigger = ctx.triggered_id
+    if trigger is None or not (ctx.triggered and ctx.triggered[0].get("value")):
+        raise dash.exceptions.PreventUpdate
+    return editor_response(trigger, store, values)
+
+
+def editor_response(trigger: Any, store: dict, values: list) -> tuple:
+    """The outputs of the editor callback for one click (callable without Dash)."""
+    outcome = perform(trigger, store, values)
+    errors = outcome.get("errors", {})
+    view, alert = attempt(lambda: read(editor_view, store["account"]))
+    unchanged = [no_update] * len(FIELD_NAMES)
+    if view is None:
+        return (unchanged,) * 4 + (no_update,) * 6 + (alert,)
+    rendered = render_editor(view)
+    alert = outcome.get("alert")
+    if alert is None and outcome.get("message"):
+        alert = success_alert(outcome["message"])
+    return (
+        unchanged if outcome.get("keep_values") else rendered.values,
+        rendered.disabled,
+        [name in errors for name in FIELD_NAMES],
+        [errors.get(name, "") for name in FIELD_NAMES],
+        rendered.store,
+        rendered.status,
+        rendered.actions,
+        rendered.dialog,
+        outcome["open_dialog"],
+        rendered.history,
+        alert,
+    )

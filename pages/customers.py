@@ -1,0 +1,147 @@
+"""Customers: a grid paged, sorted and filtered in SQL, with a quick search."""
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
+
+from data.customers import list_customers
+from pages._support import attempt, guard, read
+
+dash.register_page(__name__, path="/customers", title="Customers · Countersign", order=1)
+
+PAGE_SIZE = 100
+TEXT = {"filter": "agTextColumnFilter", "filterParams": {"buttons": ["reset"], "debounceMs": 400}}
+COLUMNS = [
+    {
+        "field": "account",
+        "headerName": "Account",
+        "width": 130,
+        "pinned": "left",
+        **TEXT,
+        "cellClass": "link-cell",
+    },
+    {"field": "name", "headerName": "Name", "flex": 2, "minWidth": 220, **TEXT},
+    {"field": "customer_group", "headerName": "Customer group", "width": 150, **TEXT},
+    {"field": "city", "headerName": "City", "width": 140, **TEXT},
+    {"field": "country", "headerName": "Country", "width": 110, **TEXT},
+    {"field": "currency", "headerName": "Currency", "width": 110, **TEXT},
+    {
+        "field": "credit_limit",
+        "headerName": "Credit limit",
+        "width": 150,
+        "type": "rightAligned",
+        "filter": "agNumberColumnFilter",
+        "filterParams": {"buttons": ["reset"]},
+        "valueFormatter": {
+            "function": "params.value == null ? '' : d3.format(',.2f')(params.value)"
+        },
+    },
+    {"field": "on_hold", "headerName": "On hold", "width": 110, **TEXT},
+    {
+        "field": "request_state",
+        "headerName": "Open request",
+        "width": 210,
+        **TEXT,
+        "cellClassRules": {
+            "state-pending": "params.value == 'Changes pending approval'",
+            "state-draft": "params.value == 'Not submitted'",
+            "state-change-requested": "params.value == 'Change requested'",
+        },
+    },
+]
+
+
+def layout(**_query):
+    denied = guard("customers")
+    if denied is not None:
+        return denied
+    return html.Div(
+        [
+            dcc.Location(id="customers-nav", refresh="callback-nav"),
+            dcc.Store(id="customers-search-applied"),
+            html.Div(
+                [
+                    html.H1("Customers", className="h3 mb-0"),
+                    dbc.Input(
+                        id="customers-search",
+                        type="search",
+                        debounce=True,
+                        placeholder="Account number or name starts with…",
+                        className="ms-auto",
+                        style={"maxWidth": "22rem"},
+                    ),
+                ],
+                className="d-flex align-items-center gap-3 mb-3",
+            ),
+            html.Div(id="customers-message"),
+            dag.AgGrid(
+                id="customers-grid",
+                columnDefs=COLUMNS,
+                rowModelType="infinite",
+                defaultColDef={"sortable": True, "resizable": True},
+                dashGridOptions={
+                    "cacheBlockSize": PAGE_SIZE,
+                    "maxBlocksInCache": 20,
+                    # one getRowsRequest prop carries one request: ask block by block
+                    "maxConcurrentDatasourceRequests": 1,
+                    "blockLoadDebounceMillis": 100,
+                    "rowSelection": {"mode": "singleRow", "checkboxes": False},
+                    "animateRows": False,
+                    "tooltipShowDelay": 300,
+                },
+                getRowId="params.data.account",
+                style={"height": "calc(100vh - 220px)", "minHeight": "420px"},
+                className="ag-theme-quartz shadow-sm",
+            ),
+            html.P("Select a customer to open it.", className="text-muted small mt-2"),
+        ]
+    )
+
+
+def rows_for(request: dict | None, search: str | None):
+    """The grid's next block of rows, or an error message and an empty block."""
+    request = request or {}
+    start, end = int(request.get("startRow", 0)), int(request.get("endRow", PAGE_SIZE))
+    sort, filters = request.get("sortModel"), request.get("filterModel")
+    page, alert = attempt(
+        lambda: read(list_customers, start, end, sort, filters, search, count=start == 0)
+    )
+    if page is None:
+        return {"rowData": [], "rowCount": 0}, alert
+    return {"rowData": page.rows, "rowCount": -1 if page.total is None else page.total}, None
+
+
+@callback(
+    Output("customers-grid", "getRowsResponse"),
+    Output("customers-message", "children"),
+    Input("customers-grid", "getRowsRequest"),
+    State("customers-search", "value"),
+)
+def on_rows_requested(request, search):
+    return rows_for(request, search)
+
+
+# A new search drops the grid's cached blocks, so it asks again from the first row
+# (keeping its sort and column filters); the rows callback reads the search box.
+clientside_callback(
+    """async function (search) {
+        const api = await dash_ag_grid.getApiAsync("customers-grid");
+        api.purgeInfiniteCache();
+        return search || "";
+    }""",
+    Output("customers-search-applied", "data"),
+    Input("customers-search", "value"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output("customers-nav", "pathname"),
+    Input("customers-grid", "cellClicked"),
+    prevent_initial_call=True,
+)
+def on_customer_clicked(cell):
+    if not cell or not cell.get("rowId"):
+        return no_update
+    return f"/customers/{cell['rowId']}"

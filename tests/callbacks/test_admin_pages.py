@@ -1,0 +1,96 @@
+"""Parameters and workflow designer callbacks, called directly and by hand-made requests."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from data.fields import GATEABLE_FIELDS
+from data.models import WorkflowVersion
+from data.parameters import gated_fields, get_parameters
+from tests.callbacks.test_customer_editor import text_of
+from tests.dash_http import callback_payload, client_as, find_output_key
+
+GATE_IDS = [{"type": "params-gate", "field": spec.name} for spec in GATEABLE_FIELDS]
+
+
+def gate_values(gated):
+    return [spec.name in gated for spec in GATEABLE_FIELDS]
+
+
+def test_admin_saves_parameters_and_sees_what_changed(web):
+    import pages.parameters as page
+
+    with web.signed_in("admin"):
+        alert = page.save_parameters(False, "propose", True, gate_values({"city"}), GATE_IDS)
+    text = text_of(alert)
+    assert "Enable customer approvals: Yes → No" in text
+    assert "Credit limit: no longer needs approval" in text and "City: needs approval" in text
+    with web.world.db.session() as session:
+        assert get_parameters(session).data_entity_behavior == "propose"
+        assert gated_fields(session) == set()  # approvals are off
+
+
+@pytest.mark.parametrize("username", ["clerk", "manager", "analyst", None])
+def test_others_cannot_change_parameters_by_hand_made_request(web, username):
+    key = find_output_key(web.app, "params-message.children")
+    values = {("params-save", "n_clicks"): 1, ("params-enabled", "value"): False,
+              ("params-behavior", "value"): "allow", ("params-disallow", "value"): False,
+              ("params-gate", "value"): gate_values(set()), ("params-gate", "id"): GATE_IDS}
+    payload = callback_payload(web.app, key, values, {"params-gate": GATE_IDS}, "params-save.n_clicks")
+    user_id = web.world.user_id(username) if username else None
+    response = client_as(web.app, user_id).post("/_dash-update-component", json=payload)
+
+    assert response.status_code == 200
+    assert b"Admin role" in response.data or b"Sign in" in response.data
+    with web.world.db.session() as session:
+        parameters = get_parameters(session)
+        assert (parameters.approvals_enabled, parameters.disallow_submitter_approval) == (True, True)
+        assert "credit_limit" in gated_fields(session)
+
+
+def test_designer_adds_steps_saves_a_version_and_activates_it(web):
+    import pages.workflows as page
+
+    with web.signed_in("admin"):
+        forms, state, _ = page.designer_action("wf-new", {}, [])
+        forms, state, _ = page.designer_action("wf-add", state, forms)
+        forms, state, _ = page.designer_action("wf-add", state, forms)
+        forms[0].update(name="Review", assignee_role="approver")
+        forms[1].update(name="Board", assignee_user_ids=[web.world.user_id("manager")],
+                        condition_kind="increase", condition_field="credit_limit",
+                        condition_value="50000")
+        forms, state, _ = page.designer_action({"type": "wf-step-button", "index": 1, "action": "up"}, state, forms)
+        assert [f["name"] for f in forms] == ["Board", "Review"]
+        forms, state, alert = page.designer_action("wf-save", state, forms)
+        assert "Saved as version 1" in text_of(alert)
+        forms, state, alert = page.designer_action("wf-activate", state, forms)
+        assert "is active" in text_of(alert)
+
+    with web.world.db.session() as session:
+        active = session.scalar(select(WorkflowVersion).where(WorkflowVersion.is_active))
+        assert active.id == state["version_id"]
+        assert [(s.name, s.assignee_role) for s in active.steps] == [("Board", None), ("Review", "approver")]
+
+
+def test_designer_reports_problems_and_activates_nothing(web):
+    import pages.workflows as page
+
+    with web.signed_in("admin"):
+        forms, state, _ = page.designer_action("wf-new", {}, [])
+        forms, state, _ = page.designer_action("wf-add", state, forms)
+        forms, state, alert = page.designer_action("wf-save", state, forms)
+        forms, state, alert = page.designer_action("wf-activate", state, forms)
+    assert "has no assignees" in text_of(alert)
+    with web.signed_in("admin"):
+        forms[0]["time_limit_hours"] = "soon"
+        _, _, alert = page.designer_action("wf-save", state, forms)
+    assert "time limit must be a whole number" in text_of(alert)
+
+
+def test_designer_refuses_non_admins(web):
+    import pages.workflows as page
+
+    with web.signed_in("clerk"):
+        _, state, alert = page.designer_action("wf-new", {}, [])
+    assert "Admin role" in text_of(alert) and state == {}

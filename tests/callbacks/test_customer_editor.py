@@ -1,0 +1,158 @@
+"""The customer editor's callback, called directly as a signed-in user."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from dash import no_update
+
+from data.customers import find_customer
+from data.models import ChangeRequest
+
+OUT = ["values", "disabled", "invalid", "feedback", "store", "status", "actions", "dialog",
+       "dialog_open", "history", "alert"]  # fmt: skip
+
+
+@pytest.fixture
+def editor(web):
+    import pages.customer as page
+    from components.editor import FIELD_NAMES, render_editor
+    from data.customers import editor_view
+    from pages._support import read
+
+    class Editor:
+        def __init__(self):
+            self.web = web
+            self.page = page
+
+        def load(self, username="clerk", account="C001"):
+            with web.signed_in(username):
+                rendered = render_editor(read(editor_view, account))
+            self.store, self.values = rendered.store, list(rendered.values)
+            return self
+
+        def set(self, name, value):
+            self.values[FIELD_NAMES.index(name)] = value
+            return self
+
+        def click(self, trigger, username="clerk"):
+            with web.signed_in(username):
+                result = dict(zip(OUT, page.editor_response(trigger, self.store, self.values), strict=True))
+            if result["store"] is not no_update:
+                self.store = result["store"]
+            if not all(value is no_update for value in result["values"]):
+                self.values = list(result["values"])
+            return result
+
+        def customer(self):
+            return web.world.query(lambda s: find_customer(s, "C001"))
+
+        def request(self):
+            return web.world.query(lambda s: s.query(ChangeRequest).order_by(ChangeRequest.id.desc()).first())
+
+    return Editor()
+
+
+def text_of(component) -> str:
+    """All the text inside a Dash component tree."""
+    if component is None or component is no_update:
+        return ""
+    if isinstance(component, (str, int, float)):
+        return str(component)
+    if isinstance(component, (list, tuple)):
+        return " ".join(text_of(c) for c in component)
+    label = getattr(component, "label", None)
+    return " ".join(filter(None, [text_of(label) if label else "", text_of(getattr(component, "children", None))]))
+
+
+ACTION = "cs-action"
+
+
+def test_save_splits_gated_and_direct_changes_and_opens_the_dialog(editor):
+    from components.editor import FIELD_NAMES
+
+    out = editor.load().set("credit_limit", "25000").set("city", "Brescia").click("cs-save")
+
+    assert out["dialog_open"] is True
+    dialog = text_of(out["dialog"])
+    assert "Proposed changes" in dialog and "10,000.00" in dialog and "25,000.00" in dialog
+    assert "Credit limit" in dialog and "Discard all changes" in dialog
+    assert out["values"][FIELD_NAMES.index("credit_limit")] == "10000.00"  # reset to original
+    assert out["values"][FIELD_NAMES.index("city")] == "Brescia"
+    assert "have not been submitted" in text_of(out["status"])
+    assert "Workflow" in text_of(out["actions"]) and "Proposed changes" in text_of(out["actions"])
+    assert "Saved: City" in text_of(out["alert"])
+    assert editor.customer().city == "Brescia"
+    assert editor.customer().credit_limit == Decimal("10000.00")
+
+
+def test_invalid_value_marks_the_field_and_saves_nothing(editor):
+    from components.editor import FIELD_NAMES
+
+    out = editor.load().set("credit_limit", "-3").set("city", "Brescia").click("cs-save")
+
+    index = FIELD_NAMES.index("credit_limit")
+    assert out["invalid"][index] is True
+    assert "must not be negative" in out["feedback"][index]
+    assert all(value is no_update for value in out["values"])  # the user's input stays
+    assert "Nothing was saved" in text_of(out["alert"])
+    assert editor.customer().city is None
+
+
+def test_discard_one_row_then_submit_recall_and_discard_all(editor):
+    editor.load().set("credit_limit", "25000").set("on_hold", "All").click("cs-save")
+
+    out = editor.click({"type": "cs-discard", "field": "on_hold"})
+    assert out["dialog_open"] is True
+    assert "On hold" not in text_of(out["dialog"])
+
+    out = editor.click({"type": ACTION, "action": "submit"})
+    assert "Changes pending approval" in text_of(out["status"])
+    from components.editor import FIELD_NAMES
+
+    assert out["disabled"][FIELD_NAMES.index("credit_limit")] is True
+    assert "Recall" in text_of(out["actions"])
+    assert editor.request().state == "pending"
+
+    out = editor.click({"type": ACTION, "action": "recall"})
+    assert "Not submitted" in text_of(out["status"])
+    assert editor.request().state == "draft"
+
+    out = editor.click({"type": ACTION, "action": "discard_all"})
+    assert text_of(out["status"]) == ""
+    assert "Workflow" not in text_of(out["actions"])
+    assert editor.request().state == "discarded"  # it was submitted once: its history stays
+
+
+def test_stale_form_is_refused_with_a_clear_message(editor):
+    editor.load()
+    other = editor.__class__().load(username="clerk2")
+    other.set("city", "Bari").click("cs-save", username="clerk2")
+
+    out = editor.set("city", "Lecce").click("cs-save")
+    assert "changed by someone else" in text_of(out["alert"])
+    assert editor.customer().city == "Bari"
+
+
+@pytest.mark.parametrize("username", ["analyst", "approver", None])
+def test_users_without_the_clerk_role_cannot_save(editor, username):
+    editor.load()
+    out = editor.set("credit_limit", "99").set("city", "X").click("cs-save", username=username)
+
+    assert "role" in text_of(out["alert"]) or "Sign in" in text_of(out["alert"])
+    assert editor.customer().city is None
+    assert editor.request() is None
+
+
+def test_other_clerks_cannot_resubmit_a_request_sent_back_to_its_submitter(editor):
+    from data import requests as svc
+
+    editor.load().set("credit_limit", "25000").click("cs-save")
+    editor.click({"type": ACTION, "action": "submit"})
+    editor.web.world.act("approver", svc.request_change, editor.request().id, "Lower, please")
+
+    out = editor.load(username="clerk2").click({"type": ACTION, "action": "resubmit"}, username="clerk2")
+    assert "Only the submitter" in text_of(out["alert"])
+    out = editor.load().click({"type": ACTION, "action": "resubmit"})
+    assert "Changes pending approval" in text_of(out["status"])
