@@ -1,0 +1,215 @@
+"""The request page's pieces: header, diff table, decision panel."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components.editor import EVENT_LABELS, audit_table
+from components.status import status_badge
+from data import labels
+
+ACTION = "rq-action"
+
+
+def when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
+def request_header(view) -> html.Div:
+    request = view.request
+    step = (
+        f"{view.step_name} (step {view.step_number} of {view.step_count})"
+        if view.step_name
+        else "—"
+    )
+    facts = [
+        (
+            "Customer",
+            dcc.Link(
+                f"{view.customer.account} · {view.customer.name}",
+                href=f"/customers/{view.customer.account}",
+            ),
+        ),
+        ("Submitted by", request.submitted_by.full_name if request.submitted_by else "—"),
+        ("Submitted at", when(request.submitted_at)),
+        ("Current step", step),
+        (
+            "Due",
+            html.Span(
+                [
+                    when(view.due_at),
+                    " ",
+                    dbc.Badge("Overdue", color="danger") if view.overdue else "",
+                ]
+            ),
+        ),
+    ]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1(f"Request #{request.id}", className="h3 mb-0 me-3"),
+                    status_badge(request.state),
+                ],
+                className="d-flex align-items-center mb-2",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col([html.Div(k, className="text-muted small"), html.Div(v)], md=True)
+                    for k, v in facts
+                ],
+                className="g-3 mb-3",
+            ),
+        ],
+        id="rq-header",
+    )
+
+
+def diff_table(rows) -> dbc.Table:
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th("Field"),
+                html.Th(labels.ORIGINAL_VALUE),
+                html.Th(labels.CURRENT_VALUE),
+                html.Th(labels.NEW_VALUE),
+                html.Th("Change"),
+            ]
+        )
+    )
+    body = []
+    for row in rows:
+        current = [row.current]
+        if row.stale:
+            current = [row.current, " ", dbc.Badge("changed since proposed", color="danger")]
+        body.append(
+            html.Tr(
+                [
+                    html.Td(row.label, className="fw-semibold"),
+                    html.Td(row.original, className="text-muted"),
+                    html.Td(current),
+                    html.Td(html.Mark(row.new) if row.new != row.original else row.new),
+                    html.Td(row.change, className="text-nowrap small"),
+                ],
+                className="table-danger" if row.stale else None,
+                **{"data-field": row.field},
+            )
+        )
+    return dbc.Table([head, html.Tbody(body)], hover=True, responsive=True, id="rq-diff")
+
+
+def events_list(events) -> html.Ul:
+    items = [
+        html.Li(
+            [
+                html.Span(when(event.at), className="text-muted small me-2"),
+                html.Strong(EVENT_LABELS.get(event.action, event.action)),
+                html.Span(f" · {event.step_name}" if event.step_name else ""),
+                html.Span(f" by {event.actor.full_name}" if event.actor else ""),
+                html.Div(event.comment, className="small fst-italic") if event.comment else None,
+            ],
+            className="mb-1",
+        )
+        for event in events
+    ]
+    return html.Ul(items, className="list-unstyled mb-0", id="rq-events")
+
+
+def decision_panel(view) -> dbc.Card:
+    actions = view.actions
+    buttons = []
+    if "decide" in actions:
+        buttons += [
+            dbc.Button(labels.APPROVE, id={"type": ACTION, "action": "approve"}, color="success"),
+            dbc.Button(
+                labels.REJECT, id={"type": ACTION, "action": "reject"}, color="danger", outline=True
+            ),
+            dbc.Button(
+                labels.REQUEST_CHANGE,
+                id={"type": ACTION, "action": "request_change"},
+                color="warning",
+                outline=True,
+            ),
+            dbc.Button(
+                labels.DELEGATE,
+                id={"type": ACTION, "action": "delegate"},
+                color="secondary",
+                outline=True,
+            ),
+        ]
+    if "recall" in actions:
+        buttons.append(
+            dbc.Button(labels.RECALL, id={"type": ACTION, "action": "recall"}, color="secondary")
+        )
+    delegates = [{"label": user.full_name, "value": user.id} for user in view.delegates]
+    hidden = {"display": "none"}
+    return dbc.Card(
+        [
+            dbc.CardHeader(labels.WORKFLOW, className="fw-semibold"),
+            dbc.CardBody(
+                [
+                    html.P(
+                        "Approve, or reject or send back with a comment."
+                        if "decide" in actions
+                        else "Nothing waits for you on this request.",
+                        className="text-muted small",
+                    ),
+                    dbc.Alert(
+                        "Some values changed since the proposal was made (marked in red). "
+                        "Approving applies the new values over them.",
+                        color="danger",
+                        className="small",
+                        style=None if view.stale else hidden,
+                    ),
+                    dbc.Checkbox(
+                        id="rq-confirm-stale",
+                        value=False,
+                        label="I have checked the values that changed",
+                        style=None if view.stale and "decide" in actions else hidden,
+                        className="mb-2",
+                    ),
+                    dbc.Textarea(
+                        id="rq-comment",
+                        placeholder="Comment",
+                        rows=2,
+                        className="mb-2",
+                        style=None if buttons else hidden,
+                    ),
+                    dbc.Select(
+                        id="rq-delegate",
+                        options=delegates,
+                        placeholder="Delegate to…",
+                        className="mb-2",
+                        style=None if delegates else hidden,
+                    ),
+                    html.Div(buttons, className="d-flex gap-2 flex-wrap"),
+                ]
+            ),
+        ],
+        className="shadow-sm",
+    )
+
+
+def request_body(view) -> html.Div:
+    return html.Div(
+        [
+            request_header(view),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            html.H2(labels.PROPOSED_CHANGES, className="h5"),
+                            diff_table(view.rows),
+                            html.H2("Workflow history", className="h5 mt-4"),
+                            events_list(view.events),
+                            html.H2("Other recent changes to this customer", className="h5 mt-4"),
+                            audit_table(view.recent_changes),
+                        ],
+                        lg=8,
+                    ),
+                    dbc.Col(decision_panel(view), lg=4),
+                ]
+            ),
+        ]
+    )

@@ -1,0 +1,334 @@
+"""The approver's inbox and the request page's view of one request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from data.audit import customer_history
+from data.clock import utcnow
+from data.db import Database
+from data.errors import DomainError, NotFound
+from data.fields import FIELDS_BY_NAME, field_spec
+from data.models import (
+    Assignment,
+    AuditEntry,
+    ChangeRequest,
+    Customer,
+    ProposedChange,
+    RequestEvent,
+    RequestStep,
+    User,
+    UserRole,
+)
+from data.requests import allowed_actions, approve, current_step, current_value_text
+from data.users import require_active
+
+TABS = ("waiting", "delegated", "overdue", "decided")
+TAB_LABELS = {
+    "waiting": "Waiting for me",
+    "delegated": "Delegated",
+    "overdue": "Overdue",
+    "decided": "Decided by me",
+}
+DECIDED_STATES = ("approved", "rejected", "change_requested")
+INBOX_LIMIT = 500
+
+
+@dataclass
+class InboxRow:
+    request_id: int
+    account: str
+    customer_name: str
+    customer_group: str
+    submitter: str
+    submitted_at: datetime | None
+    step: str
+    fields: int
+    due_at: datetime | None
+    overdue: bool
+    decision: str | None
+
+
+def _tab_condition(tab: str, actor: User, now: datetime):
+    open_for_me = and_(
+        Assignment.user_id == actor.id, Assignment.state == "open", RequestStep.state == "active"
+    )
+    if tab == "waiting":
+        return open_for_me
+    if tab == "delegated":
+        return and_(open_for_me, Assignment.via.in_(("delegation", "reassignment")))
+    if tab == "overdue":
+        return and_(open_for_me, RequestStep.due_at < now)
+    if tab == "decided":
+        return and_(Assignment.user_id == actor.id, Assignment.state.in_(DECIDED_STATES))
+    raise NotFound(f"There is no inbox tab {tab!r}.")
+
+
+def inbox(
+    session: Session,
+    actor: User,
+    tab: str = "waiting",
+    *,
+    field: str | None = None,
+    customer_group: str | None = None,
+    overdue_only: bool = False,
+    search: str | None = None,
+) -> list[InboxRow]:
+    """Requests for ``actor`` in one tab, oldest first (most recent first once decided)."""
+    require_active(actor)
+    now = utcnow()
+    submitter = aliased(User)
+    field_count = (
+        select(func.count(ProposedChange.id))
+        .where(ProposedChange.request_id == ChangeRequest.id)
+        .correlate(ChangeRequest)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            ChangeRequest.id,
+            Customer.account,
+            Customer.name,
+            Customer.customer_group,
+            submitter.full_name,
+            ChangeRequest.submitted_at,
+            RequestStep.name,
+            field_count,
+            RequestStep.due_at,
+            Assignment.state,
+            Assignment.decided_at,
+            RequestStep.state,
+        )
+        .join(RequestStep, RequestStep.id == Assignment.request_step_id)
+        .join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
+        .join(Customer, Customer.id == ChangeRequest.customer_id)
+        .outerjoin(submitter, submitter.id == ChangeRequest.submitted_by_id)
+        .where(_tab_condition(tab, actor, now))
+    )
+    if field:
+        query = query.where(
+            select(ProposedChange.id)
+            .where(ProposedChange.request_id == ChangeRequest.id, ProposedChange.field == field)
+            .exists()
+        )
+    if customer_group:
+        query = query.where(func.lower(Customer.customer_group) == customer_group.strip().lower())
+    if overdue_only:
+        query = query.where(RequestStep.state == "active", RequestStep.due_at < now)
+    if search and search.strip():
+        term = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(func.lower(Customer.account).like(term), func.lower(Customer.name).like(term))
+        )
+    if tab == "decided":
+        query = query.order_by(Assignment.decided_at.desc())
+    else:
+        query = query.order_by(ChangeRequest.submitted_at, ChangeRequest.id)
+    rows = []
+    seen: set[int] = set()
+    for row in session.execute(query.limit(INBOX_LIMIT)):
+        (
+            request_id,
+            account,
+            name,
+            group,
+            submitted_by,
+            submitted_at,
+            step,
+            fields,
+            due_at,
+            assignment_state,
+            _decided_at,
+            step_state,
+        ) = row
+        if request_id in seen:
+            continue
+        seen.add(request_id)
+        overdue = step_state == "active" and due_at is not None and due_at < now
+        decision = assignment_state if tab == "decided" else None
+        rows.append(
+            InboxRow(
+                request_id,
+                account,
+                name,
+                group,
+                submitted_by or "",
+                submitted_at,
+                step,
+                fields or 0,
+                due_at,
+                overdue,
+                decision,
+            )
+        )
+    return rows
+
+
+def inbox_counts(session: Session, actor: User) -> dict[str, int]:
+    require_active(actor)
+    now = utcnow()
+    counts = {}
+    for tab in TABS:
+        counts[tab] = session.scalar(
+            select(func.count(func.distinct(RequestStep.request_id)))
+            .select_from(Assignment)
+            .join(RequestStep, RequestStep.id == Assignment.request_step_id)
+            .where(_tab_condition(tab, actor, now))
+        )
+    return counts
+
+
+@dataclass
+class DiffRow:
+    field: str
+    label: str
+    original: str
+    current: str
+    new: str
+    stale: bool
+    change: str
+    """The difference for a person: '+50,000.00 (+25.0 %)' for numbers, else ''."""
+
+
+@dataclass
+class RequestView:
+    request: ChangeRequest
+    customer: Customer
+    rows: list[DiffRow]
+    step_name: str | None
+    step_number: int | None
+    step_count: int
+    due_at: datetime | None
+    overdue: bool
+    actions: set[str]
+    events: list[RequestEvent]
+    recent_changes: list[AuditEntry]
+    delegates: list[User]
+
+    @property
+    def stale(self) -> bool:
+        return any(row.stale for row in self.rows)
+
+
+def _difference(field: str, original: str | None, new: str | None) -> str:
+    spec = field_spec(field)
+    if not spec.is_numeric or new is None:
+        return ""
+    before = Decimal(original) if original is not None else Decimal(0)
+    delta = Decimal(new) - before
+    shown = spec.display(abs(delta))
+    sign = "+" if delta >= 0 else "−"
+    if before == 0:
+        return f"{sign}{shown}"
+    return f"{sign}{shown} ({sign}{abs(delta) * 100 / abs(before):.1f} %)"
+
+
+def request_view(session: Session, actor: User, request_id: int) -> RequestView:
+    require_active(actor)
+    request = session.get(
+        ChangeRequest,
+        request_id,
+        options=[
+            selectinload(ChangeRequest.changes),
+            selectinload(ChangeRequest.steps).selectinload(RequestStep.assignments),
+            selectinload(ChangeRequest.events).joinedload(RequestEvent.actor),
+            selectinload(ChangeRequest.submitted_by),
+            selectinload(ChangeRequest.customer),
+        ],
+    )
+    if request is None:
+        raise NotFound(f"Change request {request_id} does not exist.")
+    customer = request.customer
+    rows = []
+    for change in sorted(request.changes, key=lambda c: list(FIELDS_BY_NAME).index(c.field)):
+        spec = field_spec(change.field)
+        current = current_value_text(customer, change.field)
+        rows.append(
+            DiffRow(
+                field=change.field,
+                label=spec.label,
+                original=spec.display_text(change.original_value),
+                current=spec.display_text(current),
+                new=spec.display_text(change.new_value),
+                stale=current != change.original_value,
+                change=_difference(change.field, change.original_value, change.new_value),
+            )
+        )
+    step = current_step(request) if request.state == "pending" else None
+    round_steps = [s for s in request.steps if s.round == request.round and s.state != "skipped"]
+    actions = allowed_actions(session, request, actor)
+    delegates = []
+    if "decide" in actions:
+        delegates = list(
+            session.scalars(
+                select(User)
+                .join(UserRole)
+                .where(UserRole.role == "approver", User.is_active.is_(True), User.id != actor.id)
+                .order_by(User.full_name)
+            )
+        )
+    recent = [
+        entry
+        for entry in customer_history(session, customer.id, limit=15)
+        if entry.request_id != request.id
+    ]
+    now = utcnow()
+    return RequestView(
+        request=request,
+        customer=customer,
+        rows=rows,
+        step_name=step.name if step else None,
+        step_number=round_steps.index(step) + 1 if step in round_steps else None,
+        step_count=len(round_steps),
+        due_at=step.due_at if step else None,
+        overdue=bool(step and step.due_at and step.due_at < now),
+        actions=actions,
+        events=list(request.events),
+        recent_changes=recent[:10],
+        delegates=delegates,
+    )
+
+
+def next_waiting(session: Session, actor: User, after_request_id: int | None = None) -> int | None:
+    """The oldest request waiting for ``actor`` other than the one just decided."""
+    for row in inbox(session, actor, "waiting"):
+        if row.request_id != after_request_id:
+            return row.request_id
+    return None
+
+
+@dataclass
+class BulkResult:
+    request_id: int
+    account: str
+    approved: bool
+    message: str
+
+
+def bulk_approve(database: Database, actor_id: int, request_ids: list[int]) -> list[BulkResult]:
+    """Approve each request in its own unit of work, with every check a single approval has.
+
+    Stale requests are not approved in bulk: they need a person's explicit confirmation.
+    """
+    results = []
+    for request_id in request_ids:
+
+        def work(session: Session, request_id: int = request_id) -> str:
+            actor = session.get(User, actor_id)
+            request = approve(session, actor, request_id)
+            return request.customer.account
+
+        try:
+            account = database.run(work)
+            results.append(BulkResult(request_id, account, True, "Approved."))
+        except DomainError as error:
+            with database.session() as session:
+                request = session.get(ChangeRequest, request_id)
+                account = request.customer.account if request else "?"
+            results.append(BulkResult(request_id, account, False, error.message))
+    return results

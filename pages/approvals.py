@@ -1,0 +1,199 @@
+"""The approver's inbox: what waits for me, filters, and bulk approve."""
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from components.feedback import error_alert
+from data.fields import FIELD_OPTIONS_GATEABLE
+from data.inbox import TAB_LABELS, TABS, bulk_approve, inbox, inbox_counts
+from pages._support import attempt, database, guard, read, signed_in_user_id
+
+dash.register_page(__name__, path="/approvals", title="Approvals · Countersign", order=2)
+
+COLUMNS = [
+    {"field": "request_id", "headerName": "#", "width": 90},
+    {"field": "account", "headerName": "Customer", "width": 120},
+    {"field": "customer_name", "headerName": "Name", "flex": 2, "minWidth": 180},
+    {"field": "submitter", "headerName": "Submitter", "width": 160},
+    {"field": "submitted_at", "headerName": "Submitted", "width": 170},
+    {"field": "step", "headerName": "Step", "width": 160},
+    {"field": "fields", "headerName": "Fields", "width": 90, "type": "rightAligned"},
+    {
+        "field": "status",
+        "headerName": "",
+        "width": 130,
+        "cellClassRules": {"text-danger fw-semibold": "params.value == 'Overdue'"},
+    },
+]
+
+
+def layout(**_query):
+    denied = guard("approvals")
+    if denied is not None:
+        return denied
+    return html.Div(
+        [
+            dcc.Location(id="inbox-nav", refresh="callback-nav"),
+            dcc.Store(id="inbox-refresh", data=0),
+            html.H1("Approvals", className="h3 mb-3"),
+            dbc.Tabs(
+                [dbc.Tab(label=TAB_LABELS[tab], tab_id=tab, id=f"inbox-tab-{tab}") for tab in TABS],
+                id="inbox-tabs",
+                active_tab="waiting",
+                className="mb-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Select(
+                            id="inbox-field",
+                            options=FIELD_OPTIONS_GATEABLE,
+                            placeholder="Any field",
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        dbc.Input(id="inbox-group", placeholder="Customer group", debounce=True),
+                        md=2,
+                    ),
+                    dbc.Col(
+                        dbc.Input(
+                            id="inbox-search",
+                            type="search",
+                            debounce=True,
+                            placeholder="Search customer",
+                        ),
+                        md=3,
+                    ),
+                    dbc.Col(
+                        dbc.Switch(id="inbox-overdue", label="Overdue only", value=False),
+                        md=2,
+                        className="pt-2",
+                    ),
+                    dbc.Col(
+                        dbc.Button(
+                            "Approve selected", id="inbox-bulk", color="success", className="w-100"
+                        ),
+                        md=2,
+                    ),
+                ],
+                className="g-2 mb-3",
+            ),
+            html.Div(id="inbox-message"),
+            dag.AgGrid(
+                id="inbox-grid",
+                columnDefs=COLUMNS,
+                rowData=[],
+                defaultColDef={"sortable": True, "resizable": True},
+                dashGridOptions={
+                    "rowSelection": {
+                        "mode": "multiRow",
+                        "checkboxes": True,
+                        "headerCheckbox": True,
+                        "enableClickSelection": False,
+                    },
+                    "animateRows": False,
+                },
+                getRowId="params.data.row_id",
+                style={"height": "calc(100vh - 300px)", "minHeight": "360px"},
+                className="shadow-sm",
+            ),
+            html.P(
+                "Select a request to open it; tick boxes to approve several at once.",
+                className="text-muted small mt-2",
+            ),
+        ]
+    )
+
+
+def inbox_rows(tab, field, group, overdue, search):
+    rows, alert = attempt(
+        lambda: read(
+            inbox,
+            tab or "waiting",
+            field=field or None,
+            customer_group=group or None,
+            overdue_only=bool(overdue),
+            search=search,
+        )
+    )
+    counts, _ = attempt(lambda: read(inbox_counts))
+    labels = [f"{TAB_LABELS[t]} ({(counts or {}).get(t, 0)})" for t in TABS]
+    if rows is None:
+        return [], labels, alert
+    data = [
+        {
+            "row_id": str(r.request_id),
+            "request_id": r.request_id,
+            "account": r.account,
+            "customer_name": r.customer_name,
+            "submitter": r.submitter,
+            "submitted_at": r.submitted_at.strftime("%Y-%m-%d %H:%M") if r.submitted_at else "",
+            "step": r.step,
+            "fields": r.fields,
+            "status": "Overdue" if r.overdue else (r.decision or "").replace("_", " ").capitalize(),
+        }
+        for r in rows
+    ]
+    return data, labels, None
+
+
+@callback(
+    Output("inbox-grid", "rowData"),
+    *[Output(f"inbox-tab-{tab}", "label") for tab in TABS],
+    Output("inbox-message", "children", allow_duplicate=True),
+    Input("inbox-tabs", "active_tab"),
+    Input("inbox-field", "value"),
+    Input("inbox-group", "value"),
+    Input("inbox-overdue", "value"),
+    Input("inbox-search", "value"),
+    Input("inbox-refresh", "data"),
+    prevent_initial_call="initial_duplicate",
+)
+def on_filters(tab, field, group, overdue, search, _refresh):
+    data, labels, alert = inbox_rows(tab, field, group, overdue, search)
+    return (data, *labels, alert if alert else no_update)
+
+
+def bulk_summary(selected) -> html.Div:
+    ids = [row["request_id"] for row in selected or []]
+    if not ids:
+        return error_alert("Select the requests to approve first.")
+    results = bulk_approve(database(), signed_in_user_id(), ids)
+    passed = [r for r in results if r.approved]
+    failed = [r for r in results if not r.approved]
+    items = [html.Li(f"#{r.request_id} {r.account}: {r.message}") for r in failed]
+    return dbc.Alert(
+        [
+            html.Div(f"Approved {len(passed)} of {len(results)}."),
+            html.Ul(items, className="mb-0") if items else None,
+        ],
+        color="success" if not failed else "warning",
+        dismissable=True,
+        id="inbox-bulk-result",
+    )
+
+
+@callback(
+    Output("inbox-message", "children", allow_duplicate=True),
+    Output("inbox-refresh", "data"),
+    Input("inbox-bulk", "n_clicks"),
+    State("inbox-grid", "selectedRows"),
+    State("inbox-refresh", "data"),
+    prevent_initial_call=True,
+)
+def on_bulk(_clicks, selected, refresh):
+    return bulk_summary(selected), (refresh or 0) + 1
+
+
+@callback(
+    Output("inbox-nav", "pathname"),
+    Input("inbox-grid", "cellClicked"),
+    prevent_initial_call=True,
+)
+def on_open(cell):
+    if not cell or str(cell.get("colId", "")).startswith("ag-Grid"):  # the selection boxes
+        return no_update
+    return f"/requests/{cell['rowId']}"

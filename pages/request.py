@@ -1,0 +1,113 @@
+"""One change request: its diff, history and the Workflow decisions."""
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from components.feedback import success_alert
+from components.request import ACTION, request_body
+from data import requests as workflow
+from data.errors import StaleChange, ValidationFailed
+from data.inbox import next_waiting, request_view
+from pages._support import act, attempt, guard, read
+
+dash.register_page(__name__, path_template="/requests/<request_id>", title="Request · Countersign")
+
+DONE = {
+    "approve": "Approved.",
+    "reject": "Rejected.",
+    "request_change": "Sent back to the submitter.",
+    "delegate": "Delegated.",
+    "recall": "Recalled: the changes are not submitted any more.",
+}
+
+
+def layout(request_id: str = "", **_query):
+    denied = guard("customers")
+    if denied is not None:
+        return denied
+    if not request_id.isdigit():
+        return dbc.Alert("There is no such request.", color="warning")
+    view, alert = attempt(lambda: read(request_view, int(request_id)))
+    if view is None:
+        return alert
+    return html.Div(
+        [
+            dcc.Store(id="rq-id", data=int(request_id)),
+            html.Div(id="rq-alert"),
+            html.Div(request_body(view), id="rq-body"),
+        ]
+    )
+
+
+def decide(action: str, request_id: int, comment: str | None, delegate_to, confirm: bool):
+    """Carry out one decision; return (alert, next request id or None)."""
+    services = {
+        "approve": lambda: act(workflow.approve, request_id, comment, confirm_stale=bool(confirm)),
+        "reject": lambda: act(workflow.reject, request_id, comment),
+        "request_change": lambda: act(workflow.request_change, request_id, comment),
+        "recall": lambda: act(workflow.recall, request_id),
+        "delegate": lambda: (
+            act(workflow.delegate, request_id, int(delegate_to), comment)
+            if delegate_to
+            else _choose_delegate()
+        ),
+    }
+    done, alert = (
+        attempt(services[action], passing=(StaleChange,)) if action in services else (None, None)
+    )
+    if done is None:
+        return alert, None
+    following, _ = attempt(lambda: read(next_waiting, request_id))
+    return success_alert(DONE[action]), following
+
+
+def _choose_delegate():
+    raise ValidationFailed({"to_user": "choose someone"}, "Choose whom to delegate to.")
+
+
+@callback(
+    Output("rq-body", "children"),
+    Output("rq-alert", "children"),
+    Input({"type": ACTION, "action": ALL}, "n_clicks"),
+    State("rq-id", "data"),
+    State("rq-comment", "value"),
+    State("rq-delegate", "value"),
+    State("rq-confirm-stale", "value"),
+    prevent_initial_call=True,
+)
+def on_decision(_clicks, request_id, comment, delegate_to, confirm):
+    if not (ctx.triggered and ctx.triggered[0].get("value")):
+        raise dash.exceptions.PreventUpdate
+    return decision_response(ctx.triggered_id["action"], request_id, comment, delegate_to, confirm)
+
+
+def decision_response(action, request_id, comment, delegate_to, confirm):
+    try:
+        alert, following = decide(action, request_id, comment, delegate_to, confirm)
+    except StaleChange as error:
+        alert, following = (
+            dbc.Alert(
+                [
+                    error.message,
+                    " Tick “I have checked the values that changed” to approve anyway.",
+                ],
+                color="danger",
+            ),
+            None,
+        )
+    view, view_alert = attempt(lambda: read(request_view, request_id))
+    if following is not None:
+        alert = html.Div(
+            [
+                alert,
+                dbc.Button(
+                    "Next request →",
+                    href=f"/requests/{following}",
+                    color="primary",
+                    id="rq-next",
+                    className="mb-3",
+                ),
+            ]
+        )
+    return (request_body(view) if view else no_update), (alert or view_alert)

@@ -1,0 +1,126 @@
+"""The seed's scenario across users: a clerk proposes, approvers decide in their inbox."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from data import requests as svc
+from data.customers import find_customer, save_customer
+from data.models import AuditEntry
+from data.workflows import StepSpec
+from tests.browser.test_admin import sign_out
+
+pytestmark = pytest.mark.browser
+
+
+def open_from_inbox(browser, account):
+    browser.open("/approvals")
+    WebDriverWait(browser.driver, 10).until(
+        lambda d: any(c.text == account for c in d.find_elements(By.CSS_SELECTOR, ".ag-cell[col-id='account']"))
+    )
+    cell = next(c for c in browser.driver.find_elements(By.CSS_SELECTOR, ".ag-cell[col-id='account']")
+                if c.text == account)
+    browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
+    browser.real_click(cell)  # AG Grid reacts to a real click, not a scripted one
+    browser.wait_text("#rq-header", account)
+
+
+def test_clerk_submits_and_two_approvers_approve_in_turn(browser, web):
+    world = web.world
+    world.workflow([StepSpec(name="Credit control", assignee_user_ids=[world.user_id("approver")]),
+                    StepSpec(name="Finance", assignee_user_ids=[world.user_id("approver2")])])
+    browser.start().sign_in("clerk")
+    browser.open("/customers/C001")
+    browser.wait_text("#cs-title", "C001")
+    browser.type_into("credit_limit", "90000")
+    browser.press("#cs-save")
+    browser.wait_text(".modal-title", "Proposed changes")
+    browser.click_text("OK", ".modal")
+    browser.click_text("Workflow", "#cs-action-pane")
+    browser.click_text("Submit", "#cs-action-pane")
+    browser.wait_text("#cs-status", "Changes pending approval")
+    sign_out(browser)
+
+    browser.sign_in("approver")
+    browser.wait_text("#cs-waiting", "1 waiting")
+    open_from_inbox(browser, "C001")
+    assert [r.text for r in browser.driver.find_elements(By.CSS_SELECTOR, "#rq-diff tbody tr")] == [
+        "Credit limit 10,000.00 10,000.00 90,000.00 +80,000.00 (+800.0 %)"]
+    browser.click_text("Approve", "#rq-body")
+    browser.wait_text("#rq-alert", "Approved.")
+    browser.wait_text("#rq-header", "Finance (step 2 of 2)")
+    assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("10000.00")
+    sign_out(browser)
+
+    browser.sign_in("approver2")
+    open_from_inbox(browser, "C001")
+    browser.click_text("Approve", "#rq-body")
+    browser.wait_text("#rq-header", "Approved")
+    events = browser.duo.find_element("#rq-events").text
+    assert "Approved · Credit control by Approver" in events
+    assert "Approved · Finance by Approver2" in events
+    assert "Changes applied" in events
+    assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("90000.00")
+    audit = world.query(lambda s: [(a.field, a.old_value, a.new_value) for a in s.query(AuditEntry)
+                                   .filter(AuditEntry.source == "approved_request")])
+    assert audit == [("credit_limit", "10000.00", "90000.00")]
+    sign_out(browser)
+
+    browser.sign_in("clerk")
+    browser.open("/notifications")
+    browser.wait_text("#notifications-list", "was approved; its values now apply")
+    assert browser.console_errors() == []
+
+
+def test_reject_needs_a_comment_and_request_change_reaches_the_clerk(browser, web):
+    world = web.world
+    world.customer("C002")
+    first = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}).request.id
+    world.act("clerk", svc.submit, first)
+    second = world.act("clerk", save_customer, "C002", {"credit_limit": "20000"}).request.id
+    world.act("clerk", svc.submit, second)
+
+    browser.start().sign_in("approver")
+    browser.open(f"/requests/{first}")
+    browser.click_text("Reject", "#rq-body")
+    browser.wait_text("#rq-alert", "comment: is required to reject")
+    browser.duo.find_element("#rq-comment").send_keys("Credit check failed")
+    browser.click_text("Reject", "#rq-body")
+    browser.wait_text("#rq-header", "Rejected")
+    browser.click_text("Next request →")
+    browser.wait_text("#rq-header", "C002")
+    browser.duo.find_element("#rq-comment").send_keys("Please attach the credit check")
+    browser.click_text("Request change", "#rq-body")
+    browser.wait_text("#rq-header", "Change requested")
+    sign_out(browser)
+
+    browser.sign_in("clerk")
+    browser.open("/customers/C002")
+    browser.wait_text("#cs-status", "Please attach the credit check")
+    assert browser.console_errors() == []
+
+
+def test_the_submitter_is_not_offered_approval_and_a_late_approver_is_told(browser, web):
+    world = web.world
+    request_id = world.act("clerkapprover", save_customer, "C001", {"credit_limit": "20000"}).request.id
+    world.act("clerkapprover", svc.submit, request_id)
+
+    browser.start().sign_in("clerkapprover")
+    browser.open(f"/requests/{request_id}")
+    browser.wait_text("#rq-body", "Nothing waits for you on this request.")
+    assert "Approve" not in browser.duo.find_element("#rq-body").text
+    assert "Recall" in browser.duo.find_element("#rq-body").text
+    sign_out(browser)
+
+    # approver opens the request; meanwhile another approver approves it elsewhere
+    browser.sign_in("approver")
+    browser.open(f"/requests/{request_id}")
+    browser.wait_text("#rq-header", "Changes pending approval")
+    world.act("approver2", svc.approve, request_id)
+    browser.click_text("Approve", "#rq-body")
+    browser.wait_text("#rq-alert", "This request is Approved; it can no longer be decided.")
+    assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("20000.00")

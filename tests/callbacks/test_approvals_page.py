@@ -1,0 +1,40 @@
+"""The inbox page callbacks: rows and tab counts, bulk approve summary."""
+
+from __future__ import annotations
+
+from data import requests as svc
+from data.customers import save_customer
+from data.models import ChangeRequest
+from tests.callbacks.test_customer_editor import text_of
+
+
+def submit(world, account, clerk="clerk"):
+    request_id = world.act(clerk, save_customer, account, {"credit_limit": "20000"}).request.id
+    world.act(clerk, svc.submit, request_id)
+    return request_id
+
+
+def test_rows_and_counts_for_the_signed_in_approver(web):
+    import pages.approvals as page
+
+    first = submit(web.world, "C001")
+    with web.signed_in("approver"):
+        rows, labels, alert = page.inbox_rows("waiting", None, None, False, None)
+    assert [row["request_id"] for row in rows] == [first] and alert is None
+    assert labels[0] == "Waiting for me (1)" and labels[3] == "Decided by me (0)"
+
+
+def test_bulk_approve_summarises_mixed_outcomes(web):
+    import pages.approvals as page
+
+    web.world.customer("C002")
+    mine = submit(web.world, "C001", clerk="clerkapprover")
+    theirs = submit(web.world, "C002")
+    with web.signed_in("clerkapprover"):
+        summary = page.bulk_summary([{"request_id": mine}, {"request_id": theirs}])
+    text = text_of(summary)
+    assert "Approved 1 of 2." in text and "submitted this request" in text
+    states = web.world.query(lambda s: [s.get(ChangeRequest, i).state for i in (mine, theirs)])
+    assert states == ["pending", "approved"]
+    with web.signed_in("clerkapprover"):
+        assert "Select the requests" in text_of(page.bulk_summary([]))

@@ -1,0 +1,121 @@
+"""The approver's inbox, the request view, bulk approve and notifications."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from data import requests as svc
+from data.clock import clock_at, utcnow
+from data.customers import find_customer, save_customer
+from data.inbox import bulk_approve, inbox, inbox_counts, next_waiting, request_view
+from data.models import Notification
+from data.workflows import StepSpec
+
+
+def submitted(world, account, values, clerk="clerk"):
+    request_id = world.act(clerk, save_customer, account, values).request.id
+    world.act(clerk, svc.submit, request_id)
+    return request_id
+
+
+def ids(rows):
+    return [row.request_id for row in rows]
+
+
+def test_tabs_filters_and_oldest_first(world):
+    world.customer("C002", customer_group="WHOLESALE", name="Zeta Logistics")
+    world.workflow([StepSpec(name="Credit", assignee_user_ids=[world.user_id("approver")], time_limit_hours=2)])
+    with clock_at(utcnow() - timedelta(hours=5)):
+        old = submitted(world, "C002", {"on_hold": "All"})
+    new = submitted(world, "C001", {"credit_limit": "20000"})
+
+    assert ids(world.act("approver", inbox, "waiting")) == [old, new]
+    assert ids(world.act("approver", inbox, "overdue")) == [old]
+    assert ids(world.act("approver", inbox, "waiting", field="credit_limit")) == [new]
+    assert ids(world.act("approver", inbox, "waiting", customer_group="wholesale")) == [old]
+    assert ids(world.act("approver", inbox, "waiting", search="zeta")) == [old]
+    assert ids(world.act("approver", inbox, "waiting", overdue_only=True)) == [old]
+    rows = world.act("approver", inbox, "waiting")
+    assert (rows[0].account, rows[0].submitter, rows[0].step, rows[0].fields, rows[0].overdue) == (
+        "C002", "Clerk", "Credit", 1, True)
+
+    world.act("approver", svc.delegate, new, world.user_id("approver2"), "yours")
+    world.act("approver", svc.approve, old)
+    assert ids(world.act("approver2", inbox, "delegated")) == [new]
+    assert ids(world.act("approver", inbox, "decided")) == [old]
+    assert world.act("approver", inbox_counts) == {"waiting": 0, "delegated": 0, "overdue": 0, "decided": 1}
+    assert world.act("approver2", inbox_counts)["waiting"] == 1
+    assert world.act("approver2", next_waiting, None) == new
+    assert world.act("clerk", inbox, "waiting") == []
+
+
+def test_request_view_shows_the_diff_with_current_values_and_differences(world):
+    request_id = submitted(world, "C001", {"credit_limit": "12500", "on_hold": "Invoice"})
+    view = world.act("approver", request_view, request_id)
+    rows = {row.field: row for row in view.rows}
+    assert (rows["credit_limit"].original, rows["credit_limit"].current, rows["credit_limit"].new) == (
+        "10,000.00", "10,000.00", "12,500.00")
+    assert rows["credit_limit"].change == "+2,500.00 (+25.0 %)"
+    assert rows["on_hold"].change == "" and not view.stale
+    assert (view.step_name, view.step_number, view.step_count) == ("Credit control", 1, 1)
+    assert "decide" in view.actions and "recall" not in view.actions
+    assert "recall" in world.act("clerk", request_view, request_id).actions
+
+    def direct_change(session):
+        find_customer(session, "C001").credit_limit = Decimal("11000")
+
+    world.query(direct_change)
+    view = world.act("approver", request_view, request_id)
+    assert view.stale and [r.field for r in view.rows if r.stale] == ["credit_limit"]
+
+
+def test_bulk_approve_reports_each_request(world):
+    world.customer("C002")
+    world.customer("C003")
+    world.customer("C004")
+    plain = submitted(world, "C001", {"credit_limit": "20000"})
+    own = submitted(world, "C002", {"credit_limit": "20000"}, clerk="clerkapprover")
+    stale = submitted(world, "C003", {"credit_limit": "20000"})
+    world.query(lambda s: setattr(find_customer(s, "C003"), "credit_limit", Decimal("1")))
+    done = submitted(world, "C004", {"credit_limit": "20000"})
+    world.act("approver2", svc.approve, done)
+
+    results = bulk_approve(world.db, world.user_id("clerkapprover"), [plain, own, stale, done])
+    outcome = {r.request_id: (r.approved, r.message) for r in results}
+    assert outcome[plain] == (True, "Approved.")
+    assert outcome[own][0] is False and "submitted this request" in outcome[own][1]
+    assert outcome[stale][0] is False and "confirm" in outcome[stale][1]
+    assert outcome[done][0] is False and "no longer be decided" in outcome[done][1]
+    assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("20000.00")
+    assert world.query(lambda s: find_customer(s, "C003").credit_limit) == Decimal("1.00")
+
+
+def notifications_of(world, username):
+    user_id = world.user_id(username)
+    return world.query(lambda s: [n.kind for n in s.scalars(
+        select(Notification).where(Notification.user_id == user_id).order_by(Notification.id))])
+
+
+def test_notifications_for_assignment_decisions_and_sending_back(world):
+    first = submitted(world, "C001", {"credit_limit": "20000"})
+    assert notifications_of(world, "approver") == ["assigned"]
+    world.act("approver", svc.request_change, first, "Lower")
+    assert notifications_of(world, "clerk") == ["change_requested"]
+    world.act("clerk", svc.resubmit, first)
+    world.act("approver2", svc.approve, first)
+    world.customer("C002")
+    second = submitted(world, "C002", {"credit_limit": "20000"})
+    world.act("approver3", svc.reject, second, "No")
+    assert notifications_of(world, "clerk") == ["change_requested", "approved", "rejected"]
+
+
+def test_overdue_steps_notify_their_assignees(world):
+    world.workflow([StepSpec(name="Credit", assignee_user_ids=[world.user_id("approver")],
+                             time_limit_hours=1, escalate_to_user_id=world.user_id("manager"))])
+    submitted(world, "C001", {"credit_limit": "20000"})
+    world.db.run(lambda s: svc.escalate_overdue(s, utcnow() + timedelta(hours=2)))
+    assert notifications_of(world, "approver") == ["assigned", "overdue"]
+    assert notifications_of(world, "manager") == ["assigned"]
