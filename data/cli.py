@@ -1,0 +1,99 @@
+"""The ``countersign`` command: database chores from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from data.config import load_settings
+from data.db import Database, upgrade_database
+from data.errors import DomainError
+from data.importfile import read_import_file
+from data.imports import import_customers
+from data.models import User
+from data.parameters import ensure_defaults
+from data.requests import escalate_overdue
+from data.seed import seed_demo
+from data.users import add_user
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="countersign", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="bring the database to the newest migration")
+    seed = commands.add_parser("seed", help="fill an empty database with demo data")
+    seed.add_argument("--customers", type=int, default=200)
+    user = commands.add_parser("create-user", help="create a user (the first admin, say)")
+    user.add_argument("username")
+    user.add_argument("--name", required=True, help="full name")
+    user.add_argument("--roles", required=True, help="comma-separated: clerk,approver,admin,…")
+    commands.add_parser("escalate", help="escalate overdue workflow steps (run it periodically)")
+    imports = commands.add_parser("import", help="import customers from a CSV or Excel file")
+    imports.add_argument("file", help="a .csv or .xlsx file keyed by account number")
+    imports.add_argument("--user", required=True, help="the clerk the import runs as")
+    imports.add_argument("--dry-run", action="store_true", help="show what would happen only")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    upgrade_database(settings.database_url)
+    database = Database(settings.database_url)
+    try:
+        if args.command == "seed":
+            print(seed_demo(database, customers=args.customers))
+        elif args.command == "create-user":
+            password = getpass.getpass(f"Password for {args.username}: ")
+
+            def create(session):
+                ensure_defaults(session)
+                add_user(session, args.username, args.name, password, args.roles.split(","))
+
+            database.run(create)
+            print(f"Created {args.username}.")
+        elif args.command == "import":
+            return run_import(database, args.file, args.user, args.dry_run)
+        elif args.command == "escalate":
+            print(f"Escalated {database.run(escalate_overdue)} overdue step(s).")
+        else:
+            print("The database is at the newest migration.")
+    except DomainError as error:
+        print(f"countersign: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    return 0
+
+
+def progress_bar(done: int, total: int) -> None:
+    width = 40
+    filled = width * done // max(total, 1)
+    end = "\n" if done == total else ""
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr)
+
+
+def run_import(database: Database, path: str, username: str, dry_run: bool) -> int:
+    """Import a file; exit 1 when any row failed or was rejected."""
+    try:
+        content = Path(path).read_bytes()
+    except OSError as error:
+        print(f"countersign: cannot read {path}: {error.strerror}", file=sys.stderr)
+        return 1
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.username == username.lower()))
+        user_id = user.id if user else None
+    file = read_import_file(Path(path).name, content)
+    summary = import_customers(database, user_id, file, dry_run=dry_run, progress=progress_bar)
+    for result in summary.results:
+        if result.outcome in ("failed", "rejected"):
+            print(f"row {result.number} {result.account}: {result.outcome}: {result.message}")
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in summary.counts.items())
+    label = "Dry run" if dry_run else f"Batch {summary.batch_id}"
+    print(f"{label}: {counts}.")
+    return 0 if summary.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

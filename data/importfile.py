@@ -1,0 +1,140 @@
+"""Reading an import file: CSV (any common delimiter, UTF-8 or Latin-1) or Excel."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from data.errors import ValidationFailed
+from data.fields import FIELDS
+
+MAX_BYTES = 50 * 1024 * 1024
+DELIMITERS = ",;\t|"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class FileRow:
+    number: int
+    """The row's line in the file, the header being line 1."""
+    values: dict[str, str]
+    problem: str | None = None
+
+
+@dataclass
+class ImportFile:
+    filename: str
+    columns: list[str]
+    """Field names, in the file's order."""
+    rows: list[FileRow] = field(default_factory=list)
+
+
+def _column_for(header: str) -> str | None:
+    key = header.strip().lower()
+    for spec in FIELDS:
+        if key in (spec.name, spec.label.lower()):
+            return spec.name
+    return None
+
+
+def _decode(content: bytes) -> str:
+    if b"\x00" in content[:8192]:
+        raise ValidationFailed({"file": "this is not a text CSV file (it holds binary data)"})
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return content.decode("latin-1")
+
+
+def _records_from_csv(text: str) -> list[list[str]]:
+    sample = text[:20000]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    return [
+        row
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter)
+        if any(c.strip() for c in row)
+    ]
+
+
+def _records_from_xlsx(content: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception:
+        raise ValidationFailed({"file": "this Excel file cannot be read"}) from None
+    sheet = workbook.worksheets[0]
+    records = []
+    for row in sheet.iter_rows(values_only=True):
+        cells = ["" if value is None else str(value) for value in row]
+        if any(cell.strip() for cell in cells):
+            records.append(cells)
+    workbook.close()
+    return records
+
+
+def read_import_file(filename: str, content: bytes) -> ImportFile:
+    """Parse the file, or raise ValidationFailed saying what is wrong with it as a whole."""
+    if len(content) > MAX_BYTES:
+        raise ValidationFailed({"file": f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB"})
+    if not content.strip():
+        raise ValidationFailed({"file": "the file is empty"})
+    if filename.lower().endswith((".xlsx", ".xlsm")) or content[:2] == b"PK":
+        records = _records_from_xlsx(content)
+    else:
+        records = _records_from_csv(_decode(content))
+    if not records:
+        raise ValidationFailed({"file": "the file is empty"})
+    header, *data = records
+    columns = [_column_for(name) for name in header]
+    unknown = [name.strip() for name, column in zip(header, columns, strict=True) if column is None]
+    if unknown:
+        raise ValidationFailed({"file": "unknown columns: " + ", ".join(unknown)})
+    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicates:
+        raise ValidationFailed({"file": "columns given twice: " + ", ".join(duplicates)})
+    if "account" not in columns:
+        raise ValidationFailed({"file": "the key column Account number (account) is missing"})
+    if not data:
+        raise ValidationFailed({"file": "the file has a header but no rows"})
+    rows = []
+    for number, record in enumerate(data, start=2):
+        extra = [cell for cell in record[len(columns) :] if cell.strip()]
+        cells = record[: len(columns)] + [""] * (len(columns) - len(record))
+        problem = f"has {len(extra)} cell(s) more than the header" if extra else None
+        rows.append(FileRow(number, dict(zip(columns, cells, strict=True)), problem))
+    return ImportFile(filename=filename, columns=list(columns), rows=rows)
+
+
+def safe_cell(value: object) -> str:
+    """A cell for a downloaded CSV that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def template_csv() -> str:
+    """An empty import file: every field's header and one example row."""
+    example = {
+        "account": "C900001",
+        "name": "Example Trading S.r.l.",
+        "customer_group": "RETAIL",
+        "currency": "EUR",
+        "on_hold": "No",
+        "credit_limit": "25000.00",
+        "terms_of_payment": "Net30",
+        "payment_terms_base_days": "30",
+        "country": "IT",
+        "email": "accounts@example.com",
+    }
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([spec.name for spec in FIELDS])
+    writer.writerow([example.get(spec.name, "") for spec in FIELDS])
+    return out.getvalue()

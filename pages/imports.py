@@ -1,0 +1,281 @@
+"""Imports: upload a file, preview what each row would do, import it, keep the batches."""
+
+import base64
+import csv
+import io
+
+import dash
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from components.feedback import error_alert, success_alert
+from data import labels
+from data.errors import DomainError
+from data.importfile import read_import_file, safe_cell, template_csv
+from data.imports import (
+    OUTCOMES,
+    batch_rows,
+    import_customers,
+    recent_batches,
+    running_import,
+)
+from data.parameters import get_parameters
+from pages._support import attempt, database, guard, read, signed_in_user_id
+
+dash.register_page(__name__, path="/imports", title="Imports · Countersign", order=3)
+
+OUTCOME_COLOURS = {
+    "created": "primary",
+    "updated": "info",
+    "unchanged": "light",
+    "proposed": "warning",
+    "rejected": "danger",
+    "failed": "danger",
+}
+PREVIEW_COLUMNS = [
+    {"field": "number", "headerName": "Row", "width": 80},
+    {"field": "account", "headerName": "Account", "width": 130},
+    {"field": "outcome", "headerName": "Would be", "width": 130},
+    {"field": "message", "headerName": "Why", "flex": 1, "wrapText": True, "autoHeight": True},
+]
+
+
+def layout(**_query):
+    denied = guard("imports")
+    if denied is not None:
+        return denied
+    behavior, _ = attempt(lambda: read(lambda s, _actor: get_parameters(s).data_entity_behavior))
+    return html.Div(
+        [
+            dcc.Download(id="imp-download"),
+            dcc.Store(id="imp-file"),
+            dcc.Interval(id="imp-poll", interval=700, disabled=True),
+            html.Div(
+                [
+                    html.H1("Imports", className="h3 mb-0"),
+                    dbc.Button(
+                        "Download template", id="imp-template", color="link", className="ms-auto"
+                    ),
+                ],
+                className="d-flex align-items-center mb-2",
+            ),
+            html.P(
+                [
+                    f"{labels.DATA_ENTITY_BEHAVIOR}: ",
+                    html.Strong(labels.DATA_ENTITY_BEHAVIOR_LABELS.get(behavior or "allow")),
+                    " — ",
+                    labels.DATA_ENTITY_BEHAVIOR_HELP.get(behavior or "allow"),
+                ],
+                className="text-muted small",
+            ),
+            dcc.Upload(
+                id="imp-upload",
+                children=html.Div(
+                    [
+                        "Drop a CSV or Excel file of customers here, or ",
+                        html.A("choose one", href="#"),
+                    ]
+                ),
+                className="upload-area mb-3",
+                accept=".csv,.txt,.xlsx",
+                max_size=50 * 1024 * 1024,
+            ),
+            html.Div(id="imp-message"),
+            html.Div(id="imp-preview"),
+            dbc.Progress(
+                id="imp-progress",
+                value=0,
+                striped=True,
+                animated=True,
+                className="mb-3",
+                style={"display": "none"},
+            ),
+            html.H2("Batches", className="h5 mt-4"),
+            html.Div(batches_table(), id="imp-batches"),
+        ]
+    )
+
+
+def batches_table():
+    batches, alert = attempt(lambda: read(recent_batches))
+    if batches is None:
+        return alert
+    if not batches:
+        return html.P("No imports yet.", className="text-muted")
+    rows = [
+        html.Tr(
+            [
+                html.Td(f"#{b.id}"),
+                html.Td(b.filename),
+                html.Td(b.created_at.strftime("%Y-%m-%d %H:%M UTC")),
+                html.Td(b.status.capitalize()),
+                html.Td(
+                    ", ".join(
+                        f"{getattr(b, f'{o}_count')} {o}"
+                        for o in OUTCOMES
+                        if getattr(b, f"{o}_count")
+                    ),
+                    className="small",
+                ),
+                html.Td(
+                    dbc.Button(
+                        "Download results",
+                        id={"type": "imp-batch", "batch": b.id},
+                        size="sm",
+                        color="link",
+                    )
+                ),
+            ]
+        )
+        for b in batches
+    ]
+    head = html.Thead(
+        html.Tr([html.Th(h) for h in ("Batch", "File", "When", "Status", "Rows", "")])
+    )
+    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, id="imp-batch-table")
+
+
+def preview(filename: str | None, contents: str | None):
+    """Read the upload and dry-run it: (preview layout, file to keep, message)."""
+    if not contents:
+        return no_update, None, no_update
+    try:
+        data = base64.b64decode(contents.split(",", 1)[1])
+        file = read_import_file(filename or "upload.csv", data)
+        summary = import_customers(database(), signed_in_user_id(), file, dry_run=True)
+    except DomainError as error:
+        return None, None, error_alert(f"{filename}: {error.message}")
+    counts = summary.counts
+    badges = [
+        dbc.Badge(
+            f"{counts[o]} {o}",
+            color=OUTCOME_COLOURS[o],
+            className="me-1",
+            text_color="dark" if o in ("unchanged", "proposed") else None,
+        )
+        for o in OUTCOMES
+        if counts[o]
+    ]
+    rows = [vars(result) for result in summary.results]
+    layout = html.Div(
+        [
+            html.Div(
+                [html.Strong(f"{filename}: {len(rows)} rows would give "), *badges],
+                className="mb-2",
+                id="imp-counts",
+            ),
+            dag.AgGrid(
+                id="imp-preview-grid",
+                columnDefs=PREVIEW_COLUMNS,
+                rowData=rows,
+                defaultColDef={"sortable": True, "filter": True, "resizable": True},
+                style={"height": "320px"},
+                className="mb-3",
+            ),
+            dbc.Button("Import", id="imp-run", color="primary", className="me-2"),
+            html.Span(
+                "Rows with errors are left out; the rest are applied one by one.",
+                className="text-muted small",
+            ),
+        ]
+    )
+    return layout, {"filename": filename, "contents": contents}, None
+
+
+@callback(
+    Output("imp-preview", "children"),
+    Output("imp-file", "data"),
+    Output("imp-message", "children", allow_duplicate=True),
+    Input("imp-upload", "contents"),
+    State("imp-upload", "filename"),
+    prevent_initial_call=True,
+)
+def on_upload(contents, filename):
+    return preview(filename, contents)
+
+
+def run_upload(stored: dict | None):
+    if not stored:
+        return error_alert("Upload a file first.")
+    try:
+        data = base64.b64decode(stored["contents"].split(",", 1)[1])
+        file = read_import_file(stored["filename"], data)
+        summary = import_customers(database(), signed_in_user_id(), file)
+    except DomainError as error:
+        return error_alert(error.message)
+    counts = ", ".join(f"{n} {o}" for o, n in summary.counts.items() if n)
+    if summary.ok:
+        return success_alert(f"Batch #{summary.batch_id} imported: {counts}.")
+    return dbc.Alert(
+        f"Batch #{summary.batch_id} imported with problems: {counts}. "
+        "Download its results for the reasons.",
+        color="warning",
+    )
+
+
+@callback(
+    Output("imp-message", "children", allow_duplicate=True),
+    Output("imp-preview", "children", allow_duplicate=True),
+    Output("imp-batches", "children"),
+    Input("imp-run", "n_clicks"),
+    State("imp-file", "data"),
+    prevent_initial_call=True,
+    running=[
+        (Output("imp-poll", "disabled"), False, True),
+        (Output("imp-run", "disabled"), True, False),
+    ],
+)
+def on_import(clicks, stored):
+    if not clicks:
+        return no_update, no_update, no_update
+    return run_upload(stored), None, batches_table()
+
+
+@callback(
+    Output("imp-progress", "value"),
+    Output("imp-progress", "label"),
+    Output("imp-progress", "style"),
+    Input("imp-poll", "n_intervals"),
+    Input("imp-poll", "disabled"),
+    prevent_initial_call=True,
+)
+def on_poll(_ticks, disabled):
+    if disabled:
+        return 0, "", {"display": "none"}
+    state, _ = attempt(lambda: read(running_import))
+    if not state:
+        return 0, "Starting…", {}
+    done, total = state
+    percent = round(100 * done / total) if total else 0
+    return percent, f"{done:,} of {total:,} rows", {}
+
+
+def batch_csv(batch_id: int) -> str:
+    rows = read(batch_rows, batch_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["row", "account", "outcome", "message"])
+    for row in rows:
+        writer.writerow(
+            [row.row_number, safe_cell(row.account), row.outcome, safe_cell(row.message)]
+        )
+    return out.getvalue()
+
+
+@callback(
+    Output("imp-download", "data"),
+    Input("imp-template", "n_clicks"),
+    Input({"type": "imp-batch", "batch": dash.ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def on_download(_template, _batches):
+    trigger = dash.ctx.triggered_id
+    if not (dash.ctx.triggered and dash.ctx.triggered[0].get("value")):
+        raise dash.exceptions.PreventUpdate
+    if trigger == "imp-template":
+        return dcc.send_string(template_csv(), "customers-template.csv")
+    text, alert = attempt(lambda: batch_csv(trigger["batch"]))
+    if text is None:
+        raise dash.exceptions.PreventUpdate
+    return dcc.send_string(text, f"import-batch-{trigger['batch']}.csv")
