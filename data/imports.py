@@ -1,9 +1,11 @@
 """Importing customers under the Data entity behavior parameter.
 
-Every row is applied in its own transaction together with its recorded
-result, so a row either happens whole or not at all. A dry run does the same
-work in a transaction that is always rolled back, so its preview says exactly
-what an import would do.
+Rows are applied in chunks: one transaction per chunk, with the chunk's
+customers and open requests read once, every row that writes in its own
+savepoint, and the row results recorded in the same transaction. A row either
+happens whole or not at all; a chunk the database refuses is redone a row at
+a time. A dry run does the same work in a transaction that is always rolled
+back, so its preview says exactly what an import would do.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
 
 from data import requests as workflow
 from data.clock import utcnow
@@ -22,11 +25,13 @@ from data.db import Database
 from data.errors import DomainError, ValidationFailed
 from data.fields import field_label, field_spec
 from data.importfile import FileRow, ImportFile
-from data.models import Customer, ImportBatch, ImportRow, User
+from data.models import OPEN_STATES, ChangeRequest, Customer, ImportBatch, ImportRow, User
 from data.parameters import gated_fields, get_parameters
-from data.requests import current_value_text, open_request_for
+from data.requests import current_value_text
 from data.users import require_role
 
+CHUNK_ROWS = 500
+"""Rows applied in one transaction (each row in its own savepoint)."""
 OUTCOMES = ("created", "updated", "unchanged", "proposed", "rejected", "failed")
 
 
@@ -66,19 +71,68 @@ def _labels(names) -> str:
     return ", ".join(field_label(name) for name in names)
 
 
-def import_row(session: Session, actor: User, row: FileRow, batch_id: int | None) -> RowResult:
-    """Apply one row under the parameters; raises RowRefused when nothing may be applied."""
-    account = (row.values.get("account") or "").strip().upper()
+@dataclass
+class _Context:
+    """What every row of a chunk needs, read once: parameters and the customers it touches."""
+
+    behavior: str
+    gated: set[str]
+    customers: dict[str, Customer]
+    open_requests: dict[int, ChangeRequest]
+
+    @classmethod
+    def load(cls, session: Session, accounts: list[str]) -> _Context:
+        behavior = get_parameters(session).data_entity_behavior
+        gated = gated_fields(session) if behavior != "allow" else set()
+        customers: dict[str, Customer] = {}
+        wanted = sorted({account for account in accounts if account})
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            for customer in session.scalars(select(Customer).where(Customer.account.in_(part))):
+                customers[customer.account] = customer
+        open_requests: dict[int, ChangeRequest] = {}
+        ids = [customer.id for customer in customers.values()]
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            for request in session.scalars(
+                select(ChangeRequest)
+                .where(ChangeRequest.customer_id.in_(part), ChangeRequest.state.in_(OPEN_STATES))
+                .options(selectinload(ChangeRequest.changes))
+            ):
+                open_requests[request.customer_id] = request
+        return cls(behavior, gated, customers, open_requests)
+
+
+@dataclass
+class _Plan:
+    """What a row will do, decided before anything is written."""
+
+    result: RowResult
+    customer: Customer | None = None
+    create: dict[str, str] | None = None
+    direct: dict[str, object] = field(default_factory=dict)
+    needs_approval: dict[str, object] = field(default_factory=dict)
+
+
+def _account(row: FileRow) -> str:
+    return (row.values.get("account") or "").strip().upper()
+
+
+def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
+    """Decide what one row does under the parameters; raises RowRefused when nothing may."""
+    account = _account(row)
     if row.problem:
         raise RowRefused("failed", f"Row {row.problem}.")
     if not account:
         raise RowRefused("failed", "Account number is missing.")
     given = {name: value for name, value in row.values.items() if name != "account"}
-    customer = session.scalar(select(Customer).where(Customer.account == account))
+    customer = context.customers.get(account)
+    if customer is None:
+        return _Plan(
+            RowResult(row.number, account, "created", "New customer."),
+            create={"account": account, **given},
+        )
     try:
-        if customer is None:
-            create_customer(session, actor, {"account": account, **given}, "import_batch", batch_id)
-            return RowResult(row.number, account, "created", "New customer.")
         parsed = parse_values(session, {k: v for k, v in given.items() if v.strip()})
     except ValidationFailed as error:
         raise RowRefused("failed", "; ".join(error.errors.values())) from None
@@ -88,52 +142,77 @@ def import_row(session: Session, actor: User, row: FileRow, batch_id: int | None
         for name, value in parsed.items()
         if field_spec(name).to_text(value) != current_value_text(customer, name)
     }
-    behavior = get_parameters(session).data_entity_behavior
-    gated = gated_fields(session) if behavior != "allow" else set()
-    needs_approval = {name: value for name, value in changed.items() if name in gated}
-    direct = {name: value for name, value in changed.items() if name not in gated}
-    request = open_request_for(session, customer.id)
+    needs_approval = {name: value for name, value in changed.items() if name in context.gated}
+    direct = {name: value for name, value in changed.items() if name not in context.gated}
+    request = context.open_requests.get(customer.id)
     if needs_approval and request is not None and request.state == "pending":
         proposed = {c.field: c.new_value for c in request.changes}
         if all(proposed.get(n) == field_spec(n).to_text(v) for n, v in needs_approval.items()):
             needs_approval = {}  # already proposed by an earlier run of this file
 
-    if not changed or (not needs_approval and not direct):
-        return RowResult(row.number, account, "unchanged", "Nothing to change.")
-    if needs_approval and behavior == "reject":
+    if not needs_approval and not direct:
+        return _Plan(RowResult(row.number, account, "unchanged", "Nothing to change."))
+    if needs_approval and context.behavior == "reject":
         raise RowRefused(
             "rejected",
             f"Customer {account}: {_labels(needs_approval)} need approval, and imports are set to "
             "Reject changes; nothing of this row was applied.",
         )
+    if needs_approval and request is not None:
+        raise RowRefused(
+            "failed",
+            f"Customer {account} already has an open change request (#{request.id}); "
+            "nothing of this row was applied.",
+        )
     if needs_approval:
-        if request is not None:
-            raise RowRefused(
-                "failed",
-                f"Customer {account} already has an open change request (#{request.id}); "
-                "nothing of this row was applied.",
-            )
-        apply_values(session, customer, direct, actor, "import_batch", batch_id)
-        request = workflow.ensure_draft(session, customer, actor)
-        for name, value in needs_approval.items():
+        applied = f" Applied: {_labels(direct)}." if direct else ""
+        message = f"Proposed for approval in request #{{id}}: {_labels(needs_approval)}.{applied}"
+        outcome = "proposed"
+    else:
+        message, outcome = f"Updated: {_labels(direct)}.", "updated"
+    return _Plan(RowResult(row.number, account, outcome, message), customer, None, direct,
+                 needs_approval)  # fmt: skip
+
+
+def apply_plan(
+    session: Session, actor: User, plan: _Plan, batch_id: int | None, context: _Context
+) -> RowResult:
+    """Write what ``plan_row`` decided; a DomainError here means the row must be undone."""
+    result = plan.result
+    if plan.create is not None:
+        try:
+            customer = create_customer(session, actor, plan.create, "import_batch", batch_id)
+        except ValidationFailed as error:
+            raise RowRefused("failed", "; ".join(error.errors.values())) from None
+        context.customers[customer.account] = customer
+        return result
+    if plan.customer is None:
+        return result
+    if plan.direct:
+        apply_values(session, plan.customer, plan.direct, actor, "import_batch", batch_id)
+    if plan.needs_approval:
+        request = workflow.ensure_draft(session, plan.customer, actor)
+        for name, value in plan.needs_approval.items():
             workflow.propose(
                 session,
                 request,
                 actor,
                 name,
-                current_value_text(customer, name),
+                current_value_text(plan.customer, name),
                 field_spec(name).to_text(value),
             )
         workflow.submit(session, actor, request.id)
-        applied = f" Applied: {_labels(direct)}." if direct else ""
-        return RowResult(
-            row.number,
-            account,
-            "proposed",
-            f"Proposed for approval in request #{request.id}: {_labels(needs_approval)}.{applied}",
+        context.open_requests[plan.customer.id] = request
+        result = RowResult(
+            result.number, result.account, result.outcome, result.message.format(id=request.id)
         )
-    apply_values(session, customer, direct, actor, "import_batch", batch_id)
-    return RowResult(row.number, account, "updated", f"Updated: {_labels(direct)}.")
+    return result
+
+
+def import_row(session: Session, actor: User, row: FileRow, batch_id: int | None) -> RowResult:
+    """Apply one row under the parameters; raises RowRefused when nothing may be applied."""
+    context = _Context.load(session, [_account(row)])
+    return apply_plan(session, actor, plan_row(session, row, context), batch_id, context)
 
 
 def _duplicates(file: ImportFile) -> dict[str, int]:
@@ -172,21 +251,18 @@ def import_customers(
 
     summary = ImportSummary(batch_id=batch_id)
     duplicates = _duplicates(file)
-    for done, row in enumerate(file.rows, start=1):
-        account = (row.values.get("account") or "").strip().upper()
-        if account in duplicates:
-            result = RowResult(
-                row.number,
-                account,
-                "failed",
-                f"Account number {account} appears {duplicates[account]} times "
-                "in the file; none of those rows was applied.",
-            )
-        else:
-            result = _run_row(database, actor_id, row, batch_id, dry_run)
-        if batch_id is not None and result.outcome in ("failed", "rejected"):
-            database.run(_record, batch_id, result)
-        summary.results.append(result)
+    done = 0
+    for start in range(0, len(file.rows), CHUNK_ROWS):
+        chunk = file.rows[start : start + CHUNK_ROWS]
+        try:
+            results = _run_chunk(database, actor_id, chunk, duplicates, batch_id, dry_run)
+        except (DomainError, SQLAlchemyError):
+            # something below the row checks failed: redo the chunk a row at a time
+            results = [
+                _run_row(database, actor_id, row, duplicates, batch_id, dry_run) for row in chunk
+            ]
+        summary.results.extend(results)
+        done += len(chunk)
         if progress:
             progress(done, len(file.rows))
 
@@ -195,42 +271,108 @@ def import_customers(
     return summary
 
 
+def _duplicate_result(row: FileRow, duplicates: dict[str, int]) -> RowResult | None:
+    account = _account(row)
+    if account not in duplicates:
+        return None
+    return RowResult(
+        row.number,
+        account,
+        "failed",
+        f"Account number {account} appears {duplicates[account]} times "
+        "in the file; none of those rows was applied.",
+    )
+
+
+def _import_rows(
+    session: Session,
+    actor_id: int,
+    rows: list[FileRow],
+    duplicates: dict[str, int],
+    batch_id: int | None,
+) -> list[RowResult]:
+    """Every row of ``rows`` in this transaction, each row in a savepoint when it writes."""
+    actor = session.get(User, actor_id)
+    require_role(actor, "clerk")
+    context = _Context.load(session, [_account(row) for row in rows])
+    results = []
+    for row in rows:
+        result = _duplicate_result(row, duplicates)
+        if result is None:
+            try:
+                plan = plan_row(session, row, context)
+                if plan.customer is None and plan.create is None:
+                    result = plan.result
+                else:
+                    with session.begin_nested():
+                        result = apply_plan(session, actor, plan, batch_id, context)
+            except RowRefused as refused:
+                result = RowResult(row.number, _account(row), refused.outcome, refused.message)
+            except (DomainError, IntegrityError) as error:
+                message = (
+                    error.message
+                    if isinstance(error, DomainError)
+                    else ("the database refused this row; nothing of it was applied")
+                )
+                result = RowResult(row.number, _account(row), "failed", message)
+        results.append(result)
+    if batch_id is not None:
+        session.flush()
+        session.execute(insert(ImportRow), [_row_record(batch_id, result) for result in results])
+    return results
+
+
+def _run_chunk(
+    database: Database,
+    actor_id: int,
+    rows: list[FileRow],
+    duplicates: dict[str, int],
+    batch_id: int | None,
+    dry_run: bool,
+) -> list[RowResult]:
+    if not dry_run:
+        return database.run(_import_rows, actor_id, rows, duplicates, batch_id)
+    session = database.sessions()
+    try:
+        return _import_rows(session, actor_id, rows, duplicates, None)
+    finally:
+        session.rollback()
+        session.close()
+
+
 def _run_row(
-    database: Database, actor_id: int, row: FileRow, batch_id: int | None, dry_run: bool
+    database: Database,
+    actor_id: int,
+    row: FileRow,
+    duplicates: dict[str, int],
+    batch_id: int | None,
+    dry_run: bool,
 ) -> RowResult:
-    def work(session: Session) -> RowResult:
-        actor = session.get(User, actor_id)
-        result = import_row(session, actor, row, batch_id)
+    """One row in its own transaction; an error the database raises fails only this row."""
+    try:
+        return _run_chunk(database, actor_id, [row], duplicates, batch_id, dry_run)[0]
+    except (DomainError, SQLAlchemyError):
+        result = RowResult(
+            row.number,
+            _account(row),
+            "failed",
+            "This row could not be saved; nothing of it was applied.",
+        )
         if batch_id is not None:
-            _record(session, batch_id, result)
+            database.run(
+                lambda session: session.execute(insert(ImportRow), [_row_record(batch_id, result)])
+            )
         return result
 
-    account = (row.values.get("account") or "").strip().upper()
-    try:
-        if not dry_run:
-            return database.run(work)
-        session = database.sessions()
-        try:
-            return work(session)
-        finally:
-            session.rollback()
-            session.close()
-    except RowRefused as refused:
-        return RowResult(row.number, account, refused.outcome, refused.message)
-    except DomainError as error:
-        return RowResult(row.number, account, "failed", error.message)
 
-
-def _record(session: Session, batch_id: int, result: RowResult) -> None:
-    session.add(
-        ImportRow(
-            batch_id=batch_id,
-            row_number=result.number,
-            account=result.account,
-            outcome=result.outcome,
-            message=result.message,
-        )
-    )
+def _row_record(batch_id: int, result: RowResult) -> dict:
+    return {
+        "batch_id": batch_id,
+        "row_number": result.number,
+        "account": result.account,
+        "outcome": result.outcome,
+        "message": result.message,
+    }
 
 
 def _close_batch(session: Session, batch_id: int, counts: dict[str, int]) -> None:

@@ -173,3 +173,69 @@ def test_template_has_every_header_and_an_example_row(world):
     assert lines[0].startswith("account,name,customer_group")
     parsed = read_import_file("template.csv", template_csv().encode())
     assert outcomes(import_customers(world.db, world.user_id("clerk"), parsed, dry_run=True)) == [("C900001", "created")]
+
+
+def test_a_row_the_database_refuses_fails_alone_and_leaves_nothing_partial(world, monkeypatch):
+    """A fault while one row writes undoes that row only; the rest of its chunk lands."""
+    from sqlalchemy.exc import IntegrityError
+
+    import data.imports as imports
+
+    world.customer("C002")
+    world.customer("C003")
+    real_apply = imports.apply_values
+
+    def failing_apply(session, customer, values, *args, **kwargs):
+        real_apply(session, customer, values, *args, **kwargs)  # written, then refused
+        if customer.account == "C002":
+            raise IntegrityError("UPDATE customers", {}, Exception("injected"))
+        return list(values)
+
+    monkeypatch.setattr(imports, "apply_values", failing_apply)
+    summary = run(world, "account,city\nC001,Genova\nC002,Bari\nC003,Pisa\n")
+    assert outcomes(summary) == [("C001", "updated"), ("C002", "failed"), ("C003", "updated")]
+    assert [customer(world, a).city for a in ("C001", "C002", "C003")] == ["Genova", None, "Pisa"]
+    audited = world.query(lambda s: s.scalars(select(AuditEntry.customer_id).where(AuditEntry.batch_id == summary.batch_id)).all())
+    assert len(audited) == 2
+    monkeypatch.setattr(imports, "apply_values", real_apply)
+    assert outcomes(run(world, "account,city\nC002,Bari\n")) == [("C002", "updated")]
+
+
+def test_a_chunk_the_database_breaks_is_redone_a_row_at_a_time(world, monkeypatch):
+    """An error that spoils the chunk's transaction falls back to one transaction per row."""
+    from sqlalchemy.exc import OperationalError
+
+    import data.imports as imports
+
+    world.customer("C002")
+    real_apply = imports.apply_values
+    calls = {"C002": 0}
+
+    def flaky_apply(session, customer, values, *args, **kwargs):
+        if customer.account == "C002":
+            calls["C002"] += 1
+            raise OperationalError("UPDATE customers", {}, Exception("connection lost"))
+        return real_apply(session, customer, values, *args, **kwargs)
+
+    monkeypatch.setattr(imports, "apply_values", flaky_apply)
+    summary = run(world, "account,city\nC001,Genova\nC002,Bari\n")
+    assert outcomes(summary) == [("C001", "updated"), ("C002", "failed")]
+    assert "nothing of it was applied" in summary.results[1].message
+    assert (customer(world).city, customer(world, "C002").city) == ("Genova", None)
+    recorded = world.query(lambda s: s.scalars(select(ImportRow.outcome).where(ImportRow.batch_id == summary.batch_id).order_by(ImportRow.row_number)).all())
+    assert recorded == ["updated", "failed"]
+    batch = world.query(lambda s: s.get(ImportBatch, summary.batch_id))
+    assert (batch.updated_count, batch.failed_count) == (1, 1)
+
+
+def test_rows_beyond_one_chunk_all_land_with_progress(world, monkeypatch):
+    import data.imports as imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 3)
+    lines = "".join(f"N{n:03d},New {n},RETAIL,EUR,No\n" for n in range(1, 9))
+    file = read_import_file("new.csv", ("account,name,customer_group,currency,on_hold\n" + lines).encode())
+    seen = []
+    summary = import_customers(world.db, world.user_id("clerk"), file, progress=lambda done, total: seen.append((done, total)))
+    assert summary.counts["created"] == 8
+    assert seen == [(3, 8), (6, 8), (8, 8)]
+    assert world.query(lambda s: s.scalar(select(func.count(ImportRow.id)).where(ImportRow.batch_id == summary.batch_id))) == 8
