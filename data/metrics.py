@@ -1,0 +1,865 @@
+"""Dashboard figures: the managers' pending backlog and the analysts' throughput.
+
+Every figure is aggregated in SQL that runs the same on SQLite and
+PostgreSQL; only counts and a few hundred period rows come back to Python.
+Times are stored in UTC; periods (day, week, month) are cut in the viewer's
+time zone, given as an offset in minutes east of UTC. Percentiles use the
+nearest-rank method: the p-th percentile of n sorted values is the value at
+rank ceil(p * n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
+
+from data.clock import utcnow
+from data.errors import ValidationFailed
+from data.fields import FIELDS_BY_NAME
+from data.labels import REQUEST_STATE_LABELS
+from data.models import (
+    Assignment,
+    ChangeRequest,
+    Customer,
+    ProposedChange,
+    RequestEvent,
+    RequestStep,
+    User,
+)
+from data.users import require_role
+
+DAY = timedelta(days=1)
+AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("< 1 day", 0, 1),
+    ("1–3 days", 1, 3),
+    ("3–7 days", 3, 7),
+    ("> 7 days", 7, None),
+)
+CYCLE_BUCKETS: tuple[tuple[str, float, float | None], ...] = (
+    ("< 1 hour", 0, 1),
+    ("1–4 hours", 1, 4),
+    ("4–24 hours", 4, 24),
+    ("1–3 days", 24, 72),
+    ("3–7 days", 72, 168),
+    ("> 7 days", 168, None),
+)
+GROUPINGS = ("day", "week", "month")
+OPEN_SUBMITTED = ("pending", "change_requested")
+DECIDED = ("approved", "rejected")
+MAX_RANGE_DAYS = 3 * 366
+STATE_WORDS = {"open": "open", **{k: v.lower() for k, v in REQUEST_STATE_LABELS.items()}}
+
+
+# ---------------------------------------------------------------- dialect helpers
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def _period(session: Session, column, grouping: str, offset_minutes: int):
+    """The start of ``column``'s day, week (Monday) or month, as 'YYYY-MM-DD' local text.
+
+    The grouping and the offset are written into the SQL (both are checked
+    values), so the same expression can appear in SELECT and GROUP BY.
+    """
+    if grouping not in GROUPINGS:
+        raise ValidationFailed({"grouping": "choose day, week or month"})
+    offset = int(offset_minutes)
+    if _dialect(session) == "postgresql":
+        shifted = column + literal_column(f"interval '{offset} minutes'")
+        truncated = func.date_trunc(literal_column(f"'{grouping}'"), shifted)
+        return func.to_char(truncated, literal_column("'YYYY-MM-DD'"))
+    shift = literal_column(f"'{offset:+d} minutes'")
+    if grouping == "day":
+        return func.strftime(literal_column("'%Y-%m-%d'"), column, shift)
+    if grouping == "week":
+        return func.date(column, shift, literal_column("'weekday 0'"), literal_column("'-6 days'"))
+    return func.strftime(literal_column("'%Y-%m-01'"), column, shift)
+
+
+def _seconds(session: Session, start, end):
+    """Seconds from ``start`` to ``end``."""
+    if _dialect(session) == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def _first_submitted():
+    """Each request's first submission time (a request may be recalled and resubmitted)."""
+    return (
+        select(
+            RequestEvent.request_id.label("request_id"),
+            func.min(RequestEvent.at).label("at"),
+        )
+        .where(RequestEvent.action == "submitted")
+        .group_by(RequestEvent.request_id)
+        .subquery()
+    )
+
+
+def _percentiles(session: Session, rows, key, value) -> dict[Any, tuple[int, float, float]]:
+    """{key: (n, median, p90)} over a subquery, nearest rank, by window functions."""
+    ranked = (
+        select(
+            key.label("key"),
+            value.label("value"),
+            func.row_number().over(partition_by=key, order_by=value).label("rank"),
+            func.count().over(partition_by=key).label("n"),
+        )
+        .select_from(rows)
+        .subquery()
+    )
+    statement = select(
+        ranked.c.key,
+        func.max(ranked.c.n),
+        func.max(case((ranked.c.rank == (ranked.c.n + 1) // 2, ranked.c.value))),
+        func.max(case((ranked.c.rank == (ranked.c.n * 9 + 9) // 10, ranked.c.value))),
+    ).group_by(ranked.c.key)
+    return {
+        row[0]: (int(row[1]), float(row[2] or 0), float(row[3] or 0))
+        for row in session.execute(statement)
+    }
+
+
+# ---------------------------------------------------------------- pending changes
+
+
+@dataclass
+class PendingOverview:
+    now: datetime
+    open_requests: int
+    changes_waiting: int
+    overdue_steps: int
+    oldest_age: timedelta | None
+    median_age: timedelta | None
+    by_step: list[tuple[str, int]]
+    by_approver: list[tuple[int, str, int]]
+    ageing: list[tuple[str, str, int]]
+    """(bucket label, step name, requests)"""
+    by_field: list[tuple[str, int]]
+    backlog: list[tuple[date, int]]
+
+
+def _age_bucket(now: datetime):
+    whens = []
+    for label, low, _high in reversed(AGE_BUCKETS):
+        whens.append((ChangeRequest.submitted_at <= now - low * DAY, literal(label)))
+    return case(*whens, else_=literal(AGE_BUCKETS[0][0]))
+
+
+def age_bounds(bucket: str, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """(submitted after, submitted at or before) for an ageing bucket's requests."""
+    for label, low, high in AGE_BUCKETS:
+        if label == bucket:
+            return (now - high * DAY if high is not None else None), now - low * DAY
+    raise ValidationFailed({"age": f"there is no age bucket {bucket!r}"})
+
+
+def pending_overview(
+    session: Session,
+    actor: User,
+    *,
+    days: int = 30,
+    offset_minutes: int = 0,
+    now: datetime | None = None,
+) -> PendingOverview:
+    """The managers' dashboard: what waits, where, for whom and for how long."""
+    require_role(actor, "manager")
+    days = _checked_days(days)
+    now = now or utcnow()
+    pending = ChangeRequest.state == "pending"
+    open_requests = session.scalar(
+        select(func.count(ChangeRequest.id)).where(ChangeRequest.state.in_(OPEN_SUBMITTED))
+    )
+    changes_waiting = session.scalar(
+        select(func.count(ProposedChange.id))
+        .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
+        .where(pending)
+    )
+    active = and_(RequestStep.state == "active", RequestStep.request_id == ChangeRequest.id)
+    overdue_steps = session.scalar(
+        select(func.count(RequestStep.id))
+        .join(ChangeRequest, active)
+        .where(pending, RequestStep.due_at < now)
+    )
+    waiting = select(ChangeRequest.submitted_at).where(pending)
+    oldest = session.scalar(select(func.min(ChangeRequest.submitted_at)).where(pending))
+    count_pending = session.scalar(select(func.count(ChangeRequest.id)).where(pending)) or 0
+    median_at = None
+    if count_pending:
+        # the median age is the age of the middle request, newest first (nearest rank)
+        median_at = session.scalar(
+            waiting.order_by(ChangeRequest.submitted_at.desc(), ChangeRequest.id)
+            .offset((count_pending + 1) // 2 - 1)
+            .limit(1)
+        )
+    by_step = [
+        (name, count)
+        for name, count in session.execute(
+            select(RequestStep.name, func.count(ChangeRequest.id))
+            .join(ChangeRequest, active)
+            .where(pending)
+            .group_by(RequestStep.name)
+            .order_by(func.count(ChangeRequest.id).desc(), RequestStep.name)
+        )
+    ]
+    by_approver = [
+        (user_id, full_name, count)
+        for user_id, full_name, count in session.execute(
+            select(User.id, User.full_name, func.count(func.distinct(ChangeRequest.id)))
+            .join(Assignment, Assignment.user_id == User.id)
+            .join(RequestStep, RequestStep.id == Assignment.request_step_id)
+            .join(ChangeRequest, active)
+            .where(pending, Assignment.state == "open")
+            .group_by(User.id, User.full_name)
+            .order_by(func.count(func.distinct(ChangeRequest.id)).desc(), User.full_name)
+        )
+    ]
+    aged = (
+        select(_age_bucket(now).label("bucket"), RequestStep.name.label("step"))
+        .join(ChangeRequest, active)
+        .where(pending)
+        .subquery()
+    )
+    counted = {
+        (label, step): count
+        for label, step, count in session.execute(
+            select(aged.c.bucket, aged.c.step, func.count()).group_by(aged.c.bucket, aged.c.step)
+        )
+    }
+    ageing = [
+        (label, step, counted[(label, step)])
+        for label, *_ in AGE_BUCKETS
+        for step in sorted({s for _, s in counted})
+        if (label, step) in counted
+    ]
+    by_field = [
+        (name, count)
+        for name, count in session.execute(
+            select(ProposedChange.field, func.count(ProposedChange.id))
+            .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
+            .where(pending)
+            .group_by(ProposedChange.field)
+            .order_by(func.count(ProposedChange.id).desc(), ProposedChange.field)
+        )
+    ]
+    return PendingOverview(
+        now=now,
+        open_requests=open_requests or 0,
+        changes_waiting=changes_waiting or 0,
+        overdue_steps=overdue_steps or 0,
+        oldest_age=(now - oldest) if oldest else None,
+        median_age=(now - median_at) if median_at else None,
+        by_step=by_step,
+        by_approver=by_approver,
+        ageing=ageing,
+        by_field=by_field,
+        backlog=backlog(session, now, days, offset_minutes),
+    )
+
+
+def _checked_days(days: Any) -> int:
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        raise ValidationFailed({"days": "choose a number of days"}) from None
+    if not 1 <= days <= MAX_RANGE_DAYS:
+        raise ValidationFailed({"days": f"choose between 1 and {MAX_RANGE_DAYS} days"})
+    return days
+
+
+def _local_midnight(moment: datetime, offset_minutes: int) -> datetime:
+    """The UTC moment of the local midnight that starts ``moment``'s local day."""
+    offset = timedelta(minutes=offset_minutes)
+    local = moment + offset
+    return local.replace(hour=0, minute=0, second=0, microsecond=0) - offset
+
+
+def backlog(
+    session: Session, now: datetime, days: int, offset_minutes: int
+) -> list[tuple[date, int]]:
+    """Requests submitted and not yet decided at the end of each local day of the range.
+
+    Aggregated in SQL as openings and closings per day; the running total
+    is summed here over at most a few hundred days.
+    """
+    today = _local_midnight(now, offset_minutes)
+    first_day = today - (days - 1) * DAY
+    first = _first_submitted()
+    closed = and_(ChangeRequest.state.in_(("approved", "rejected", "discarded")))
+    opened_before = session.scalar(
+        select(func.count()).select_from(first).where(first.c.at < first_day)
+    )
+    closed_before = session.scalar(
+        select(func.count(ChangeRequest.id))
+        .join(first, first.c.request_id == ChangeRequest.id)
+        .where(closed, ChangeRequest.decided_at < first_day)
+    )
+    day_of_open = _period(session, first.c.at, "day", offset_minutes)
+    openings = dict(
+        session.execute(
+            select(day_of_open, func.count())
+            .select_from(first)
+            .where(first.c.at >= first_day)
+            .group_by(day_of_open)
+        ).all()
+    )
+    day_of_close = _period(session, ChangeRequest.decided_at, "day", offset_minutes)
+    closings = dict(
+        session.execute(
+            select(day_of_close, func.count(ChangeRequest.id))
+            .join(first, first.c.request_id == ChangeRequest.id)
+            .where(closed, ChangeRequest.decided_at >= first_day)
+            .group_by(day_of_close)
+        ).all()
+    )
+    level = (opened_before or 0) - (closed_before or 0)
+    series = []
+    for index in range(days):
+        day = (first_day + index * DAY + timedelta(minutes=offset_minutes)).date()
+        key = day.isoformat()
+        level += openings.get(key, 0) - closings.get(key, 0)
+        series.append((day, level))
+    return series
+
+
+# ---------------------------------------------------------------- the request list
+
+
+@dataclass
+class RequestFilters:
+    """What a drill-through asks for; every part optional."""
+
+    state: str | None = None
+    """'open' (pending or sent back), 'pending', or one request state"""
+    step: str | None = None
+    approver_id: int | None = None
+    field: str | None = None
+    age: str | None = None
+    overdue: bool = False
+
+    @classmethod
+    def from_query(cls, query: dict[str, Any]) -> RequestFilters:
+        approver = query.get("approver")
+        if approver not in (None, "") and not str(approver).isdigit():
+            raise ValidationFailed({"approver": "is not a user"})
+        field_name = query.get("field") or None
+        if field_name is not None and field_name not in FIELDS_BY_NAME:
+            raise ValidationFailed({"field": f"there is no customer field {field_name!r}"})
+        state = query.get("state") or None
+        known = (
+            "open",
+            "pending",
+            "draft",
+            "change_requested",
+            "approved",
+            "rejected",
+            "discarded",
+        )
+        if state is not None and state not in known:
+            raise ValidationFailed({"state": f"there is no request state {state!r}"})
+        age = query.get("age") or None
+        if age is not None and age not in [label for label, *_ in AGE_BUCKETS]:
+            raise ValidationFailed({"age": f"there is no age bucket {age!r}"})
+        return cls(
+            state=state,
+            step=query.get("step") or None,
+            approver_id=int(approver) if approver not in (None, "") else None,
+            field=field_name,
+            age=age,
+            overdue=str(query.get("overdue", "")).lower() in ("1", "true", "yes"),
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.state:
+            parts.append(
+                {"open": "open", "pending": "pending approval"}.get(self.state, self.state)
+            )
+        if self.step:
+            parts.append(f"at step “{self.step}”")
+        if self.approver_id:
+            parts.append("held by the chosen approver")
+        if self.field:
+            parts.append(f"changing {FIELDS_BY_NAME[self.field].label}")
+        if self.age:
+            parts.append(f"waiting {self.age}")
+        if self.overdue:
+            parts.append("with an overdue step")
+        return ", ".join(parts) or "all requests"
+
+
+@dataclass
+class RequestRow:
+    request_id: int
+    account: str
+    customer_name: str
+    state: str
+    step: str | None
+    submitted_at: datetime | None
+    due_at: datetime | None
+    fields: list[str] = field(default_factory=list)
+    holders: list[str] = field(default_factory=list)
+
+
+LIST_LIMIT = 500
+
+
+def request_list(
+    session: Session,
+    actor: User,
+    filters: RequestFilters,
+    *,
+    now: datetime | None = None,
+    limit: int = LIST_LIMIT,
+) -> tuple[int, list[RequestRow]]:
+    """(how many match, the oldest ``limit`` of them) for a dashboard drill-through."""
+    require_role(actor, "manager", "analyst")
+    now = now or utcnow()
+    conditions: list[ColumnElement] = []
+    if filters.state == "open":
+        conditions.append(ChangeRequest.state.in_(OPEN_SUBMITTED))
+    elif filters.state:
+        conditions.append(ChangeRequest.state == filters.state)
+    step_conditions = [RequestStep.request_id == ChangeRequest.id, RequestStep.state == "active"]
+    if filters.step:
+        step_conditions.append(RequestStep.name == filters.step)
+    if filters.overdue:
+        step_conditions.append(RequestStep.due_at < now)
+    if filters.approver_id:
+        step_conditions.append(
+            select(Assignment.id)
+            .where(
+                Assignment.request_step_id == RequestStep.id,
+                Assignment.user_id == filters.approver_id,
+                Assignment.state == "open",
+            )
+            .exists()
+        )
+    if filters.step or filters.overdue or filters.approver_id:
+        conditions.append(select(RequestStep.id).where(*step_conditions).exists())
+    if filters.field:
+        conditions.append(
+            select(ProposedChange.id)
+            .where(
+                ProposedChange.request_id == ChangeRequest.id,
+                ProposedChange.field == filters.field,
+            )
+            .exists()
+        )
+    if filters.age:
+        after, until = age_bounds(filters.age, now)
+        conditions.append(ChangeRequest.submitted_at <= until)
+        if after is not None:
+            conditions.append(ChangeRequest.submitted_at > after)
+    total = session.scalar(select(func.count(ChangeRequest.id)).where(*conditions)) or 0
+    base = (
+        select(ChangeRequest.id, Customer.account, Customer.name, ChangeRequest.state,
+               ChangeRequest.submitted_at)
+        .join(Customer, Customer.id == ChangeRequest.customer_id)
+        .where(*conditions)
+        .order_by(ChangeRequest.submitted_at, ChangeRequest.id)
+        .limit(limit)
+    )  # fmt: skip
+    rows = {
+        request_id: RequestRow(request_id, account, name, state, None, submitted, None)
+        for request_id, account, name, state, submitted in session.execute(base)
+    }
+    if rows:
+        ids = list(rows)
+        for request_id, step, due in session.execute(
+            select(RequestStep.request_id, RequestStep.name, RequestStep.due_at).where(
+                RequestStep.request_id.in_(ids), RequestStep.state == "active"
+            )
+        ):
+            rows[request_id].step, rows[request_id].due_at = step, due
+        for request_id, name in session.execute(
+            select(RequestStep.request_id, User.full_name)
+            .join(Assignment, Assignment.request_step_id == RequestStep.id)
+            .join(User, User.id == Assignment.user_id)
+            .where(
+                RequestStep.request_id.in_(ids),
+                RequestStep.state == "active",
+                Assignment.state == "open",
+            )
+            .order_by(User.full_name)
+        ):
+            rows[request_id].holders.append(name)
+        for request_id, field_name in session.execute(
+            select(ProposedChange.request_id, ProposedChange.field)
+            .where(ProposedChange.request_id.in_(ids))
+            .order_by(ProposedChange.id)
+        ):
+            rows[request_id].fields.append(FIELDS_BY_NAME[field_name].label)
+    return total, list(rows.values())
+
+
+def open_assignments(session: Session, actor: User, request_id: int) -> list[tuple[int, str, str]]:
+    """(assignment id, holder, step) of a request's open assignments, for Reassign."""
+    require_role(actor, "manager")
+    return [
+        (assignment_id, holder, step)
+        for assignment_id, holder, step in session.execute(
+            select(Assignment.id, User.full_name, RequestStep.name)
+            .join(RequestStep, RequestStep.id == Assignment.request_step_id)
+            .join(User, User.id == Assignment.user_id)
+            .where(
+                RequestStep.request_id == request_id,
+                RequestStep.state == "active",
+                Assignment.state == "open",
+            )
+            .order_by(Assignment.id)
+        )
+    ]
+
+
+# ---------------------------------------------------------------- throughput
+
+
+@dataclass
+class ThroughputFilters:
+    start: date
+    end: date
+    """inclusive, in the viewer's local days"""
+    grouping: str = "week"
+    field: str | None = None
+    customer_group: str | None = None
+    step: str | None = None
+    approver_id: int | None = None
+
+    @classmethod
+    def make(
+        cls,
+        start: Any = None,
+        end: Any = None,
+        grouping: str | None = "week",
+        field_name: str | None = None,
+        customer_group: str | None = None,
+        step: str | None = None,
+        approver_id: Any = None,
+        *,
+        today: date,
+    ) -> ThroughputFilters:
+        errors: dict[str, str] = {}
+
+        def day(value: Any, default: date, key: str) -> date:
+            if value in (None, ""):
+                return default
+            if isinstance(value, date):
+                return value
+            try:
+                return date.fromisoformat(str(value)[:10])
+            except ValueError:
+                errors[key] = "is not a date (YYYY-MM-DD)"
+                return default
+
+        end_day = day(end, today, "end")
+        start_day = day(start, end_day - timedelta(days=89), "start")
+        if start_day > end_day:
+            errors["start"] = "comes after the end of the range"
+        elif (end_day - start_day).days >= MAX_RANGE_DAYS:
+            errors["start"] = f"the range can span at most {MAX_RANGE_DAYS} days"
+        grouping = grouping or "week"
+        if grouping not in GROUPINGS:
+            errors["grouping"] = "choose day, week or month"
+        if field_name and field_name not in FIELDS_BY_NAME:
+            errors["field"] = f"there is no customer field {field_name!r}"
+        approver = None
+        if approver_id not in (None, ""):
+            try:
+                approver = int(approver_id)
+            except (TypeError, ValueError):
+                errors["approver"] = "is not a user"
+        if errors:
+            raise ValidationFailed(errors)
+        return cls(start_day, end_day, grouping, field_name or None,
+                   (customer_group or "").strip() or None, step or None, approver)  # fmt: skip
+
+
+@dataclass
+class Throughput:
+    filters: ThroughputFilters
+    volume: list[tuple[str, int, int, int]]
+    """(period, submitted, approved, rejected)"""
+    cycle: list[tuple[str, int, float, float]]
+    """(period, decided, median hours, p90 hours)"""
+    cycle_overall: tuple[int, float, float]
+    histogram: list[tuple[str, int]]
+    per_step: list[tuple[str, int, float, float]]
+    """(step, steps decided, median hours, p90 hours)"""
+    per_field: list[tuple[str, int, int, int]]
+    """(field label, requests decided, rejected, sent back with Request change)"""
+    per_approver: list[tuple[str, int, int, int, int]]
+    """(approver, approved, rejected, change requested, delegated)"""
+    sla: list[tuple[str, int, int]]
+    """(step, steps with a time limit decided, decided within the limit)"""
+
+
+def _range_bounds(filters: ThroughputFilters, offset_minutes: int) -> tuple[datetime, datetime]:
+    from datetime import UTC
+
+    offset = timedelta(minutes=offset_minutes)
+    start = datetime(filters.start.year, filters.start.month, filters.start.day, tzinfo=UTC)
+    end = datetime(filters.end.year, filters.end.month, filters.end.day, tzinfo=UTC) + DAY
+    return start - offset, end - offset
+
+
+def _request_conditions(filters: ThroughputFilters) -> list[ColumnElement]:
+    """The filters that pick requests (field, customer group, step, approver)."""
+    conditions: list[ColumnElement] = []
+    if filters.field:
+        conditions.append(
+            select(ProposedChange.id)
+            .where(
+                ProposedChange.request_id == ChangeRequest.id,
+                ProposedChange.field == filters.field,
+            )
+            .correlate(ChangeRequest)
+            .exists()
+        )
+    if filters.customer_group:
+        conditions.append(
+            select(Customer.id)
+            .where(
+                Customer.id == ChangeRequest.customer_id,
+                func.lower(Customer.customer_group) == filters.customer_group.lower(),
+            )
+            .correlate(ChangeRequest)
+            .exists()
+        )
+    if filters.step:
+        conditions.append(
+            select(RequestStep.id)
+            .where(
+                RequestStep.request_id == ChangeRequest.id,
+                RequestStep.name == filters.step,
+                RequestStep.state.not_in(("skipped", "cancelled")),
+            )
+            .correlate(ChangeRequest)
+            .exists()
+        )
+    if filters.approver_id:
+        conditions.append(
+            select(Assignment.id)
+            .join(RequestStep, RequestStep.id == Assignment.request_step_id)
+            .where(
+                RequestStep.request_id == ChangeRequest.id,
+                Assignment.user_id == filters.approver_id,
+            )
+            .correlate(ChangeRequest)
+            .exists()
+        )
+    return conditions
+
+
+def throughput(
+    session: Session, actor: User, filters: ThroughputFilters, *, offset_minutes: int = 0
+) -> Throughput:
+    """The analysts' dashboard over the chosen range, grouping and filters."""
+    require_role(actor, "analyst", "manager")
+    since, until = _range_bounds(filters, offset_minutes)
+    chosen = _request_conditions(filters)
+
+    def period(column):
+        return _period(session, column, filters.grouping, offset_minutes)
+
+    # volume: first submissions, and final decisions, per period
+    first = _first_submitted()
+    submitted_period = period(first.c.at)
+    decided_period = period(ChangeRequest.decided_at)
+    in_range = lambda column: and_(column >= since, column < until)  # noqa: E731
+    submitted = (
+        select(submitted_period.label("period"), literal("submitted").label("kind"))
+        .select_from(first.join(ChangeRequest, ChangeRequest.id == first.c.request_id))
+        .where(in_range(first.c.at), *chosen)
+    )
+    decided = select(decided_period.label("period"), ChangeRequest.state.label("kind")).where(
+        ChangeRequest.state.in_(DECIDED), in_range(ChangeRequest.decided_at), *chosen
+    )
+    both = union_all(submitted, decided).subquery()
+    volume_counts: dict[str, dict[str, int]] = {}
+    for period_key, kind, count in session.execute(
+        select(both.c.period, both.c.kind, func.count()).group_by(both.c.period, both.c.kind)
+    ):
+        volume_counts.setdefault(period_key, {})[kind] = count
+    volume = [
+        (key, counts.get("submitted", 0), counts.get("approved", 0), counts.get("rejected", 0))
+        for key, counts in sorted(volume_counts.items())
+    ]
+
+    # cycle time from first submission to the final decision, in hours
+    hours = _seconds(session, first.c.at, ChangeRequest.decided_at) / 3600.0
+    decided_rows = (
+        select(decided_period.label("period"), hours.label("hours"))
+        .select_from(ChangeRequest)
+        .join(first, first.c.request_id == ChangeRequest.id)
+        .where(ChangeRequest.state.in_(DECIDED), in_range(ChangeRequest.decided_at), *chosen)
+        .subquery()
+    )
+    cycle_stats = _percentiles(session, decided_rows, decided_rows.c.period, decided_rows.c.hours)
+    cycle = [(key, *cycle_stats[key]) for key in sorted(cycle_stats)]
+    overall = _percentiles(session, decided_rows, literal_column("'all'"), decided_rows.c.hours)
+    cycle_overall = overall.get("all", (0, 0.0, 0.0))
+    bucket_whens = [
+        (decided_rows.c.hours < high, literal(label))
+        for label, _low, high in CYCLE_BUCKETS
+        if high is not None
+    ]
+    bucketed = select(
+        case(*bucket_whens, else_=literal(CYCLE_BUCKETS[-1][0])).label("bucket")
+    ).subquery()
+    bucket_counts = dict(
+        session.execute(select(bucketed.c.bucket, func.count()).group_by(bucketed.c.bucket)).all()
+    )
+    histogram = [(label, bucket_counts.get(label, 0)) for label, *_ in CYCLE_BUCKETS]
+
+    # time spent in each step, among steps decided in the range
+    step_hours = _seconds(session, RequestStep.started_at, RequestStep.completed_at) / 3600.0
+    step_rows = (
+        select(RequestStep.name.label("step"), step_hours.label("hours"))
+        .join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
+        .where(
+            RequestStep.state.in_(DECIDED + ("change_requested",)),
+            RequestStep.started_at.is_not(None),
+            in_range(RequestStep.completed_at),
+            *chosen,
+            *([RequestStep.name == filters.step] if filters.step else []),
+        )
+        .subquery()
+    )
+    step_stats = _percentiles(session, step_rows, step_rows.c.step, step_rows.c.hours)
+    per_step = [(name, *step_stats[name]) for name in sorted(step_stats)]
+
+    # per field: decided requests, rejected ones, and requests sent back in the range
+    sent_back = (
+        select(RequestEvent.id)
+        .where(
+            RequestEvent.request_id == ChangeRequest.id,
+            RequestEvent.action == "change_requested",
+            in_range(RequestEvent.at),
+        )
+        .exists()
+    )
+    in_scope = or_(
+        and_(ChangeRequest.state.in_(DECIDED), in_range(ChangeRequest.decided_at)), sent_back
+    )
+    field_only = [ProposedChange.field == filters.field] if filters.field else []
+    per_field_rows = session.execute(
+        select(
+            ProposedChange.field,
+            func.sum(
+                case(
+                    (and_(ChangeRequest.state.in_(DECIDED), in_range(ChangeRequest.decided_at)), 1),
+                    else_=0,
+                )
+            ),
+            func.sum(
+                case(
+                    (
+                        and_(ChangeRequest.state == "rejected", in_range(ChangeRequest.decided_at)),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
+            func.sum(case((sent_back, 1), else_=0)),
+        )  # fmt: skip
+        .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
+        .where(in_scope, *chosen, *field_only)
+        .group_by(ProposedChange.field)
+    ).all()
+    per_field = sorted(
+        ((FIELDS_BY_NAME[name].label, int(d or 0), int(r or 0), int(c or 0))
+         for name, d, r, c in per_field_rows),
+        key=lambda row: (-row[1] - row[3], row[0]),
+    )  # fmt: skip
+
+    # per approver: their decisions in the range
+    decision = Assignment.state
+    approver_rows = session.execute(
+        select(User.full_name, decision, func.count(Assignment.id))
+        .join(User, User.id == Assignment.user_id)
+        .join(RequestStep, RequestStep.id == Assignment.request_step_id)
+        .join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
+        .where(
+            decision.in_(("approved", "rejected", "change_requested", "delegated")),
+            in_range(Assignment.decided_at),
+            *chosen,
+            *([Assignment.user_id == filters.approver_id] if filters.approver_id else []),
+            *([RequestStep.name == filters.step] if filters.step else []),
+        )
+        .group_by(User.full_name, decision)
+    ).all()
+    approvers: dict[str, dict[str, int]] = {}
+    for name, state, count in approver_rows:
+        approvers.setdefault(name, {})[state] = count
+    per_approver = sorted(
+        ((name, c.get("approved", 0), c.get("rejected", 0), c.get("change_requested", 0),
+          c.get("delegated", 0)) for name, c in approvers.items()),
+        key=lambda row: (-sum(row[1:]), row[0]),
+    )  # fmt: skip
+
+    # SLA: steps with a time limit decided in the range, and those decided in time
+    sla_rows = session.execute(
+        select(
+            RequestStep.name,
+            func.count(RequestStep.id),
+            func.sum(case((RequestStep.completed_at <= RequestStep.due_at, 1), else_=0)),
+        )
+        .join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
+        .where(
+            RequestStep.due_at.is_not(None),
+            RequestStep.state.in_(DECIDED + ("change_requested",)),
+            in_range(RequestStep.completed_at),
+            *chosen,
+            *([RequestStep.name == filters.step] if filters.step else []),
+        )
+        .group_by(RequestStep.name)
+        .order_by(RequestStep.name)
+    ).all()
+    sla = [(name, int(total), int(within or 0)) for name, total, within in sla_rows]
+    return Throughput(filters, volume, cycle, cycle_overall, histogram, per_step, per_field,
+                      per_approver, sla)  # fmt: skip
+
+
+def filter_choices(session: Session, actor: User) -> dict[str, list]:
+    """Steps, approvers and customer groups that the throughput filters offer."""
+    require_role(actor, "analyst", "manager")
+    steps = sorted(set(session.scalars(select(RequestStep.name).distinct())))
+    deciders = aliased(User)
+    approvers = [
+        (user_id, name)
+        for user_id, name in session.execute(
+            select(deciders.id, deciders.full_name)
+            .where(select(Assignment.id).where(Assignment.user_id == deciders.id).exists())
+            .order_by(deciders.full_name)
+        )
+    ]
+    groups = sorted(set(session.scalars(select(Customer.customer_group).distinct().limit(200))))
+    return {"steps": steps, "approvers": approvers, "groups": groups}
+
+
+def rows_as_table(headers: Iterable[str], rows: Iterable[Iterable[Any]]) -> dict[str, list]:
+    """A plain {header: column} table, for the page's tables and CSV downloads."""
+    headers = list(headers)
+    columns: dict[str, list] = {header: [] for header in headers}
+    for row in rows:
+        for header, value in zip(headers, row, strict=True):
+            columns[header].append(value)
+    return columns
