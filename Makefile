@@ -45,3 +45,4 @@ clean:
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.perf.bench_grid
+	$(BIN)/python -m tests.perf.bench_import

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dash._callback
-from dash import Dash, Input, Output
+from dash import Dash, Input, Output, State
 from flask import redirect, request
 from flask_login import LoginManager, current_user, logout_user
 
@@ -82,6 +82,17 @@ def _set_up_sign_in(server) -> None:
 
 
 def _register_shell_callbacks(app: Dash) -> None:
+    # the browser's offset from UTC in minutes east, so pages can show local days and times
+    app.clientside_callback(
+        """function(_, known) {
+            const offset = -new Date().getTimezoneOffset();
+            return offset === known ? window.dash_clientside.no_update : offset;
+        }""",
+        Output("cs-tz", "data"),
+        Input("cs-url", "pathname"),
+        State("cs-tz", "data"),
+    )
+
     @app.callback(Output("cs-navbar", "children"), Input("cs-url", "pathname"))
     def render_navbar(_pathname):
         with database().session() as session:

@@ -13,6 +13,8 @@ NAV_ITEMS = (
     ("customers", "Customers", "/customers"),
     ("approvals", "Approvals", "/approvals"),
     ("imports", "Imports", "/imports"),
+    ("pending", "Pending changes", "/dashboards/pending"),
+    ("throughput", "Throughput", "/dashboards/throughput"),
     ("parameters", "Parameters", "/parameters"),
     ("workflows", "Workflows", "/workflows"),
     ("users", "Users", "/users"),
@@ -88,6 +90,7 @@ def shell() -> html.Div:
     return html.Div(
         [
             dcc.Location(id="cs-url"),
+            dcc.Store(id="cs-tz"),
             dbc.Navbar(
                 navbar_contents(None, {}), id="cs-navbar", color="dark", dark=True, className="mb-4"
             ),

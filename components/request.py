@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
@@ -14,6 +16,15 @@ ACTION = "rq-action"
 
 def when(moment) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
+def local_when(moment, offset_minutes: int | None) -> str:
+    """``moment`` in the viewer's local time (offset in minutes east of UTC)."""
+    if moment is None:
+        return "—"
+    if offset_minutes is None:
+        return when(moment)
+    return (moment + timedelta(minutes=int(offset_minutes))).strftime("%Y-%m-%d %H:%M")
 
 
 def request_header(view) -> html.Div:

@@ -84,3 +84,196 @@ def generate_customers(db: Database, count: int, first: int = 1, batch: int = 20
             connection.execute(insert(Customer), chunk)
         inserted += len(chunk)
     return inserted
+
+
+HISTORY_FIELDS = (
+    ("credit_limit", lambda rng: (f"{rng.randrange(1, 200) * 1000}.00",
+                                  f"{rng.randrange(1, 200) * 1000}.00")),
+    ("on_hold", lambda rng: ("No", rng.choice(("Invoice", "All")))),
+    ("terms_of_payment", lambda rng: ("Net30", rng.choice(("Net60", "Net90")))),
+    ("credit_rating", lambda rng: ("B", rng.choice(("A", "C")))),
+    ("method_of_payment", lambda rng: ("BANK", rng.choice(("CHECK", "SEPA")))),
+    ("bank_account", lambda rng: (None, "IT60X0542811101000000123456")),
+)  # fmt: skip
+STATE_SHARES = (
+    ("approved", 0.70),
+    ("rejected", 0.82),
+    ("discarded", 0.85),
+    ("pending", 0.95),
+    ("change_requested", 1.0),
+)
+
+
+def _next_ids(connection, tables) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    return {
+        table.name: (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+        for table in tables
+    }
+
+
+def generate_history(
+    db: Database,
+    requests: int,
+    *,
+    clerk_id: int,
+    approver_ids: tuple[int, int],
+    finance_id: int,
+    now=None,
+    days: int = 730,
+    seed: int = 7,
+    batch: int = 10_000,
+) -> dict[str, int]:
+    """Insert ``requests`` change requests with their proposals, steps, decisions and events.
+
+    States spread as a real history would (most approved, some rejected,
+    discarded, pending or sent back), first submissions spread over ``days``
+    before ``now`` (open ones in the last three weeks), cycle times of hours
+    to days. Open requests go to distinct customers, as the model demands;
+    the database needs at least as many customers as open requests.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from data.models import (
+        Assignment,
+        ChangeRequest,
+        ProposedChange,
+        RequestEvent,
+        RequestStep,
+    )
+
+    rng = random.Random(seed)
+    now = now or utcnow()
+    tables = [ChangeRequest.__table__, ProposedChange.__table__, RequestStep.__table__,
+              Assignment.__table__, RequestEvent.__table__]  # fmt: skip
+    made = {"requests": 0, "open": 0}
+    with db.engine.begin() as connection:
+        first_customer, last_customer = connection.execute(
+            select(func.min(Customer.id), func.max(Customer.id))
+        ).one()
+        busy = set(
+            connection.execute(
+                select(ChangeRequest.customer_id).where(
+                    ChangeRequest.state.in_(("draft", "pending", "change_requested"))
+                )
+            ).scalars()
+        )
+    if first_customer is None:
+        raise ValueError("generate customers first")
+    free_customers = (c for c in range(first_customer, last_customer + 1) if c not in busy)
+    done = 0
+    while done < requests:
+        size = min(batch, requests - done)
+        rows: dict[str, list[dict]] = {table.name: [] for table in tables}
+        with db.engine.begin() as connection:
+            ids = _next_ids(connection, tables)
+            for _ in range(size):
+                pick = rng.random()
+                state = next(name for name, share in STATE_SHARES if pick < share)
+                is_open = state in ("pending", "change_requested")
+                if is_open:
+                    customer_id = next(free_customers)
+                    first = now - timedelta(hours=rng.uniform(1, 21 * 24))
+                else:
+                    customer_id = rng.randint(first_customer, last_customer)
+                    first = now - timedelta(hours=rng.uniform(24, days * 24))
+                request_id = ids["change_requests"]
+                ids["change_requests"] += 1
+                changes = rng.sample(HISTORY_FIELDS, rng.choice((1, 1, 1, 2)))
+                finance = any(name == "credit_limit" for name, _ in changes) and rng.random() < 0.3
+                plan = [("Credit control", approver_ids, 24)]
+                if finance:
+                    plan.append(("Finance manager", (finance_id,), None))
+                moment = first
+                step_states = []
+                for position, _ in enumerate(plan):
+                    last = position == len(plan) - 1
+                    if state == "approved":
+                        step_states.append("approved")
+                    elif state == "rejected":
+                        step_states.append("rejected" if last else "approved")
+                    elif state in ("discarded", "change_requested"):
+                        step_states.append("change_requested" if position == 0 else "cancelled")
+                    else:
+                        step_states.append("active" if position == 0 else "waiting")
+                events = [(first, clerk_id, "submitted", None)]
+                for position, ((name, holders, limit), step_state) in enumerate(
+                    zip(plan, step_states, strict=True)
+                ):
+                    step_id = ids["request_steps"]
+                    ids["request_steps"] += 1
+                    started = moment if step_state not in ("waiting", "cancelled") else None
+                    took = timedelta(hours=rng.expovariate(1 / (14 if position == 0 else 20)))
+                    completed = None
+                    if step_state in ("approved", "rejected", "change_requested"):
+                        completed = min(moment + took, now)
+                    elif step_state == "cancelled":
+                        completed = moment
+                    rows["request_steps"].append({
+                        "id": step_id, "request_id": request_id, "round": 1,
+                        "position": position + 1, "name": name, "policy": "single",
+                        "state": step_state, "started_at": started,
+                        "due_at": started + timedelta(hours=limit) if started and limit else None,
+                        "completed_at": completed, "escalated_at": None,
+                    })  # fmt: skip
+                    decider = rng.choice(holders)
+                    for holder in holders:
+                        if step_state in ("approved", "rejected", "change_requested"):
+                            a_state = step_state if holder == decider else "cancelled"
+                        elif step_state == "active":
+                            a_state = "open"
+                        else:
+                            continue
+                        rows["assignments"].append({
+                            "id": ids["assignments"], "request_step_id": step_id,
+                            "user_id": holder, "via": "user", "state": a_state,
+                            "decided_at": completed if a_state != "open" else None,
+                            "comment": None if a_state in ("approved", "open", "cancelled")
+                            else "Please check", "created_at": started or moment,
+                        })  # fmt: skip
+                        ids["assignments"] += 1
+                    if completed and step_state != "cancelled":
+                        events.append((completed, decider, step_state, name))
+                        moment = completed
+                decided = None
+                if state in ("approved", "rejected"):
+                    decided = moment
+                    if state == "approved":
+                        events.append((moment, None, "applied", None))
+                elif state == "discarded":
+                    decided = min(moment + timedelta(hours=rng.uniform(1, 72)), now)
+                    events.append((decided, clerk_id, "discarded", None))
+                rows["change_requests"].append({
+                    "id": request_id, "customer_id": customer_id, "state": state,
+                    "created_by_id": clerk_id, "submitted_by_id": clerk_id,
+                    "created_at": first - timedelta(minutes=5), "submitted_at": first,
+                    "first_submitted_at": first, "decided_at": decided,
+                    "workflow_version_id": None, "round": 1, "last_comment": None,
+                    "updated_at": decided or moment, "version": 1,
+                })  # fmt: skip
+                for name, values in changes:
+                    original, new = values(rng)
+                    rows["proposed_changes"].append({
+                        "id": ids["proposed_changes"], "request_id": request_id, "field": name,
+                        "original_value": original, "new_value": new,
+                        "proposed_by_id": clerk_id, "proposed_at": first - timedelta(minutes=5),
+                    })  # fmt: skip
+                    ids["proposed_changes"] += 1
+                for at, actor, action, step_name in events:
+                    rows["request_events"].append({
+                        "id": ids["request_events"], "request_id": request_id, "at": at,
+                        "actor_id": actor, "action": action, "step_name": step_name,
+                        "comment": None, "details": None,
+                    })  # fmt: skip
+                    ids["request_events"] += 1
+                made["requests"] += 1
+                made["open"] += is_open
+            for table in tables:
+                if rows[table.name]:
+                    connection.execute(insert(table), rows[table.name])
+        done += size
+    return made
+

@@ -10,6 +10,8 @@ rank ceil(p * n).
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -31,8 +33,10 @@ from sqlalchemy.orm import Session, aliased
 from data.clock import utcnow
 from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME
+from data.importfile import safe_cell
 from data.labels import REQUEST_STATE_LABELS
 from data.models import (
+    OPEN_STATES,
     Assignment,
     ChangeRequest,
     Customer,
@@ -40,6 +44,8 @@ from data.models import (
     RequestEvent,
     RequestStep,
     User,
+    UserRole,
+    WorkflowStep,
 )
 from data.users import require_role
 
@@ -65,6 +71,24 @@ MAX_RANGE_DAYS = 3 * 366
 STATE_WORDS = {"open": "open", **{k: v.lower() for k, v in REQUEST_STATE_LABELS.items()}}
 
 
+FILTER_LABELS = {
+    "start": "Start date",
+    "end": "End date",
+    "grouping": "Group by",
+    "field": "Field",
+    "approver": "Approver",
+    "state": "State",
+    "age": "Waiting",
+    "days": "Range",
+}
+
+
+def _invalid(errors: dict[str, str]) -> ValidationFailed:
+    """A refusal of dashboard filters, worded for the person who chose them."""
+    message = " ".join(f"{FILTER_LABELS.get(key, key)}: {text}." for key, text in errors.items())
+    return ValidationFailed(errors, message)
+
+
 # ---------------------------------------------------------------- dialect helpers
 
 
@@ -79,7 +103,7 @@ def _period(session: Session, column, grouping: str, offset_minutes: int):
     values), so the same expression can appear in SELECT and GROUP BY.
     """
     if grouping not in GROUPINGS:
-        raise ValidationFailed({"grouping": "choose day, week or month"})
+        raise _invalid({"grouping": "choose day, week or month"})
     offset = int(offset_minutes)
     if _dialect(session) == "postgresql":
         shifted = column + literal_column(f"interval '{offset} minutes'")
@@ -98,19 +122,6 @@ def _seconds(session: Session, start, end):
     if _dialect(session) == "postgresql":
         return func.extract("epoch", end - start)
     return (func.julianday(end) - func.julianday(start)) * 86400.0
-
-
-def _first_submitted():
-    """Each request's first submission time (a request may be recalled and resubmitted)."""
-    return (
-        select(
-            RequestEvent.request_id.label("request_id"),
-            func.min(RequestEvent.at).label("at"),
-        )
-        .where(RequestEvent.action == "submitted")
-        .group_by(RequestEvent.request_id)
-        .subquery()
-    )
 
 
 def _percentiles(session: Session, rows, key, value) -> dict[Any, tuple[int, float, float]]:
@@ -168,7 +179,7 @@ def age_bounds(bucket: str, now: datetime) -> tuple[datetime | None, datetime | 
     for label, low, high in AGE_BUCKETS:
         if label == bucket:
             return (now - high * DAY if high is not None else None), now - low * DAY
-    raise ValidationFailed({"age": f"there is no age bucket {bucket!r}"})
+    raise _invalid({"age": f"there is no age bucket {bucket!r}"})
 
 
 def pending_overview(
@@ -278,9 +289,9 @@ def _checked_days(days: Any) -> int:
     try:
         days = int(days)
     except (TypeError, ValueError):
-        raise ValidationFailed({"days": "choose a number of days"}) from None
+        raise _invalid({"days": "choose a number of days"}) from None
     if not 1 <= days <= MAX_RANGE_DAYS:
-        raise ValidationFailed({"days": f"choose between 1 and {MAX_RANGE_DAYS} days"})
+        raise _invalid({"days": f"choose between 1 and {MAX_RANGE_DAYS} days"})
     return days
 
 
@@ -296,27 +307,26 @@ def backlog(
 ) -> list[tuple[date, int]]:
     """Requests submitted and not yet decided at the end of each local day of the range.
 
-    Aggregated in SQL as openings and closings per day; the running total
-    is summed here over at most a few hundred days.
+    Today's level is the number of such requests now (a small, indexed
+    count); earlier days step back through the openings and closings of the
+    range, counted per day in SQL. Nothing outside the range is scanned.
     """
     today = _local_midnight(now, offset_minutes)
     first_day = today - (days - 1) * DAY
-    first = _first_submitted()
-    closed = and_(ChangeRequest.state.in_(("approved", "rejected", "discarded")))
-    opened_before = session.scalar(
-        select(func.count()).select_from(first).where(first.c.at < first_day)
+    first = ChangeRequest.first_submitted_at
+    closed = and_(
+        ChangeRequest.state.in_(("approved", "rejected", "discarded")), first.is_not(None)
     )
-    closed_before = session.scalar(
-        select(func.count(ChangeRequest.id))
-        .join(first, first.c.request_id == ChangeRequest.id)
-        .where(closed, ChangeRequest.decided_at < first_day)
+    level = session.scalar(
+        select(func.count(ChangeRequest.id)).where(
+            ChangeRequest.state.in_(OPEN_STATES), first.is_not(None)
+        )
     )
-    day_of_open = _period(session, first.c.at, "day", offset_minutes)
+    day_of_open = _period(session, first, "day", offset_minutes)
     openings = dict(
         session.execute(
-            select(day_of_open, func.count())
-            .select_from(first)
-            .where(first.c.at >= first_day)
+            select(day_of_open, func.count(ChangeRequest.id))
+            .where(first >= first_day)
             .group_by(day_of_open)
         ).all()
     )
@@ -324,18 +334,18 @@ def backlog(
     closings = dict(
         session.execute(
             select(day_of_close, func.count(ChangeRequest.id))
-            .join(first, first.c.request_id == ChangeRequest.id)
             .where(closed, ChangeRequest.decided_at >= first_day)
             .group_by(day_of_close)
         ).all()
     )
-    level = (opened_before or 0) - (closed_before or 0)
     series = []
-    for index in range(days):
+    level = level or 0
+    for index in reversed(range(days)):
         day = (first_day + index * DAY + timedelta(minutes=offset_minutes)).date()
-        key = day.isoformat()
-        level += openings.get(key, 0) - closings.get(key, 0)
         series.append((day, level))
+        key = day.isoformat()
+        level -= openings.get(key, 0) - closings.get(key, 0)
+    series.reverse()
     return series
 
 
@@ -358,10 +368,10 @@ class RequestFilters:
     def from_query(cls, query: dict[str, Any]) -> RequestFilters:
         approver = query.get("approver")
         if approver not in (None, "") and not str(approver).isdigit():
-            raise ValidationFailed({"approver": "is not a user"})
+            raise _invalid({"approver": "is not a user"})
         field_name = query.get("field") or None
         if field_name is not None and field_name not in FIELDS_BY_NAME:
-            raise ValidationFailed({"field": f"there is no customer field {field_name!r}"})
+            raise _invalid({"field": f"there is no customer field {field_name!r}"})
         state = query.get("state") or None
         known = (
             "open",
@@ -373,10 +383,10 @@ class RequestFilters:
             "discarded",
         )
         if state is not None and state not in known:
-            raise ValidationFailed({"state": f"there is no request state {state!r}"})
+            raise _invalid({"state": f"there is no request state {state!r}"})
         age = query.get("age") or None
         if age is not None and age not in [label for label, *_ in AGE_BUCKETS]:
-            raise ValidationFailed({"age": f"there is no age bucket {age!r}"})
+            raise _invalid({"age": f"there is no age bucket {age!r}"})
         return cls(
             state=state,
             step=query.get("step") or None,
@@ -529,6 +539,24 @@ def open_assignments(session: Session, actor: User, request_id: int) -> list[tup
     ]
 
 
+def reassign_targets(session: Session, actor: User) -> list[tuple[int, str]]:
+    """Active approvers and managers a manager may hand an assignment to."""
+    require_role(actor, "manager")
+    return [
+        (user_id, name)
+        for user_id, name in session.execute(
+            select(User.id, User.full_name)
+            .where(
+                User.is_active.is_(True),
+                select(UserRole.user_id)
+                .where(UserRole.user_id == User.id, UserRole.role.in_(("approver", "manager")))
+                .exists(),
+            )
+            .order_by(User.full_name)
+        )
+    ]
+
+
 # ---------------------------------------------------------------- throughput
 
 
@@ -587,7 +615,7 @@ class ThroughputFilters:
             except (TypeError, ValueError):
                 errors["approver"] = "is not a user"
         if errors:
-            raise ValidationFailed(errors)
+            raise _invalid(errors)
         return cls(start_day, end_day, grouping, field_name or None,
                    (customer_group or "").strip() or None, step or None, approver)  # fmt: skip
 
@@ -680,14 +708,12 @@ def throughput(
         return _period(session, column, filters.grouping, offset_minutes)
 
     # volume: first submissions, and final decisions, per period
-    first = _first_submitted()
-    submitted_period = period(first.c.at)
+    first = ChangeRequest.first_submitted_at
+    submitted_period = period(first)
     decided_period = period(ChangeRequest.decided_at)
     in_range = lambda column: and_(column >= since, column < until)  # noqa: E731
-    submitted = (
-        select(submitted_period.label("period"), literal("submitted").label("kind"))
-        .select_from(first.join(ChangeRequest, ChangeRequest.id == first.c.request_id))
-        .where(in_range(first.c.at), *chosen)
+    submitted = select(submitted_period.label("period"), literal("submitted").label("kind")).where(
+        in_range(first), *chosen
     )
     decided = select(decided_period.label("period"), ChangeRequest.state.label("kind")).where(
         ChangeRequest.state.in_(DECIDED), in_range(ChangeRequest.decided_at), *chosen
@@ -704,12 +730,15 @@ def throughput(
     ]
 
     # cycle time from first submission to the final decision, in hours
-    hours = _seconds(session, first.c.at, ChangeRequest.decided_at) / 3600.0
+    hours = _seconds(session, first, ChangeRequest.decided_at) / 3600.0
     decided_rows = (
         select(decided_period.label("period"), hours.label("hours"))
-        .select_from(ChangeRequest)
-        .join(first, first.c.request_id == ChangeRequest.id)
-        .where(ChangeRequest.state.in_(DECIDED), in_range(ChangeRequest.decided_at), *chosen)
+        .where(
+            ChangeRequest.state.in_(DECIDED),
+            in_range(ChangeRequest.decided_at),
+            first.is_not(None),
+            *chosen,
+        )
         .subquery()
     )
     cycle_stats = _percentiles(session, decided_rows, decided_rows.c.period, decided_rows.c.hours)
@@ -841,7 +870,7 @@ def throughput(
 def filter_choices(session: Session, actor: User) -> dict[str, list]:
     """Steps, approvers and customer groups that the throughput filters offer."""
     require_role(actor, "analyst", "manager")
-    steps = sorted(set(session.scalars(select(RequestStep.name).distinct())))
+    steps = sorted(set(session.scalars(select(WorkflowStep.name).distinct())))
     deciders = aliased(User)
     approvers = [
         (user_id, name)
@@ -851,7 +880,11 @@ def filter_choices(session: Session, actor: User) -> dict[str, list]:
             .order_by(deciders.full_name)
         )
     ]
-    groups = sorted(set(session.scalars(select(Customer.customer_group).distinct().limit(200))))
+    groups = list(
+        session.scalars(
+            select(Customer.customer_group).distinct().order_by(Customer.customer_group).limit(200)
+        )
+    )
     return {"steps": steps, "approvers": approvers, "groups": groups}
 
 
@@ -863,3 +896,90 @@ def rows_as_table(headers: Iterable[str], rows: Iterable[Iterable[Any]]) -> dict
         for header, value in zip(headers, row, strict=True):
             columns[header].append(value)
     return columns
+
+
+# ---------------------------------------------------------------- tables and CSV
+
+
+def _hours(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    total = delta.total_seconds() / 3600
+    if total < 48:
+        return f"{total:.1f} h"
+    return f"{total / 24:.1f} days"
+
+
+def _share(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
+def pending_tables(overview: PendingOverview) -> dict[str, tuple[list[str], list[tuple]]]:
+    """The numbers behind each chart of the managers' dashboard."""
+    return {
+        "by-step": (["Step", "Open requests"], list(overview.by_step)),
+        "by-approver": (
+            ["Approver", "Open requests"],
+            [(name, count) for _, name, count in overview.by_approver],
+        ),
+        "ageing": (["Waiting", "Step", "Open requests"], list(overview.ageing)),
+        "by-field": (
+            ["Field", "Proposed changes"],
+            [(FIELDS_BY_NAME[name].label, count) for name, count in overview.by_field],
+        ),
+        "backlog": (
+            ["Day", "Open requests at the end of the day"],
+            [(day.isoformat(), count) for day, count in overview.backlog],
+        ),
+    }
+
+
+def throughput_tables(figures: Throughput) -> dict[str, tuple[list[str], list[tuple]]]:
+    """The numbers behind each chart of the analysts' dashboard."""
+    return {
+        "volume": (["Period", "Submitted", "Approved", "Rejected"], list(figures.volume)),
+        "cycle": (
+            ["Period", "Decided", "Median hours", "90th percentile hours"],
+            [(p, n, round(m, 2), round(p90, 2)) for p, n, m, p90 in figures.cycle],
+        ),
+        "histogram": (["Cycle time", "Requests"], list(figures.histogram)),
+        "per-step": (
+            ["Step", "Steps decided", "Median hours", "90th percentile hours"],
+            [(s, n, round(m, 2), round(p90, 2)) for s, n, m, p90 in figures.per_step],
+        ),
+        "per-field": (
+            ["Field", "Requests decided", "Rejected", "Rejection rate %",
+             "Sent back", "Request change rate %"],
+            [(label, decided, rejected, _share(rejected, decided), sent_back,
+              _share(sent_back, decided + sent_back))
+             for label, decided, rejected, sent_back in figures.per_field],
+        ),  # fmt: skip
+        "per-approver": (
+            ["Approver", "Approved", "Rejected", "Change requested", "Delegated"],
+            list(figures.per_approver),
+        ),
+        "sla": (
+            ["Step", "Steps with a time limit", "Decided in time", "Share in time %"],
+            [(step, total, within, _share(within, total)) for step, total, within in figures.sla],
+        ),
+    }
+
+
+def table_csv(headers: list[str], rows: list[tuple]) -> str:
+    """A figure table as CSV, every text cell neutralised against formula injection."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([safe_cell(v) if isinstance(v, str) else v for v in row])
+    return out.getvalue()
+
+
+def kpi_texts(overview: PendingOverview) -> dict[str, str]:
+    return {
+        "open": f"{overview.open_requests:,}",
+        "changes": f"{overview.changes_waiting:,}",
+        "overdue": f"{overview.overdue_steps:,}",
+        "oldest": _hours(overview.oldest_age),
+        "median": _hours(overview.median_age),
+    }

@@ -132,7 +132,7 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
-    customer_group: Mapped[str] = mapped_column(String(10))
+    customer_group: Mapped[str] = mapped_column(String(10), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     on_hold: Mapped[str] = mapped_column(String(10), default="No")
     credit_limit: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
@@ -175,7 +175,9 @@ class ChangeRequest(Base):
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    """When the request was first submitted (``submitted_at`` moves on each resubmission)."""
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     workflow_version_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_versions.id"))
     round: Mapped[int] = mapped_column(Integer, default=0)
     last_comment: Mapped[str | None] = mapped_column(Text)
@@ -221,7 +223,9 @@ class ProposedChange(Base):
     __tablename__ = "proposed_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("change_requests.id", ondelete="CASCADE"), index=True
+    )
     field: Mapped[str] = mapped_column(String(40), index=True)
     original_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
@@ -329,7 +333,7 @@ class RequestStep(Base):
     state: Mapped[str] = mapped_column(String(20), default="waiting", index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[ChangeRequest] = relationship(back_populates="steps")
@@ -352,7 +356,7 @@ class Assignment(Base):
     via: Mapped[str] = mapped_column(String(20), default="user")
     via_role: Mapped[str | None] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20), default="open", index=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     comment: Mapped[str | None] = mapped_column(Text)
     delegated_from_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

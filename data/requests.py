@@ -294,6 +294,8 @@ def submit(session: Session, actor: User, request_id: int) -> ChangeRequest:
     request.workflow_version = version
     request.submitted_by_id = actor.id
     request.submitted_at = utcnow()
+    if request.first_submitted_at is None:
+        request.first_submitted_at = request.submitted_at
     _start_round(session, request, actor, "submitted")
     return request
 

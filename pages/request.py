@@ -9,6 +9,7 @@ from components.request import ACTION, request_body
 from data import requests as workflow
 from data.errors import StaleChange, ValidationFailed
 from data.inbox import next_waiting, request_view
+from data.metrics import open_assignments, reassign_targets
 from pages._support import act, attempt, guard, read
 
 dash.register_page(__name__, path_template="/requests/<request_id>", title="Request · Countersign")
@@ -36,7 +37,91 @@ def layout(request_id: str = "", **_query):
             dcc.Store(id="rq-id", data=int(request_id)),
             html.Div(id="rq-alert"),
             html.Div(request_body(view), id="rq-body"),
+            html.Div(reassign_panel(int(request_id)), id="rq-reassign"),
         ]
+    )
+
+
+def reassign_panel(request_id: int):
+    """For managers: move a stuck open assignment to someone else."""
+    choices, _alert = attempt(
+        lambda: (read(open_assignments, request_id), read(reassign_targets))
+    )
+    if not choices or not choices[0]:
+        return None
+    assignments, targets = choices
+    return dbc.Card(
+        [
+            dbc.CardHeader("Reassign", className="fw-semibold bg-white"),
+            dbc.CardBody(
+                [
+                    html.P(
+                        "Move an open assignment to another approver; "
+                        "the workflow history records it.",
+                        className="text-muted small",
+                    ),
+                    dbc.Row(
+                        [
+                            dbc.Col(dbc.Select(
+                                id="rq-reassign-from",
+                                options=[{"label": f"{holder} · {step}", "value": str(a_id)}
+                                         for a_id, holder, step in assignments],
+                                value=str(assignments[0][0]),
+                            ), md=4),
+                            dbc.Col(dbc.Select(
+                                id="rq-reassign-to",
+                                options=[{"label": name, "value": str(u_id)}
+                                         for u_id, name in targets],
+                                placeholder="Reassign to…",
+                            ), md=3),
+                            dbc.Col(dbc.Input(id="rq-reassign-comment",
+                                              placeholder="Comment (optional)"), md=3),
+                            dbc.Col(dbc.Button("Reassign", id="rq-reassign-button",
+                                               color="secondary"), md=2),
+                        ],  # fmt: skip
+                        className="g-2",
+                    ),
+                ]
+            ),
+        ],
+        className="shadow-sm mt-3",
+        id="rq-reassign-card",
+    )
+
+
+@callback(
+    Output("rq-body", "children", allow_duplicate=True),
+    Output("rq-alert", "children", allow_duplicate=True),
+    Output("rq-reassign", "children"),
+    Input("rq-reassign-button", "n_clicks"),
+    State("rq-id", "data"),
+    State("rq-reassign-from", "value"),
+    State("rq-reassign-to", "value"),
+    State("rq-reassign-comment", "value"),
+    prevent_initial_call=True,
+)
+def on_reassign(clicks, request_id, assignment_id, to_user_id, comment):
+    if not clicks:
+        raise dash.exceptions.PreventUpdate
+    return reassign_response(request_id, assignment_id, to_user_id, comment)
+
+
+def reassign_response(request_id, assignment_id, to_user_id, comment):
+    def work():
+        if not str(assignment_id or "").isdigit():
+            raise ValidationFailed({"assignment": "choose"}, "Choose the assignment to move.")
+        if not str(to_user_id or "").isdigit():
+            raise ValidationFailed({"to_user": "choose"}, "Choose whom to reassign to.")
+        return act(workflow.reassign, int(assignment_id), int(to_user_id), comment or None)
+
+    done, alert = attempt(work)
+    if done is None:
+        return no_update, alert, no_update
+    view, view_alert = attempt(lambda: read(request_view, request_id))
+    return (
+        request_body(view) if view else no_update,
+        success_alert("Reassigned.") if view else view_alert,
+        reassign_panel(request_id),
     )
 
 

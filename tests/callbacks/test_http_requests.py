@@ -79,7 +79,7 @@ def test_a_hand_made_approval_works_only_for_someone_asked(web, username, state)
 
     request_id = web.world.act("clerkapprover", save_customer, "C001", {"credit_limit": "20000"}).request.id
     web.world.act("clerkapprover", svc.submit, request_id)
-    key = find_output_key(web.app, "rq-body.children")
+    key = find_output_key(web.app, "rq-body.children...rq-alert.children..")
     action = {"type": "rq-action", "action": "approve"}
     values = {("rq-action", "n_clicks"): [1], ("rq-id", "data"): request_id,
               ("rq-comment", "value"): "mine", ("rq-delegate", "value"): None,

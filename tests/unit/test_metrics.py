@@ -44,6 +44,10 @@ def at(month: int, day: int, hour: int) -> datetime:
 
 @pytest.fixture
 def history(world):
+    return build_history(world)
+
+
+def build_history(world) -> dict[str, int]:
     ids = {u: world.user_id(u) for u in ("approver", "approver2", "approver3")}
     world.workflow([
         StepSpec(name="Credit control", assignee_user_ids=[ids["approver"], ids["approver2"]],

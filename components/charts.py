@@ -1,0 +1,191 @@
+"""Dashboard pieces: KPI cards, plotly figures with drill-through links, figure tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, html
+
+PALETTE = {
+    "submitted": "#0d6efd",
+    "approved": "#198754",
+    "rejected": "#dc3545",
+    "change_requested": "#fd7e14",
+    "delegated": "#6f42c1",
+    "median": "#0d6efd",
+    "p90": "#6c757d",
+    "neutral": "#0dcaf0",
+}
+AGE_COLOURS = ("#198754", "#ffc107", "#fd7e14", "#dc3545")
+
+
+def kpi_card(title: str, value: str, hint: str = "", href: str | None = None, kpi_id: str = ""):
+    body = dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(title, className="text-muted small text-uppercase fw-semibold"),
+                html.Div(value, className="fs-3 fw-semibold kpi-value", id=f"kpi-{kpi_id}"),
+                html.Div(hint, className="small text-muted"),
+            ]
+        ),
+        className="h-100 shadow-sm kpi-card" + (" kpi-link" if href else ""),
+    )
+    if href:
+        return dcc.Link(body, href=href, className="text-reset text-decoration-none")
+    return body
+
+
+def _layout(figure: go.Figure, *, height: int = 300, stacked: bool = False, **axes) -> go.Figure:
+    figure.update_layout(
+        height=height,
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
+        plot_bgcolor="#fff",
+        paper_bgcolor="#fff",
+        legend={"orientation": "h", "y": -0.2},
+        barmode="stack" if stacked else "group",
+        font={"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12},
+        **axes,
+    )
+    figure.update_yaxes(gridcolor="#eee", rangemode="tozero")
+    return figure
+
+
+def empty_figure(message: str = "Nothing in this range") -> go.Figure:
+    figure = go.Figure()
+    figure.add_annotation(text=message, showarrow=False, font={"color": "#6c757d", "size": 14})
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return _layout(figure, height=220)
+
+
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    links: Sequence[str] | None = None,
+    colour: str = PALETTE["submitted"],
+    horizontal: bool = True,
+    value_title: str = "",
+) -> go.Figure:
+    """One series of bars; ``links`` (one per bar) make each bar a drill-through."""
+    if not labels:
+        return empty_figure("Nothing waiting")
+    bar = go.Bar(
+        x=list(values) if horizontal else list(labels),
+        y=list(labels) if horizontal else list(values),
+        orientation="h" if horizontal else "v",
+        marker_color=colour,
+        customdata=list(links) if links else None,
+        hovertemplate=("%{y}: %{x}" if horizontal else "%{x}: %{y}") + "<extra></extra>",
+    )
+    figure = go.Figure(bar)
+    height = max(220, 40 + 32 * len(labels)) if horizontal else 300
+    figure = _layout(figure, height=height)
+    if len(labels) <= 2:
+        figure.update_layout(bargap=0.6)
+    if horizontal:
+        figure.update_yaxes(autorange="reversed", automargin=True)
+        figure.update_xaxes(title_text=value_title, gridcolor="#eee", rangemode="tozero")
+    else:
+        figure.update_yaxes(title_text=value_title)
+    return figure
+
+
+def series_chart(
+    x: Sequence[Any],
+    series: dict[str, Sequence[float]],
+    *,
+    kind: str = "bar",
+    stacked: bool = False,
+    links: dict[str, Sequence[str]] | None = None,
+    colours: dict[str, str] | None = None,
+    value_title: str = "",
+) -> go.Figure:
+    """Several named series over the same x (periods, buckets)."""
+    if not x:
+        return empty_figure()
+    figure = go.Figure()
+    for index, (name, values) in enumerate(series.items()):
+        colour = (colours or {}).get(name) or AGE_COLOURS[index % len(AGE_COLOURS)]
+        common = {
+            "x": list(x),
+            "y": list(values),
+            "name": name,
+            "customdata": list(links[name]) if links and name in links else None,
+        }
+        if kind == "bar":
+            figure.add_trace(go.Bar(marker_color=colour, **common))
+        else:
+            figure.add_trace(
+                go.Scatter(mode="lines+markers", line={"color": colour, "width": 2}, **common)
+            )
+    figure = _layout(figure, stacked=stacked)
+    if kind == "bar" and len(x) <= 2:
+        figure.update_layout(bargap=0.6)
+    figure.update_yaxes(title_text=value_title)
+    return figure
+
+
+def drill_graph(graph_id: str, figure: go.Figure, kind: str = "drill") -> dcc.Graph:
+    """A graph whose bars carry links in ``customdata``: a click opens the list behind it."""
+    return dcc.Graph(
+        id={"type": kind, "chart": graph_id},
+        figure=figure,
+        config={"displayModeBar": False, "responsive": True},
+        className="drill-graph",
+    )
+
+
+def plain_graph(graph_id: str, figure: go.Figure) -> dcc.Graph:
+    return dcc.Graph(
+        id=graph_id, figure=figure, config={"displayModeBar": False, "responsive": True}
+    )
+
+
+def chart_card(title: str, graph, footer=None, *, subtitle: str = "") -> dbc.Card:
+    header = [html.Span(title, className="fw-semibold")]
+    if subtitle:
+        header.append(html.Span(f" · {subtitle}", className="text-muted small"))
+    parts = [dbc.CardHeader(header, className="bg-white"), dbc.CardBody(graph, className="p-2")]
+    if footer is not None:
+        parts.append(dbc.CardFooter(footer, className="bg-white"))
+    return dbc.Card(parts, className="shadow-sm h-100")
+
+
+def figure_table(
+    table_id: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], kind: str = "csv"
+):
+    """The numbers behind a chart, with a Download CSV button."""
+    table = dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th(h) for h in headers])),
+            html.Tbody([html.Tr([html.Td(_cell(v)) for v in row]) for row in rows]),
+        ]
+        if rows
+        else [html.Tbody(html.Tr(html.Td("No figures in this range.", className="text-muted")))],
+        size="sm",
+        striped=True,
+        className="mb-2 figure-table",
+        id=f"table-{table_id}",
+    )
+    button = dbc.Button(
+        "Download CSV",
+        id={"type": kind, "table": table_id},
+        color="outline-secondary",
+        size="sm",
+        disabled=not rows,
+    )
+    return html.Div(
+        [html.Div(table, className="figure-table-wrap"), button], className="figure-table-block"
+    )
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "" if value is None else str(value)

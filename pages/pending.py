@@ -1,0 +1,207 @@
+"""Managers' dashboard: the pending backlog, who holds what, and for how long."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from components.charts import (
+    AGE_COLOURS,
+    PALETTE,
+    bar_chart,
+    chart_card,
+    drill_graph,
+    figure_table,
+    kpi_card,
+    series_chart,
+)
+from data.fields import FIELDS_BY_NAME
+from data.metrics import AGE_BUCKETS, kpi_texts, pending_overview, pending_tables, table_csv
+from pages._support import attempt, guard, read
+
+dash.register_page(__name__, path="/dashboards/pending", title="Pending changes · Countersign")
+
+RANGES = ((7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days"))
+
+
+def requests_href(**query) -> str:
+    return "/requests?" + urlencode({k: v for k, v in query.items() if v not in (None, "")})
+
+
+def layout(**_query):
+    denied = guard("pending")
+    if denied is not None:
+        return denied
+    return html.Div(
+        [
+            dcc.Location(id="pd-go", refresh="callback-nav"),
+            dcc.Download(id="pd-download"),
+            html.Div(
+                [
+                    html.H1("Pending changes", className="h3 mb-0"),
+                    dbc.Select(
+                        id="pd-days",
+                        options=[{"label": label, "value": str(d)} for d, label in RANGES],
+                        value="30",
+                        style={"maxWidth": "12rem"},
+                        size="sm",
+                    ),
+                ],
+                className="d-flex justify-content-between align-items-center mb-3",
+            ),
+            dcc.Loading(html.Div(id="pd-body"), type="dot", delay_show=300),
+        ],
+        id="pending-dashboard",
+    )
+
+
+def render(days, offset):
+    overview, alert = attempt(lambda: read(pending_overview, days=days, offset_minutes=offset or 0))
+    if overview is None:
+        return alert
+    kpis = kpi_texts(overview)
+    tables = pending_tables(overview)
+    cards = dbc.Row(
+        [
+            dbc.Col(kpi_card("Open requests", kpis["open"], "submitted, not yet decided",
+                             requests_href(state="open"), "open"), md=4, lg=True),
+            dbc.Col(kpi_card("Proposed field changes waiting", kpis["changes"],
+                             "on requests pending approval", requests_href(state="pending"),
+                             "changes"), md=4, lg=True),
+            dbc.Col(kpi_card("Overdue steps", kpis["overdue"], "past their time limit",
+                             requests_href(state="pending", overdue=1), "overdue"), md=4, lg=True),
+            dbc.Col(kpi_card("Oldest waiting", kpis["oldest"], "since submission",
+                             requests_href(state="pending"), "oldest"), md=6, lg=True),
+            dbc.Col(kpi_card("Median age", kpis["median"], "of requests pending approval",
+                             kpi_id="median"), md=6, lg=True),
+        ],  # fmt: skip
+        className="g-3 mb-3",
+    )
+    by_step = bar_chart(
+        [name for name, _ in overview.by_step],
+        [count for _, count in overview.by_step],
+        links=[requests_href(state="pending", step=name) for name, _ in overview.by_step],
+        value_title="open requests",
+    )
+    by_approver = bar_chart(
+        [name for _, name, _ in overview.by_approver],
+        [count for *_, count in overview.by_approver],
+        links=[requests_href(state="pending", approver=uid) for uid, *_ in overview.by_approver],
+        colour=PALETTE["delegated"],
+        value_title="open requests",
+    )
+    steps = sorted({step for _, step, _ in overview.ageing})
+    counted = {(label, step): count for label, step, count in overview.ageing}
+    ageing = series_chart(
+        steps,
+        {label: [counted.get((label, step), 0) for step in steps] for label, *_ in AGE_BUCKETS},
+        stacked=True,
+        links={
+            label: [requests_href(state="pending", age=label, step=step) for step in steps]
+            for label, *_ in AGE_BUCKETS
+        },
+        colours=dict(zip([label for label, *_ in AGE_BUCKETS], AGE_COLOURS, strict=True)),
+        value_title="open requests",
+    )
+    by_field = bar_chart(
+        [FIELDS_BY_NAME[name].label for name, _ in overview.by_field],
+        [count for _, count in overview.by_field],
+        links=[requests_href(state="pending", field=name) for name, _ in overview.by_field],
+        colour=PALETTE["change_requested"],
+        value_title="proposed changes",
+    )
+    backlog = series_chart(
+        [day.isoformat() for day, _ in overview.backlog],
+        {"Open requests": [count for _, count in overview.backlog]},
+        kind="line",
+        colours={"Open requests": PALETTE["submitted"]},
+    )
+
+    def card(title, graph_id, figure, table, subtitle=""):
+        headers, rows = tables[table]
+        return chart_card(
+            title,
+            drill_graph(graph_id, figure, "pd-drill"),
+            figure_table(table, headers, rows, "pd-csv"),
+            subtitle=subtitle,
+        )
+
+    return html.Div(
+        [
+            cards,
+            html.P(
+                "Click a card or a bar to see the requests behind it.",
+                className="text-muted small",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(card("Open requests by step", "by-step", by_step, "by-step"), lg=6),
+                    dbc.Col(card("Who is holding what", "by-approver", by_approver,
+                                 "by-approver", "open assignments"), lg=6),
+                ],  # fmt: skip
+                className="g-3 mb-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(card("Ageing", "ageing", ageing, "ageing", "time since submission"),
+                            lg=6),  # fmt: skip
+                    dbc.Col(card("Pending changes by field", "by-field", by_field, "by-field"),
+                            lg=6),  # fmt: skip
+                ],
+                className="g-3 mb-3",
+            ),
+            card("Backlog over time", "backlog", backlog, "backlog",
+                 "open requests at the end of each day"),  # fmt: skip
+        ]
+    )
+
+
+@callback(Output("pd-body", "children"), Input("pd-days", "value"), Input("cs-tz", "data"))
+def on_range(days, offset):
+    return render(days, offset)
+
+
+@callback(
+    Output("pd-go", "href"),
+    Input({"type": "pd-drill", "chart": ALL}, "clickData"),
+    prevent_initial_call=True,
+)
+def on_drill(_clicks):
+    return drill_target(ctx.triggered[0]["value"] if ctx.triggered else None)
+
+
+def drill_target(click_data):
+    """The request list a click on a bar leads to (only links the page itself made)."""
+    points = (click_data or {}).get("points") or []
+    link = points[0].get("customdata") if points else None
+    if isinstance(link, str) and link.startswith("/requests?"):
+        return link
+    return no_update
+
+
+@callback(
+    Output("pd-download", "data"),
+    Input({"type": "pd-csv", "table": ALL}, "n_clicks"),
+    State("pd-days", "value"),
+    State("cs-tz", "data"),
+    prevent_initial_call=True,
+)
+def on_download(_clicks, days, offset):
+    if not (ctx.triggered and ctx.triggered[0].get("value")):
+        return no_update
+    return download(ctx.triggered_id["table"], days, offset)
+
+
+def download(table, days, offset):
+    overview, _alert = attempt(
+        lambda: read(pending_overview, days=days, offset_minutes=offset or 0)
+    )
+    tables = pending_tables(overview) if overview is not None else {}
+    if table not in tables:
+        return no_update
+    headers, rows = tables[table]
+    return {"content": table_csv(headers, rows), "filename": f"pending-{table}.csv",
+            "type": "text/csv"}  # fmt: skip

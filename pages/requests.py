@@ -1,0 +1,96 @@
+"""The requests behind a dashboard figure: a filtered list, each row linking to its request."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+
+from components.request import local_when
+from components.status import status_badge
+from data.metrics import LIST_LIMIT, RequestFilters, request_list
+from pages._support import attempt, guard, read
+
+dash.register_page(__name__, path="/requests", title="Requests · Countersign")
+
+
+def layout(**query):
+    denied = guard("requests")
+    if denied is not None:
+        return denied
+    return html.Div(
+        [
+            dcc.Store(id="rl-query", data={k: v for k, v in query.items() if isinstance(v, str)}),
+            html.Div(
+                [
+                    html.H1("Requests", className="h3 mb-0"),
+                    dcc.Link("← Pending changes", href="/dashboards/pending", className="small"),
+                ],
+                className="d-flex justify-content-between align-items-baseline mb-3",
+            ),
+            html.Div(id="rl-body"),
+        ]
+    )
+
+
+@callback(Output("rl-body", "children"), Input("cs-tz", "data"), State("rl-query", "data"))
+def on_load(offset, query):
+    return render(query or {}, offset)
+
+
+def render(query: dict, offset):
+    found, alert = attempt(lambda: _listed(query))
+    if found is None:
+        return alert
+    filters, total, rows = found
+    shown = (
+        f"{total:,} request{'s' if total != 1 else ''}"
+        if total <= len(rows)
+        else f"The oldest {len(rows):,} of {total:,} requests"
+    )
+    summary = html.P([html.Span(shown, id="rl-count"), f" — {filters.describe()}."],
+                     className="text-muted")  # fmt: skip
+    if not rows:
+        return html.Div([summary, dbc.Alert("No request matches.", color="light")])
+    table = dbc.Table(
+        [
+            html.Thead(
+                html.Tr(
+                    [html.Th(h) for h in ("Request", "Customer", "State", "Step", "Waiting on",
+                                          "Fields", "Submitted", "Due")]  # fmt: skip
+                )
+            ),
+            html.Tbody(
+                [
+                    html.Tr(
+                        [
+                            html.Td(dcc.Link(f"#{row.request_id}",
+                                             href=f"/requests/{row.request_id}")),
+                            html.Td([html.Span(row.account, className="fw-semibold"), " ",
+                                     html.Span(row.customer_name, className="text-muted")]),
+                            html.Td(status_badge(row.state)),
+                            html.Td(row.step or "—"),
+                            html.Td(", ".join(row.holders) or "—"),
+                            html.Td(", ".join(row.fields)),
+                            html.Td(local_when(row.submitted_at, offset)),
+                            html.Td(local_when(row.due_at, offset)),
+                        ],  # fmt: skip
+                        className="request-row",
+                    )
+                    for row in rows
+                ]
+            ),
+        ],
+        hover=True,
+        size="sm",
+        responsive=True,
+        className="bg-white shadow-sm",
+        id="rl-table",
+    )
+    return html.Div([summary, table])
+
+
+def _listed(query: dict):
+    filters = RequestFilters.from_query(query)
+    total, rows = read(request_list, filters, limit=LIST_LIMIT)
+    return filters, total, rows

@@ -1,0 +1,225 @@
+"""Analysts' dashboard: approval throughput, cycle time, rejection rates, SLA."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from components.charts import (
+    PALETTE,
+    bar_chart,
+    chart_card,
+    figure_table,
+    plain_graph,
+    series_chart,
+)
+from data.clock import utcnow
+from data.fields import FIELDS
+from data.metrics import (
+    ThroughputFilters,
+    filter_choices,
+    table_csv,
+    throughput,
+    throughput_tables,
+)
+from pages._support import attempt, guard, read
+
+dash.register_page(__name__, path="/dashboards/throughput", title="Throughput · Countersign")
+
+FILTERS = ("tp-range", "tp-grouping", "tp-field", "tp-group", "tp-step", "tp-approver")
+
+
+def layout(**_query):
+    denied = guard("throughput")
+    if denied is not None:
+        return denied
+    choices, alert = attempt(lambda: read(filter_choices))
+    if choices is None:
+        return alert
+    today = utcnow().date()
+    start = today - timedelta(days=89)
+    steps = [{"label": s, "value": s} for s in choices["steps"]]
+    filters = dbc.Card(
+        dbc.CardBody(
+            dbc.Row(
+                [
+                    dbc.Col([dbc.Label("Date range", className="small mb-1"),
+                             dcc.DatePickerRange(id="tp-range", start_date=start, end_date=today,
+                                                 display_format="YYYY-MM-DD",
+                                                 first_day_of_week=1, minimum_nights=0)],
+                            lg=4),
+                    dbc.Col([dbc.Label("Group by", className="small mb-1"),
+                             dbc.RadioItems(id="tp-grouping", value="week", inline=True,
+                                            options=[{"label": g.title(), "value": g}
+                                                     for g in ("day", "week", "month")])],
+                            lg=2),
+                    dbc.Col(_dropdown("Field", "tp-field",
+                                      [{"label": s.label, "value": s.name} for s in FIELDS
+                                       if s.name != "account"]), lg=True),
+                    dbc.Col(_dropdown("Customer group", "tp-group",
+                                      [{"label": g, "value": g} for g in choices["groups"] if g]),
+                            lg=True),
+                    dbc.Col(_dropdown("Step", "tp-step", steps), lg=True),
+                    dbc.Col(_dropdown("Approver", "tp-approver",
+                                      [{"label": n, "value": i} for i, n in choices["approvers"]]),
+                            lg=True),
+                ],  # fmt: skip
+                className="g-3 align-items-end",
+            )
+        ),
+        className="shadow-sm mb-3",
+    )
+    return html.Div(
+        [
+            dcc.Download(id="tp-download"),
+            html.H1("Approval throughput", className="h3 mb-3"),
+            filters,
+            dcc.Loading(html.Div(id="tp-body"), type="dot", delay_show=300),
+        ],
+        id="throughput-dashboard",
+    )
+
+
+def _dropdown(label: str, component_id: str, options: list[dict]):
+    return [
+        dbc.Label(label, className="small mb-1"),
+        dcc.Dropdown(id=component_id, options=options, placeholder="All", clearable=True),
+    ]
+
+
+def _figures(start, end, grouping, field, group, step, approver, offset):
+    filters = ThroughputFilters.make(start, end, grouping, field, group, step, approver,
+                                     today=utcnow().date())  # fmt: skip
+    return read(throughput, filters, offset_minutes=offset or 0)
+
+
+FILTER_INPUTS = [
+    Input("tp-range", "start_date"),
+    Input("tp-range", "end_date"),
+    Input("tp-grouping", "value"),
+    Input("tp-field", "value"),
+    Input("tp-group", "value"),
+    Input("tp-step", "value"),
+    Input("tp-approver", "value"),
+    Input("cs-tz", "data"),
+]
+
+
+@callback(Output("tp-body", "children"), *FILTER_INPUTS)
+def on_filters(*values):
+    return render(*values)
+
+
+def render(*values):
+    figures, alert = attempt(lambda: _figures(*values))
+    if figures is None:
+        return alert
+    tables = throughput_tables(figures)
+
+    def card(title, graph_id, figure, table, subtitle=""):
+        headers, rows = tables[table]
+        return chart_card(
+            title,
+            plain_graph(f"tp-{graph_id}", figure),
+            figure_table(table, headers, rows, "tp-csv"),
+            subtitle=subtitle,
+        )
+
+    periods = [row[0] for row in figures.volume]
+    volume = series_chart(
+        periods,
+        {"Submitted": [r[1] for r in figures.volume], "Approved": [r[2] for r in figures.volume],
+         "Rejected": [r[3] for r in figures.volume]},
+        colours={"Submitted": PALETTE["submitted"], "Approved": PALETTE["approved"],
+                 "Rejected": PALETTE["rejected"]},
+        value_title="requests",
+    )  # fmt: skip
+    cycle = series_chart(
+        [r[0] for r in figures.cycle],
+        {"Median": [round(r[2], 1) for r in figures.cycle],
+         "90th percentile": [round(r[3], 1) for r in figures.cycle]},
+        kind="line",
+        colours={"Median": PALETTE["median"], "90th percentile": PALETTE["p90"]},
+        value_title="hours",
+    )  # fmt: skip
+    histogram = bar_chart([label for label, _ in figures.histogram],
+                          [count for _, count in figures.histogram], horizontal=False,
+                          colour=PALETTE["neutral"], value_title="requests")  # fmt: skip
+    per_step = series_chart(
+        [r[0] for r in figures.per_step],
+        {"Median": [round(r[2], 1) for r in figures.per_step],
+         "90th percentile": [round(r[3], 1) for r in figures.per_step]},
+        colours={"Median": PALETTE["median"], "90th percentile": PALETTE["p90"]},
+        value_title="hours in the step",
+    )  # fmt: skip
+    field_rows = tables["per-field"][1]
+    per_field = series_chart(
+        [r[0] for r in field_rows],
+        {"Rejection rate %": [r[3] for r in field_rows],
+         "Request change rate %": [r[5] for r in field_rows]},
+        colours={"Rejection rate %": PALETTE["rejected"],
+                 "Request change rate %": PALETTE["change_requested"]},
+        value_title="%",
+    )  # fmt: skip
+    per_approver = series_chart(
+        [r[0] for r in figures.per_approver],
+        {"Approved": [r[1] for r in figures.per_approver],
+         "Rejected": [r[2] for r in figures.per_approver],
+         "Change requested": [r[3] for r in figures.per_approver],
+         "Delegated": [r[4] for r in figures.per_approver]},
+        stacked=True,
+        colours={"Approved": PALETTE["approved"], "Rejected": PALETTE["rejected"],
+                 "Change requested": PALETTE["change_requested"],
+                 "Delegated": PALETTE["delegated"]},
+        value_title="decisions",
+    )  # fmt: skip
+    sla_rows = tables["sla"][1]
+    sla = bar_chart([r[0] for r in sla_rows], [r[3] for r in sla_rows], colour=PALETTE["approved"],
+                    value_title="% of steps decided within their time limit")  # fmt: skip
+    count, median, p90 = figures.cycle_overall
+    summary = html.P(
+        f"{count:,} requests decided in the range; cycle time from submission to the final "
+        f"decision: median {median:.1f} h, 90th percentile {p90:.1f} h.",
+        className="text-muted",
+        id="tp-summary",
+    )
+    row = lambda *cols: dbc.Row([dbc.Col(c, lg=6) for c in cols], className="g-3 mb-3")  # noqa: E731
+    return html.Div(
+        [
+            summary,
+            row(card("Submitted, approved and rejected", "volume", volume, "volume",
+                     f"per {figures.filters.grouping}"),
+                card("Cycle time", "cycle", cycle, "cycle", "submission to final decision")),
+            row(card("Cycle time distribution", "histogram", histogram, "histogram"),
+                card("Time spent per step", "per-step", per_step, "per-step")),
+            row(card("Rejection and request-change rate per field", "per-field", per_field,
+                     "per-field"),
+                card("Volume per approver", "per-approver", per_approver, "per-approver")),
+            row(card("SLA", "sla", sla, "sla", "share of steps decided within their time limit")),
+        ]  # fmt: skip
+    )
+
+
+@callback(
+    Output("tp-download", "data"),
+    Input({"type": "tp-csv", "table": ALL}, "n_clicks"),
+    *[State(i.component_id, i.component_property) for i in FILTER_INPUTS],
+    prevent_initial_call=True,
+)
+def on_download(_clicks, *values):
+    if not (ctx.triggered and ctx.triggered[0].get("value")):
+        return no_update
+    return download(ctx.triggered_id["table"], *values)
+
+
+def download(table, *values):
+    figures, _alert = attempt(lambda: _figures(*values))
+    tables = throughput_tables(figures) if figures is not None else {}
+    if table not in tables:
+        return no_update
+    headers, rows = tables[table]
+    return {"content": table_csv(headers, rows), "filename": f"throughput-{table}.csv",
+            "type": "text/csv"}  # fmt: skip

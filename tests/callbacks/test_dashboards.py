@@ -1,0 +1,157 @@
+"""The dashboard pages' callbacks: figures, drill-through, CSV downloads, Reassign."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from data.metrics import open_assignments
+from data.models import Assignment, RequestEvent
+from tests.callbacks.test_customer_editor import text_of
+from tests.unit.test_metrics import build_history
+
+RANGE = ("2026-02-27", "2026-03-10", "day", None, None, None, None, 0)
+
+
+@pytest.fixture
+def history(web):
+    return build_history(web.world)
+
+
+def figure_data(component, graph_id):
+    """The figure of the dcc.Graph with ``graph_id`` (a string or a dict id) in a layout tree."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, (list, tuple)):
+            for child in node:
+                walk(child)
+            return
+        identifier = getattr(node, "id", None)
+        if identifier == graph_id or (isinstance(identifier, dict) and identifier.get("chart") == graph_id):
+            found.append(node.figure)
+        children = getattr(node, "children", None)
+        if children is not None:
+            walk(children)
+
+    walk(component)
+    assert found, f"no graph {graph_id}"
+    return found[0]
+
+
+def test_pending_dashboard_shows_kpis_and_bars_that_link_to_their_requests(web, history):
+    import pages.pending as page
+
+    with web.signed_in("manager"):
+        body = page.render("30", 0)
+    text = text_of(body)
+    for expected in ("Open requests 3", "Proposed field changes waiting 4", "Overdue steps 3"):
+        assert expected in text
+    by_approver = figure_data(body, "by-approver")
+    assert list(by_approver.data[0].y) == ["Approver", "Approver2", "Approver3"]
+    assert list(by_approver.data[0].x) == [3, 2, 1]
+    link = by_approver.data[0].customdata[2]
+    assert link == f"/requests?state=pending&approver={history['approver3']}"
+    assert page.drill_target({"points": [{"customdata": link}]}) == link
+    assert page.drill_target({"points": [{"customdata": "https://evil.example"}]}) is page.no_update
+
+
+def test_pending_csv_is_the_table_behind_the_chart(web, history):
+    import pages.pending as page
+
+    with web.signed_in("manager"):
+        sent = page.download("by-field", "30", 0)
+        body = page.render("30", 0)
+    rows = list(csv.reader(io.StringIO(sent["content"])))
+    assert rows[0] == ["Field", "Proposed changes"]
+    assert rows[1:] == [["Credit limit", "1"], ["Name", "1"], ["On hold", "1"], ["Terms of payment", "1"]]
+    assert "Credit limit 1 Name 1 On hold 1 Terms of payment 1" in text_of(body)
+    with web.signed_in("manager"):
+        assert page.download("nope", "30", 0) is page.no_update
+
+
+def test_only_managers_get_the_pending_figures(web, history):
+    import pages.pending as page
+
+    for username in ("analyst", "clerk", None):
+        with web.signed_in(username):
+            assert "Manager role" in text_of(page.render("30", 0)) or username is None
+            assert page.download("by-field", "30", 0) is page.no_update
+
+
+def test_throughput_figures_tables_and_csv_agree(web, history):
+    import pages.throughput as page
+
+    with web.signed_in("analyst"):
+        body = page.render(*RANGE)
+        sent = page.download("per-approver", *RANGE)
+    volume = figure_data(body, "tp-volume")
+    assert [trace.name for trace in volume.data] == ["Submitted", "Approved", "Rejected"]
+    assert list(volume.data[0].y) == [1, 1, 1, 1, 1, 1]
+    assert "3 requests decided in the range" in text_of(body)
+    rows = list(csv.reader(io.StringIO(sent["content"])))
+    assert rows == [
+        ["Approver", "Approved", "Rejected", "Change requested", "Delegated"],
+        ["Approver", "2", "0", "1", "0"], ["Approver2", "0", "1", "0", "0"], ["Approver3", "1", "0", "0", "0"],
+    ]
+    assert "Approver 2 0 1 0 Approver2 0 1 0 0 Approver3 1 0 0 0" in text_of(body)
+
+
+def test_throughput_refuses_bad_filters_with_a_message(web, history):
+    import pages.throughput as page
+
+    with web.signed_in("analyst"):
+        text = text_of(page.render("2026-03-10", "2026-03-01", "day", None, None, None, None, 0))
+    assert "Start date: comes after the end of the range." in text
+    with web.signed_in("clerk"):
+        assert "Analyst or Manager role" in text_of(page.render(*RANGE))
+
+
+def test_csv_downloads_neutralise_formulas(web, history):
+    import pages.throughput as page
+    from data.models import User
+
+    def rename(session):
+        session.query(User).filter(User.username == "approver").update({"full_name": "=HYPERLINK(1)"})
+        session.commit()
+
+    web.world.query(rename)
+    with web.signed_in("analyst"):
+        sent = page.download("per-approver", *RANGE)
+    assert "'=HYPERLINK(1)" in sent["content"]
+
+
+def test_request_list_follows_the_query(web, history):
+    import pages.requests as page
+
+    with web.signed_in("manager"):
+        text = text_of(page.render({"state": "pending", "overdue": "1"}, 60))
+        assert "3 requests  — pending approval, with an overdue step." in text
+        text = text_of(page.render({"state": "pending", "field": "on_hold"}, 60))
+        assert "1 request  — pending approval, changing On hold." in text
+        assert "C001" in text and "C004" not in text
+        assert "Field: there is no customer field 'password'." in text_of(page.render({"field": "password"}, 0))
+    with web.signed_in("clerk"):
+        assert "role" in text_of(page.render({}, 0))
+
+
+def test_a_manager_reassigns_from_the_request_page(web, history):
+    import pages.request as page
+
+    request_id = history["r5"]
+    assignment = web.world.act("manager", open_assignments, request_id)[0][0]
+    with web.signed_in("analyst"):
+        assert page.reassign_panel(request_id) is None
+        _body, alert, _panel = page.reassign_response(request_id, str(assignment), str(history["approver3"]), "")
+        assert "Manager role" in text_of(alert)
+    with web.signed_in("manager"):
+        assert "Reassign" in text_of(page.reassign_panel(request_id))
+        _body, alert, _panel = page.reassign_response(request_id, str(assignment), None, "")
+        assert "Choose whom to reassign to." in text_of(alert)
+        _body, alert, _panel = page.reassign_response(request_id, str(assignment), str(history["approver3"]), "Holiday")
+        assert "Reassigned." in text_of(alert)
+    moved = web.world.query(lambda s: s.get(Assignment, assignment).state)
+    events = web.world.query(lambda s: [e.action for e in s.query(RequestEvent).filter_by(request_id=request_id)])
+    assert moved == "reassigned" and events[-1] == "reassigned"
