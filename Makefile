@@ -46,3 +46,4 @@ clean:
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.perf.bench_grid
 	$(BIN)/python -m tests.perf.bench_import
+	$(BIN)/python -m tests.perf.bench_dashboards

@@ -95,13 +95,9 @@ HISTORY_FIELDS = (
     ("method_of_payment", lambda rng: ("BANK", rng.choice(("CHECK", "SEPA")))),
     ("bank_account", lambda rng: (None, "IT60X0542811101000000123456")),
 )  # fmt: skip
-STATE_SHARES = (
-    ("approved", 0.70),
-    ("rejected", 0.82),
-    ("discarded", 0.85),
-    ("pending", 0.95),
-    ("change_requested", 1.0),
-)
+CLOSED_SHARES = (("approved", 0.82), ("rejected", 0.96), ("discarded", 1.0))
+RECENT_DAYS = 21
+"""Requests first submitted in the last three weeks are still open more often than not."""
 
 
 def _next_ids(connection, tables) -> dict[str, int]:
@@ -127,11 +123,11 @@ def generate_history(
 ) -> dict[str, int]:
     """Insert ``requests`` change requests with their proposals, steps, decisions and events.
 
-    States spread as a real history would (most approved, some rejected,
-    discarded, pending or sent back), first submissions spread over ``days``
-    before ``now`` (open ones in the last three weeks), cycle times of hours
-    to days. Open requests go to distinct customers, as the model demands;
-    the database needs at least as many customers as open requests.
+    First submissions spread evenly over ``days`` before ``now``; most
+    requests are approved, some rejected or discarded, and of those from the
+    last three weeks 60% are still open (pending or sent back). Cycle times
+    run from minutes to days. Open requests go to distinct customers, as the
+    model demands; the database needs more customers than open requests.
     """
     from datetime import timedelta
 
@@ -171,15 +167,18 @@ def generate_history(
         with db.engine.begin() as connection:
             ids = _next_ids(connection, tables)
             for _ in range(size):
+                first = now - timedelta(hours=rng.uniform(1, days * 24))
                 pick = rng.random()
-                state = next(name for name, share in STATE_SHARES if pick < share)
-                is_open = state in ("pending", "change_requested")
-                if is_open:
-                    customer_id = next(free_customers)
-                    first = now - timedelta(hours=rng.uniform(1, 21 * 24))
+                if now - first < timedelta(days=RECENT_DAYS) and pick < 0.6:
+                    state = "pending" if pick < 0.5 else "change_requested"
                 else:
-                    customer_id = rng.randint(first_customer, last_customer)
-                    first = now - timedelta(hours=rng.uniform(24, days * 24))
+                    state = next(name for name, share in CLOSED_SHARES if pick < share)
+                is_open = state in ("pending", "change_requested")
+                customer_id = (
+                    next(free_customers)
+                    if is_open
+                    else rng.randint(first_customer, last_customer)
+                )
                 request_id = ids["change_requests"]
                 ids["change_requests"] += 1
                 changes = rng.sample(HISTORY_FIELDS, rng.choice((1, 1, 1, 2)))

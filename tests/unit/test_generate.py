@@ -1,0 +1,53 @@
+"""The bulk generators behind the benchmarks make data the services read like real history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from data.clock import utcnow
+from data.generate import generate_customers, generate_history
+from data.metrics import ThroughputFilters, pending_overview, throughput
+from data.models import Assignment, ChangeRequest, Customer, RequestStep, User
+from data.users import add_user
+
+
+def test_generated_history_is_consistent_and_readable_by_the_dashboards(db):
+    generate_customers(db, 500)
+    with db.session() as session:
+        clerk = add_user(session, "clerk", "Clerk", "secret", ["clerk"]).id
+        first = add_user(session, "a1", "A One", "secret", ["approver"]).id
+        second = add_user(session, "a2", "A Two", "secret", ["approver"]).id
+        finance = add_user(session, "fin", "Finance", "secret", ["approver"]).id
+        manager = add_user(session, "boss", "Boss", "secret", ["manager", "analyst"]).id
+    made = generate_history(db, 2000, clerk_id=clerk, approver_ids=(first, second),
+                            finance_id=finance, days=60, batch=700)  # fmt: skip
+    assert made["requests"] == 2000 and 0 < made["open"] < 500
+    now = utcnow()
+    with db.session() as session:
+        states = dict(session.execute(select(ChangeRequest.state, func.count()).group_by(ChangeRequest.state)).all())
+        assert sum(states.values()) == 2000 and states["approved"] > states["rejected"] > 0
+        assert states.get("pending", 0) + states.get("change_requested", 0) == made["open"]
+        bad = session.scalar(select(func.count()).where(
+            ChangeRequest.decided_at < ChangeRequest.first_submitted_at))
+        assert bad == 0
+        assert session.scalar(select(func.max(ChangeRequest.decided_at))) <= now
+        open_customers = session.scalars(select(ChangeRequest.customer_id).where(
+            ChangeRequest.state.in_(("pending", "change_requested")))).all()
+        assert len(open_customers) == len(set(open_customers))
+        active = session.scalar(select(func.count(RequestStep.id)).where(RequestStep.state == "active"))
+        assert active == states.get("pending", 0)
+        holders = session.scalar(select(func.count(Assignment.id)).where(Assignment.state == "open"))
+        assert holders == 2 * active
+        assert session.scalar(select(func.count(Customer.id))) == 500
+        boss = session.get(User, manager)
+        overview = pending_overview(session, boss, days=30)
+        assert overview.open_requests == made["open"]
+        assert overview.backlog[-1][1] == made["open"]
+        start = (now - timedelta(days=30)).date()
+        figures = throughput(session, boss, ThroughputFilters.make(start, now.date(), "week", today=now.date()))
+        since = datetime(start.year, start.month, start.day, tzinfo=UTC)
+        decided = session.scalar(select(func.count()).where(
+            ChangeRequest.state.in_(("approved", "rejected")), ChangeRequest.decided_at >= since))
+        assert sum(row[2] + row[3] for row in figures.volume) == decided > 0
