@@ -36,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     imports.add_argument("file", help="a .csv or .xlsx file keyed by account number")
     imports.add_argument("--user", required=True, help="the clerk the import runs as")
     imports.add_argument("--dry-run", action="store_true", help="show what would happen only")
+    generate = commands.add_parser(
+        "generate", help="add bulk customers and historical requests (for scale tests)"
+    )
+    generate.add_argument("--customers", type=int, default=0)
+    generate.add_argument("--requests", type=int, default=0)
     args = parser.parse_args(argv)
 
     settings = load_settings()
@@ -55,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Created {args.username}.")
         elif args.command == "import":
             return run_import(database, args.file, args.user, args.dry_run)
+        elif args.command == "generate":
+            print(run_generate(database, args.customers, args.requests))
         elif args.command == "escalate":
             print(f"Escalated {database.run(escalate_overdue)} overdue step(s).")
         else:
@@ -65,6 +72,45 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         database.dispose()
     return 0
+
+
+def run_generate(database: Database, customers: int, requests: int) -> str:
+    """Bulk customers (accounts after the highest B-number) and history by existing users."""
+    from sqlalchemy import func
+
+    from data.generate import generate_customers, generate_history
+    from data.models import Customer, UserRole
+
+    if customers < 0 or requests < 0:
+        raise DomainError("Give zero or more customers and requests.")
+    with database.session() as session:
+        last = session.scalar(select(func.max(Customer.account)).where(Customer.account.like("B%")))
+
+        def holders(role: str) -> list[int]:
+            return list(
+                session.scalars(
+                    select(User.id)
+                    .join(UserRole, UserRole.user_id == User.id)
+                    .where(UserRole.role == role, User.is_active.is_(True))
+                    .order_by(User.id)
+                )
+            )
+
+        clerks, approvers = holders("clerk"), holders("approver")
+    if requests and (not clerks or len(approvers) < 2):
+        raise DomainError("Generating history needs a clerk and two approvers; create them first.")
+    first = int(last[1:]) + 1 if last and last[1:].isdigit() else 1
+    if customers:
+        generate_customers(database, customers, first=first)
+    made = {"requests": 0, "open": 0}
+    if requests:
+        made = generate_history(database, requests, clerk_id=clerks[0],
+                                approver_ids=(approvers[0], approvers[1]),
+                                finance_id=approvers[-1])  # fmt: skip
+    return (
+        f"Added {customers:,} customers and {made['requests']:,} requests "
+        f"({made['open']:,} open)."
+    )
 
 
 def progress_bar(done: int, total: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import create_engine, func, inspect, select, text
 
 from data import cli
 from data.config import ConfigurationError, load_settings
@@ -122,3 +122,20 @@ def test_command_line_import_reports_and_exits_non_zero_on_failures(tmp_path, mo
     assert "row 2 C000001: failed: Credit limit must not be negative" in out
     assert cli.main(["import", str(tmp_path / "missing.csv"), "--user", "clerk"]) == 1
     assert cli.main(["import", str(good), "--user", "analyst"]) == 1
+
+
+def test_command_line_generates_customers_and_history(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("SECRET_KEY", "k")
+    assert cli.main(["generate", "--customers", "300", "--requests", "50"]) == 1
+    assert "needs a clerk and two approvers" in capsys.readouterr().err
+    engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM customers").scalar() == 0
+    engine.dispose()
+    assert cli.main(["seed", "--customers", "5"]) == 0
+    capsys.readouterr()
+    assert cli.main(["generate", "--customers", "300", "--requests", "200"]) == 0
+    assert "Added 300 customers and 200 requests" in capsys.readouterr().out
+    assert cli.main(["generate", "--customers", "10"]) == 0  # continues after B0000300
+    assert cli.main(["generate", "--customers", "-1"]) == 1
