@@ -198,11 +198,10 @@ def pending_overview(
     open_requests = session.scalar(
         select(func.count(ChangeRequest.id)).where(ChangeRequest.state.in_(OPEN_SUBMITTED))
     )
-    changes_waiting = session.scalar(
-        select(func.count(ProposedChange.id))
-        .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
-        .where(pending)
-    )
+    # driven from the few pending requests, not from every proposal ever made
+    pending_ids = select(ChangeRequest.id).where(pending).scalar_subquery()
+    waiting_changes = ProposedChange.request_id.in_(pending_ids)
+    changes_waiting = session.scalar(select(func.count(ProposedChange.id)).where(waiting_changes))
     active = and_(RequestStep.state == "active", RequestStep.request_id == ChangeRequest.id)
     overdue_steps = session.scalar(
         select(func.count(RequestStep.id))
@@ -264,8 +263,7 @@ def pending_overview(
         (name, count)
         for name, count in session.execute(
             select(ProposedChange.field, func.count(ProposedChange.id))
-            .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
-            .where(pending)
+            .where(waiting_changes)
             .group_by(ProposedChange.field)
             .order_by(func.count(ProposedChange.id).desc(), ProposedChange.field)
         )

@@ -110,13 +110,13 @@ def main() -> int:
     print(f"\nDashboards: full server-side refresh, median of {REPEATS} (SQLite; milliseconds)")
     header = f"{'dashboard':24}" + "".join(f"{f'{s:,} requests':>20}" for s in sizes)
     if len(sizes) > 1:
-        header += f"{f'ratio {sizes[-1]:,}/{sizes[0]:,}':>22}"
+        header += f"  {f'ratio {sizes[-1]:,}/{sizes[0]:,}':>24}"
     print(header)
     print("-" * len(header))
     for name in ("pending", "throughput layout", "throughput figures", "throughput"):
         cells = "".join(f"{results[s][name]:>20.1f}" for s in sizes)
         if len(sizes) > 1:
-            cells += f"{results[sizes[-1]][name] / results[sizes[0]][name]:>22.1f}"
+            cells += f"  {results[sizes[-1]][name] / results[sizes[0]][name]:>24.1f}"
         print(f"{name:24}{cells}")
     return 0
 
