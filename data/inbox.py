@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from data.access import AREAS
 from data.audit import customer_history
 from data.clock import utcnow
 from data.db import Database
@@ -26,7 +27,7 @@ from data.models import (
     UserRole,
 )
 from data.requests import allowed_actions, approve, current_step, current_value_text
-from data.users import require_active
+from data.users import require_active, require_role
 
 TABS = ("waiting", "delegated", "overdue", "decided")
 TAB_LABELS = {
@@ -80,7 +81,7 @@ def inbox(
     search: str | None = None,
 ) -> list[InboxRow]:
     """Requests for ``actor`` in one tab, oldest first (most recent first once decided)."""
-    require_active(actor)
+    require_role(actor, *AREAS["approvals"])
     now = utcnow()
     submitter = aliased(User)
     field_count = (
@@ -170,7 +171,7 @@ def inbox(
 
 
 def inbox_counts(session: Session, actor: User) -> dict[str, int]:
-    require_active(actor)
+    require_role(actor, *AREAS["approvals"])
     now = utcnow()
     counts = {}
     for tab in TABS:
@@ -315,6 +316,8 @@ def bulk_approve(database: Database, actor_id: int, request_ids: list[int]) -> l
 
     Stale requests are not approved in bulk: they need a person's explicit confirmation.
     """
+    with database.session() as session:
+        require_role(session.get(User, actor_id) if actor_id else None, *AREAS["approvals"])
     results = []
     for request_id in request_ids:
 

@@ -158,10 +158,16 @@ def on_filters(tab, field, group, overdue, search, _refresh):
 
 
 def bulk_summary(selected) -> html.Div:
-    ids = [row["request_id"] for row in selected or []]
+    ids = [
+        row["request_id"]
+        for row in selected or []
+        if isinstance(row, dict) and isinstance(row.get("request_id"), int)
+    ]
     if not ids:
         return error_alert("Select the requests to approve first.")
-    results = bulk_approve(database(), signed_in_user_id(), ids)
+    results, alert = attempt(lambda: bulk_approve(database(), signed_in_user_id(), ids))
+    if results is None:
+        return alert
     passed = [r for r in results if r.approved]
     failed = [r for r in results if not r.approved]
     items = [html.Li(f"#{r.request_id} {r.account}: {r.message}") for r in failed]

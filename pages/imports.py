@@ -243,7 +243,9 @@ def on_import(clicks, stored):
 def on_poll(_ticks, disabled):
     if disabled:
         return 0, "", {"display": "none"}
-    state, _ = attempt(lambda: read(running_import))
+    state, alert = attempt(lambda: read(running_import))
+    if alert is not None:  # not a clerk: nothing to show
+        raise dash.exceptions.PreventUpdate
     if not state:
         return 0, "Starting…", {}
     done, total = state

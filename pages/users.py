@@ -167,8 +167,8 @@ def on_choose(user_id):
     if not user_id:
         return [], True
     user, _ = attempt(lambda: read(user_detail, int(user_id)))
-    if user is None:
-        return [], True
+    if user is None:  # not an admin, or no such user: the form stays as it is
+        raise dash.exceptions.PreventUpdate
     return sorted(user.roles), user.is_active
 
 

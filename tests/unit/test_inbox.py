@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from data import requests as svc
 from data.clock import clock_at, utcnow
 from data.customers import find_customer, save_customer
+from data.errors import PermissionDenied
 from data.inbox import bulk_approve, inbox, inbox_counts, next_waiting, request_view
 from data.models import Notification
 from data.workflows import StepSpec
@@ -49,7 +51,10 @@ def test_tabs_filters_and_oldest_first(world):
     assert world.act("approver", inbox_counts) == {"waiting": 0, "delegated": 0, "overdue": 0, "decided": 1}
     assert world.act("approver2", inbox_counts)["waiting"] == 1
     assert world.act("approver2", next_waiting, None) == new
-    assert world.act("clerk", inbox, "waiting") == []
+    with pytest.raises(PermissionDenied):
+        world.act("clerk", inbox, "waiting")
+    with pytest.raises(PermissionDenied):
+        world.act("analyst", inbox_counts)
 
 
 def test_request_view_shows_the_diff_with_current_values_and_differences(world):
