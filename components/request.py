@@ -202,7 +202,8 @@ def decision_panel(view) -> dbc.Card:
     )
 
 
-def request_body(view) -> html.Div:
+def request_body(view, side=None) -> html.Div:
+    """The whole request; ``side`` goes under the decision panel (a manager's Reassign)."""
     return html.Div(
         [
             request_header(view),
@@ -219,7 +220,7 @@ def request_body(view) -> html.Div:
                         ],
                         lg=8,
                     ),
-                    dbc.Col(decision_panel(view), lg=4),
+                    dbc.Col([decision_panel(view), side], lg=4),
                 ]
             ),
         ]

@@ -36,8 +36,7 @@ def layout(request_id: str = "", **_query):
         [
             dcc.Store(id="rq-id", data=int(request_id)),
             html.Div(id="rq-alert"),
-            html.Div(request_body(view), id="rq-body"),
-            html.Div(reassign_panel(int(request_id)), id="rq-reassign"),
+            html.Div(request_body(view, reassign_panel(int(request_id))), id="rq-body"),
         ]
     )
 
@@ -67,17 +66,17 @@ def reassign_panel(request_id: int):
                                 options=[{"label": f"{holder} · {step}", "value": str(a_id)}
                                          for a_id, holder, step in assignments],
                                 value=str(assignments[0][0]),
-                            ), md=4),
+                            ), width=12),
                             dbc.Col(dbc.Select(
                                 id="rq-reassign-to",
                                 options=[{"label": name, "value": str(u_id)}
                                          for u_id, name in targets],
                                 placeholder="Reassign to…",
-                            ), md=3),
+                            ), width=12),
                             dbc.Col(dbc.Input(id="rq-reassign-comment",
-                                              placeholder="Comment (optional)"), md=3),
+                                              placeholder="Comment (optional)"), width=12),
                             dbc.Col(dbc.Button("Reassign", id="rq-reassign-button",
-                                               color="secondary"), md=2),
+                                               color="secondary"), width=12),
                         ],  # fmt: skip
                         className="g-2",
                     ),
@@ -92,7 +91,6 @@ def reassign_panel(request_id: int):
 @callback(
     Output("rq-body", "children", allow_duplicate=True),
     Output("rq-alert", "children", allow_duplicate=True),
-    Output("rq-reassign", "children"),
     Input("rq-reassign-button", "n_clicks"),
     State("rq-id", "data"),
     State("rq-reassign-from", "value"),
@@ -116,12 +114,11 @@ def reassign_response(request_id, assignment_id, to_user_id, comment):
 
     done, alert = attempt(work)
     if done is None:
-        return no_update, alert, no_update
+        return no_update, alert
     view, view_alert = attempt(lambda: read(request_view, request_id))
     return (
-        request_body(view) if view else no_update,
+        request_body(view, reassign_panel(request_id)) if view else no_update,
         success_alert("Reassigned.") if view else view_alert,
-        reassign_panel(request_id),
     )
 
 
@@ -195,4 +192,5 @@ def decision_response(action, request_id, comment, delegate_to, confirm):
                 ),
             ]
         )
-    return (request_body(view) if view else no_update), (alert or view_alert)
+    body = request_body(view, reassign_panel(request_id)) if view else no_update
+    return body, (alert or view_alert)

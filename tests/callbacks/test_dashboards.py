@@ -144,13 +144,13 @@ def test_a_manager_reassigns_from_the_request_page(web, history):
     assignment = web.world.act("manager", open_assignments, request_id)[0][0]
     with web.signed_in("analyst"):
         assert page.reassign_panel(request_id) is None
-        _body, alert, _panel = page.reassign_response(request_id, str(assignment), str(history["approver3"]), "")
+        _body, alert = page.reassign_response(request_id, str(assignment), str(history["approver3"]), "")
         assert "Manager role" in text_of(alert)
     with web.signed_in("manager"):
         assert "Reassign" in text_of(page.reassign_panel(request_id))
-        _body, alert, _panel = page.reassign_response(request_id, str(assignment), None, "")
+        _body, alert = page.reassign_response(request_id, str(assignment), None, "")
         assert "Choose whom to reassign to." in text_of(alert)
-        _body, alert, _panel = page.reassign_response(request_id, str(assignment), str(history["approver3"]), "Holiday")
+        _body, alert = page.reassign_response(request_id, str(assignment), str(history["approver3"]), "Holiday")
         assert "Reassigned." in text_of(alert)
     moved = web.world.query(lambda s: s.get(Assignment, assignment).state)
     events = web.world.query(lambda s: [e.action for e in s.query(RequestEvent).filter_by(request_id=request_id)])
