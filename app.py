@@ -13,6 +13,7 @@ import dash._callback
 from dash import Dash, Input, Output, State
 from flask import redirect, request
 from flask_login import LoginManager, current_user, logout_user
+from werkzeug.exceptions import InternalServerError
 
 from components.layout import navbar_contents, shell
 from data.config import Settings, load_settings
@@ -21,7 +22,7 @@ from data.models import User
 from data.notifications import unread_count
 from data.requests import waiting_counts
 from data.seed import is_seeded, seed_demo
-from pages._support import DATABASE_KEY, SessionUser, database, load_actor
+from pages._support import DATABASE_KEY, SessionUser, database, load_actor, log
 
 ROOT = Path(__file__).resolve().parent
 PUBLIC_PATHS = ("/login", "/logout", "/_dash-", "/assets/", "/_favicon", "/_reload-hash")
@@ -50,12 +51,62 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
     )
     server = app.server
     server.secret_key = settings.secret_key
-    server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    server.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+    )
     server.extensions[DATABASE_KEY] = database
     _set_up_sign_in(server)
+    _handle_errors(server)
     app.layout = shell
     _register_shell_callbacks(app)
+    _set_security_headers(app)
     return app
+
+
+def _set_security_headers(app: Dash) -> None:
+    """CSP with hashes of Dash's own inline scripts; no framing; no referrer leaks."""
+    policy = "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' " + " ".join(app.csp_hashes()),
+            "style-src 'self' 'unsafe-inline'",  # components set inline styles
+            "img-src 'self' data:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+    @app.server.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
+def _handle_errors(server) -> None:
+    """No traceback ever reaches a browser; a malformed callback request gets a 400."""
+
+    @server.errorhandler(InternalServerError)
+    def on_error(error):
+        original = getattr(error, "original_exception", None)
+        log.exception("unhandled error on %s", request.path, exc_info=original)
+        if request.path.startswith("/_dash-update-component"):
+            if isinstance(original, MALFORMED):
+                return {"message": "This request could not be understood; nothing changed."}, 400
+            return {"message": "Something went wrong on our side; nothing changed."}, 500
+        return "Something went wrong on our side. Please go back and try again.", 500
 
 
 def _set_up_sign_in(server) -> None:

@@ -22,6 +22,8 @@ class Settings:
     demo: bool
     host: str
     port: int
+    secure_cookies: bool = False
+    """Served over HTTPS: the session cookie is sent on HTTPS only."""
 
 
 def normalise_database_url(url: str) -> str:
@@ -69,4 +71,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         demo=demo,
         host=env.get("HOST", "127.0.0.1"),
         port=port,
+        secure_cookies=env.get("COUNTERSIGN_HTTPS", "").strip() == "1",
     )

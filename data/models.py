@@ -456,3 +456,14 @@ class Notification(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("change_requests.id"))
     text: Mapped[str] = mapped_column(Text)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """Recent failed sign-ins per user name (known or not), for the lockout."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(40), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from data.errors import NotFound, PermissionDenied, ValidationFailed
+from data.clock import utcnow
+from data.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from data.labels import ROLE_LABELS
-from data.models import ROLES, User, UserRole
+from data.models import ROLES, LoginFailure, User, UserRole
 
 _hasher = PasswordHasher()
 
@@ -112,15 +115,48 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+LOCKED_MESSAGE = (
+    "Too many failed sign-ins with this user name. Wait 15 minutes and try again."
+)
+
+
+class SignInLocked(DomainError):
+    """Sign-ins for this user name are paused after repeated failures."""
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None (never says which part was wrong)."""
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None:
+    """The active user with these credentials, or None (never says which part was wrong).
+
+    Every user name, known or not, is locked for 15 minutes after 5 failures
+    within 15 minutes, with the same message either way; the failures are
+    written in this transaction, so the caller commits them.
+    """
+    key = username.strip().lower()[:40]
+    now = utcnow()
+    record = session.get(LoginFailure, key, with_for_update=True)
+    if record is not None and record.locked_until is not None and record.locked_until > now:
         _hasher.hash(password)  # spend the same time as a real check
-        return None
-    if not password_matches(user.password_hash, password) or not user.is_active:
-        return None
-    return user
+        raise SignInLocked(LOCKED_MESSAGE)
+    user = session.scalar(select(User).where(User.username == key))
+    if user is None:
+        _hasher.hash(password)
+    elif password_matches(user.password_hash, password) and user.is_active:
+        if record is not None:
+            session.delete(record)
+        return user
+    if record is None:
+        record = LoginFailure(username=key, failures=0, first_failed_at=now)
+        session.add(record)
+    elif now - record.first_failed_at > FAILURE_WINDOW or record.locked_until is not None:
+        record.failures, record.first_failed_at, record.locked_until = 0, now, None
+    record.failures += 1
+    if record.failures >= MAX_FAILURES:
+        record.locked_until = now + LOCKOUT
+    session.flush()
+    return None
 
 
 def active_users_with_role(session: Session, role: str) -> list[User]:

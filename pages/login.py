@@ -6,10 +6,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 from flask_login import login_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from components.feedback import error_alert
-from data.users import authenticate
-from pages._support import SessionUser, database
+from data.users import SignInLocked, authenticate
+from pages._support import SessionUser, database, log
 
 dash.register_page(__name__, path="/login", title="Sign in · Countersign")
 
@@ -64,9 +65,15 @@ def safe_next(search: str | None) -> str:
 def sign_in(username: str | None, password: str | None, search: str | None):
     if not username or not password:
         return no_update, error_alert("Enter your user name and password.")
-    with database().session() as session:
-        user = authenticate(session, username, password)
-        user_id = user.id if user else None
+    try:
+        with database().session() as session:
+            user = authenticate(session, username, password)
+            user_id = user.id if user else None
+    except SignInLocked as locked:
+        return no_update, error_alert(locked.message)
+    except SQLAlchemyError:  # two failures for one name at the same instant
+        log.warning("sign-in bookkeeping failed", exc_info=True)
+        return no_update, error_alert(BAD_CREDENTIALS)
     if user_id is None:
         return no_update, error_alert(BAD_CREDENTIALS)
     login_user(SessionUser(user_id))

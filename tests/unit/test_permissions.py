@@ -116,3 +116,32 @@ def test_authenticate_does_not_say_which_part_was_wrong(world):
     assert world.query(lambda s: user_svc.authenticate(s, "nobody", "secret")) is None
     assert world.query(lambda s: user_svc.authenticate(s, "clerk", "wrong")) is None
     assert world.query(lambda s: user_svc.authenticate(s, "Clerk ", "secret")).username == "clerk"
+
+
+def test_sign_in_locks_a_name_after_five_failures_known_or_not(world):
+    from datetime import UTC, datetime, timedelta
+
+    from data.clock import clock_at
+    from data.users import LOCKED_MESSAGE, SignInLocked, authenticate
+
+    def attempt(username, password, moment):
+        with clock_at(moment), world.db.session() as session:
+            user = authenticate(session, username, password)
+            return user.username if user else None
+
+    start = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    for name in ("clerk", "nobody-here"):
+        for minute in range(5):
+            assert attempt(name, "wrong", start + timedelta(minutes=minute)) is None
+        with pytest.raises(SignInLocked) as locked:
+            attempt(name, "secret", start + timedelta(minutes=6))
+        assert locked.value.message == LOCKED_MESSAGE  # the same words for both names
+    # after the lockout the right password works, and resets the count
+    assert attempt("clerk", "secret", start + timedelta(minutes=21)) == "clerk"
+    for minute in range(4):
+        assert attempt("clerk", "wrong", start + timedelta(minutes=30 + minute)) is None
+    assert attempt("clerk", "secret", start + timedelta(minutes=35)) == "clerk"
+    # failures spread wider than the window never lock
+    for hour in range(8):
+        assert attempt("approver", "wrong", start + timedelta(hours=hour)) is None
+    assert attempt("approver", "secret", start + timedelta(hours=8)) == "approver"
