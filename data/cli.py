@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     imports.add_argument("file", help="a .csv or .xlsx file keyed by account number")
     imports.add_argument("--user", required=True, help="the clerk the import runs as")
     imports.add_argument("--dry-run", action="store_true", help="show what would happen only")
+    commands.add_parser(
+        "check-audit", help="replay the audit trail and compare it with every customer"
+    )
     generate = commands.add_parser(
         "generate", help="add bulk customers and historical requests (for scale tests)"
     )
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Created {args.username}.")
         elif args.command == "import":
             return run_import(database, args.file, args.user, args.dry_run)
+        elif args.command == "check-audit":
+            return run_check_audit(database)
         elif args.command == "generate":
             print(run_generate(database, args.customers, args.requests))
         elif args.command == "escalate":
@@ -72,6 +77,23 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         database.dispose()
     return 0
+
+
+def run_check_audit(database: Database) -> int:
+    """Exit 0 when the audit trail explains every customer value, else list what it does not."""
+    from data.audit import verify_audit
+
+    with database.session() as session:
+        check = verify_audit(session)
+    for problem in check.problems:
+        print(problem)
+    if check.ok:
+        print(f"Checked {check.customers:,} customers and {check.entries:,} audit entries: "
+              "the audit trail explains every value.")  # fmt: skip
+        return 0
+    print(f"Checked {check.customers:,} customers: the audit trail does not explain "
+          "the values above.", file=sys.stderr)  # fmt: skip
+    return 1
 
 
 def run_generate(database: Database, customers: int, requests: int) -> str:

@@ -239,3 +239,19 @@ def test_rows_beyond_one_chunk_all_land_with_progress(world, monkeypatch):
     assert summary.counts["created"] == 8
     assert seen == [(3, 8), (6, 8), (8, 8)]
     assert world.query(lambda s: s.scalar(select(func.count(ImportRow.id)).where(ImportRow.batch_id == summary.batch_id))) == 8
+
+
+def test_the_audit_trail_explains_every_value_after_imports_edits_and_approvals(world):
+    from data import requests as svc
+    from data.audit import verify_audit
+    from data.customers import save_customer
+
+    world.act("admin", update_parameters, data_entity_behavior="propose")
+    world.customer("C002")
+    summary = run(world, "account,credit_limit,city\nC001,25000,Genova\nC003,1,Pisa\nC002,,Bari\n")
+    request_id = world.query(lambda s: s.scalar(select(ChangeRequest.id).where(ChangeRequest.state == "pending")))
+    world.act("approver", svc.approve, request_id)
+    world.act("clerk", save_customer, "C002", {"city": "Lecce"})
+    check = world.query(verify_audit)
+    assert check.ok, check.problems
+    assert check.customers == 2 and summary.counts["failed"] == 1  # C003 lacks its required fields

@@ -139,3 +139,19 @@ def test_command_line_generates_customers_and_history(tmp_path, monkeypatch, cap
     assert "Added 300 customers and 200 requests" in capsys.readouterr().out
     assert cli.main(["generate", "--customers", "10"]) == 0  # continues after B0000300
     assert cli.main(["generate", "--customers", "-1"]) == 1
+
+
+def test_the_audit_trail_explains_the_demo_data_and_catches_a_tampered_value(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("SECRET_KEY", "k")
+    assert cli.main(["seed", "--customers", "25"]) == 0
+    capsys.readouterr()
+    assert cli.main(["check-audit"]) == 0
+    assert "Checked 25 customers" in capsys.readouterr().out
+    engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with engine.begin() as connection:  # a change that bypassed the app
+        connection.exec_driver_sql("UPDATE customers SET city = 'Nowhere' WHERE account = 'C000003'")
+    engine.dispose()
+    assert cli.main(["check-audit"]) == 1
+    out = capsys.readouterr().out
+    assert "C000003 city: the value is 'Nowhere'" in out
