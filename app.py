@@ -67,25 +67,37 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
 
 
 def _set_security_headers(app: Dash) -> None:
-    """CSP with hashes of Dash's own inline scripts; no framing; no referrer leaks."""
-    policy = "; ".join(
-        [
-            "default-src 'self'",
-            "script-src 'self' " + " ".join(app.csp_hashes()),
-            "style-src 'self' 'unsafe-inline'",  # components set inline styles
-            "img-src 'self' data:",
-            "font-src 'self' data:",
-            "connect-src 'self'",
-            "object-src 'none'",
-            "base-uri 'self'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        ]
-    )
+    """CSP with hashes of Dash's own inline scripts; no framing; no referrer leaks.
+
+    The hashes are taken once Dash has set itself up (on the first request),
+    when every page's clientside callbacks are known.
+    """
+    policy: list[str] = []
+
+    def content_security_policy() -> str:
+        if not policy:
+            app._setup_server()
+            policy.append(
+                "; ".join(
+                    [
+                        "default-src 'self'",
+                        "script-src 'self' " + " ".join(app.csp_hashes()),
+                        "style-src 'self' 'unsafe-inline'",  # components set inline styles
+                        "img-src 'self' data:",
+                        "font-src 'self' data:",
+                        "connect-src 'self'",
+                        "object-src 'none'",
+                        "base-uri 'self'",
+                        "form-action 'self'",
+                        "frame-ancestors 'none'",
+                    ]
+                )
+            )
+        return policy[0]
 
     @app.server.after_request
     def headers(response):
-        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
