@@ -120,6 +120,8 @@ def generate_history(
     days: int = 730,
     seed: int = 7,
     batch: int = 10_000,
+    all_pending: bool = False,
+    fields: tuple[str, ...] | None = None,
 ) -> dict[str, int]:
     """Insert ``requests`` change requests with their proposals, steps, decisions and events.
 
@@ -128,6 +130,9 @@ def generate_history(
     last three weeks 60% are still open (pending or sent back). Cycle times
     run from minutes to days. Open requests go to distinct customers, as the
     model demands; the database needs more customers than open requests.
+    ``all_pending`` makes every request pending (each approver in
+    ``approver_ids`` asked at the first step); ``fields`` limits the fields
+    proposed.
     """
     from datetime import timedelta
 
@@ -169,7 +174,9 @@ def generate_history(
             for _ in range(size):
                 first = now - timedelta(hours=rng.uniform(1, days * 24))
                 pick = rng.random()
-                if now - first < timedelta(days=RECENT_DAYS) and pick < 0.6:
+                if all_pending:
+                    state = "pending"
+                elif now - first < timedelta(days=RECENT_DAYS) and pick < 0.6:
                     state = "pending" if pick < 0.5 else "change_requested"
                 else:
                     state = next(name for name, share in CLOSED_SHARES if pick < share)
@@ -181,7 +188,8 @@ def generate_history(
                 )
                 request_id = ids["change_requests"]
                 ids["change_requests"] += 1
-                changes = rng.sample(HISTORY_FIELDS, rng.choice((1, 1, 1, 2)))
+                offered = [f for f in HISTORY_FIELDS if fields is None or f[0] in fields]
+                changes = rng.sample(offered, min(len(offered), rng.choice((1, 1, 1, 2))))
                 finance = any(name == "credit_limit" for name, _ in changes) and rng.random() < 0.3
                 plan = [("Credit control", approver_ids, 24)]
                 if finance:

@@ -1,0 +1,256 @@
+"""Benchmark: concurrent approvals through gunicorn on PostgreSQL, and a check that none was lost.
+
+A scratch PostgreSQL database gets 20,000 customers and pending requests (one
+change each, on hold No → Invoice), each asking eight approvers. gunicorn
+serves the app with several workers on loopback; first one client, then
+eight, send the request page's Approve callback for distinct requests, as
+their browsers would, for a fixed time each. Afterwards every approval must
+have been applied exactly once: one "applied" event, one audit entry, the
+customer's new value, and no request approved that no client saw approved.
+
+Needs a PostgreSQL server: BENCH_DATABASE_URL (default
+postgresql+psycopg://postgres@127.0.0.1:5432/postgres) names one to create the
+scratch database on; without one it says so and stops.
+
+Run with `make bench` (or `python -m tests.perf.bench_approvals [seconds] [workers]`).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, func, select, text
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SECRET = "bench-secret"
+CLIENTS = 8
+REQUESTS = 20_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def scratch_database() -> tuple[str, callable]:
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"countersign_bench_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop():
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+    return url, drop
+
+
+def fill(url: str) -> dict:
+    from data.db import Database, upgrade_database
+    from data.generate import generate_customers, generate_history
+    from data.parameters import ensure_defaults
+    from data.users import add_user
+
+    upgrade_database(url)
+    database = Database(url)
+    generate_customers(database, REQUESTS)
+    with database.session() as session:
+        ensure_defaults(session)
+        clerk = add_user(session, "clerk", "Clerk", "bench-pw", ["clerk"]).id
+        approvers = tuple(
+            add_user(session, f"approver{n}", f"Approver {n}", "bench-pw", ["approver"]).id
+            for n in range(CLIENTS)
+        )
+    generate_history(database, REQUESTS, clerk_id=clerk, approver_ids=approvers,
+                     finance_id=approvers[0], days=1, all_pending=True,
+                     fields=("on_hold",))  # fmt: skip
+    with database.session() as session:
+        from data.models import ChangeRequest
+
+        ids = list(session.scalars(select(ChangeRequest.id).order_by(ChangeRequest.id)))
+    database.dispose()
+    return {"approvers": approvers, "request_ids": ids}
+
+
+def session_cookie(user_id: int) -> str:
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    flask_app = Flask("bench")
+    flask_app.secret_key = SECRET
+    serializer = SecureCookieSessionInterface().get_signing_serializer(flask_app)
+    return serializer.dumps({"_user_id": str(user_id), "_fresh": True})
+
+
+def approve_payload_factory():
+    """The Approve callback's body for a request id, built from the app's own callback map."""
+    from app import create_app
+    from data.config import Settings
+    from tests.dash_http import callback_payload, find_output_key
+
+    folder = tempfile.mkdtemp()
+    app = create_app(Settings(database_url=f"sqlite:///{folder}/map.db", secret_key="x",
+                              demo=False, host="", port=0))  # fmt: skip
+    key = find_output_key(app, "rq-body.children...rq-alert.children..")
+    matches = {"rq-action": [{"type": "rq-action", "action": "approve"}]}
+
+    def payload(request_id: int) -> dict:
+        return callback_payload(app, key, {("rq-action", "n_clicks"): [1],
+                                           ("rq-id", "data"): request_id,
+                                           ("rq-confirm-stale", "value"): False},
+                                matches, changed='{"action":"approve","type":"rq-action"}.n_clicks')  # fmt: skip
+
+    return payload
+
+
+def run_clients(base: str, cookies: list[str], work: queue.Queue, payload, seconds: float):
+    latencies: list[float] = []
+    approved: list[int] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def client(cookie: str):
+        http = requests.Session()
+        http.cookies.set("session", cookie, domain="127.0.0.1")
+        while time.perf_counter() < stop_at:
+            try:
+                request_id = work.get_nowait()
+            except queue.Empty:
+                return
+            started = time.perf_counter()
+            response = http.post(f"{base}/_dash-update-component", json=payload(request_id))
+            took = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(took)
+                if response.status_code == 200 and b"Approved." in response.content:
+                    approved.append(request_id)
+                else:
+                    errors.append(f"#{request_id}: {response.status_code} {response.text[:120]}")
+
+    threads = [threading.Thread(target=client, args=(cookie,)) for cookie in cookies]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return approved, latencies, errors, time.perf_counter() - started
+
+
+def check(url: str, approved: list[int]) -> list[str]:
+    """Every approval applied once; nothing applied that no client saw approved."""
+    from data.models import AuditEntry, ChangeRequest, Customer, RequestEvent
+
+    engine = create_engine(url)
+    problems = []
+    with engine.connect() as connection:
+        states = set(connection.execute(
+            select(ChangeRequest.id).where(ChangeRequest.state == "approved")).scalars())  # fmt: skip
+        if states != set(approved):
+            problems.append(f"{len(states)} requests approved, {len(approved)} seen approved")
+        applied = connection.execute(
+            select(RequestEvent.request_id, func.count())
+            .where(RequestEvent.action == "applied")
+            .group_by(RequestEvent.request_id)
+            .having(func.count() != 1)
+        ).all()
+        if applied:
+            problems.append(f"{len(applied)} requests applied more than once")
+        audited = connection.execute(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.request_id.is_not(None))
+        ).scalar()
+        if audited != len(states):
+            problems.append(f"{audited} audit entries for {len(states)} approvals")
+        wrong = connection.execute(
+            select(func.count()).select_from(ChangeRequest)
+            .join(Customer, Customer.id == ChangeRequest.customer_id)
+            .where(ChangeRequest.state == "approved", Customer.on_hold == "No")
+        ).scalar()  # fmt: skip
+        if wrong:
+            problems.append(f"{wrong} approved requests whose value did not apply")
+    engine.dispose()
+    return problems
+
+
+def main() -> int:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 20.0
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else 4
+    try:
+        url, drop = scratch_database()
+    except Exception as error:  # no server: say so and stop
+        print(f"Concurrent approvals: skipped, no PostgreSQL at {ADMIN_URL} ({error.__class__.__name__})")
+        return 0
+    server = None
+    try:
+        started = time.perf_counter()
+        made = fill(url)
+        print(f"  {REQUESTS:,} pending requests on PostgreSQL in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "COUNTERSIGN_DEMO": "0"}
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-b",
+             f"127.0.0.1:{port}", "--log-level", "warning", "app:server"],
+            cwd=ROOT, env=env,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                if requests.get(f"{base}/login", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        payload = approve_payload_factory()
+        cookies = [session_cookie(user_id) for user_id in made["approvers"]]
+        work: queue.Queue = queue.Queue()
+        for request_id in made["request_ids"]:
+            work.put(request_id)
+        rows = []
+        all_approved: list[int] = []
+        for clients in (1, CLIENTS):
+            approved, latencies, errors, took = run_clients(
+                base, cookies[:clients], work, payload, seconds
+            )
+            all_approved += approved
+            ordered = sorted(latencies)
+            rows.append((clients, len(approved) / took, statistics.median(ordered),
+                         ordered[int(0.95 * (len(ordered) - 1))], len(errors)))  # fmt: skip
+            for error in errors[:3]:
+                print("   ", error)
+        problems = check(url, all_approved)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        drop()
+
+    print(f"\nConcurrent approvals: gunicorn -w {workers} on PostgreSQL, {seconds:.0f} s per run")
+    print(f"{'clients':>8}{'approvals/s':>14}{'p50 ms':>10}{'p95 ms':>10}{'errors':>8}")
+    print("-" * 50)
+    for clients, rate, p50, p95, errors in rows:
+        print(f"{clients:>8}{rate:>14.1f}{p50:>10.1f}{p95:>10.1f}{errors:>8}")
+    print(f"ratio {CLIENTS} clients / 1 client: {rows[1][1] / rows[0][1]:.2f}x")
+    print("consistency: " + ("every approval applied exactly once, nothing lost"
+                             if not problems else "; ".join(problems)))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
