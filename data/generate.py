@@ -282,5 +282,13 @@ def generate_history(
                 if rows[table.name]:
                     connection.execute(insert(table), rows[table.name])
         done += size
+    if db.engine.dialect.name == "postgresql":
+        # explicit ids leave the id sequences behind: move them past the new rows
+        with db.engine.begin() as connection:
+            for table in tables:
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table.name}))"
+                )
     return made
 

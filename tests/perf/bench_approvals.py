@@ -143,7 +143,8 @@ def run_clients(base: str, cookies: list[str], work: queue.Queue, payload, secon
                 if response.status_code == 200 and b"Approved." in response.content:
                     approved.append(request_id)
                 else:
-                    errors.append(f"#{request_id}: {response.status_code} {response.text[:120]}")
+                    alert = response.text[response.text.find("rq-alert"):][:400]
+                    errors.append(f"#{request_id}: {response.status_code} {alert}")
 
     threads = [threading.Thread(target=client, args=(cookie,)) for cookie in cookies]
     started = time.perf_counter()
@@ -213,10 +214,11 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}"
         for _ in range(120):
             try:
-                if requests.get(f"{base}/login", timeout=1).status_code == 200:
+                if requests.get(f"{base}/login", timeout=10).status_code == 200:
                     break
-            except requests.ConnectionError:
-                time.sleep(0.5)
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
         payload = approve_payload_factory()
         cookies = [session_cookie(user_id) for user_id in made["approvers"]]
         work: queue.Queue = queue.Queue()

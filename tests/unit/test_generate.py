@@ -51,3 +51,21 @@ def test_generated_history_is_consistent_and_readable_by_the_dashboards(db):
         decided = session.scalar(select(func.count()).where(
             ChangeRequest.state.in_(("approved", "rejected")), ChangeRequest.decided_at >= since))
         assert sum(row[2] + row[3] for row in figures.volume) == decided > 0
+
+
+def test_the_app_goes_on_working_after_a_generated_history(db):
+    from data import requests as svc
+
+    generate_customers(db, 50)
+    with db.session() as session:
+        clerk = add_user(session, "clerk", "Clerk", "secret", ["clerk"]).id
+        first = add_user(session, "a1", "A One", "secret", ["approver"]).id
+        second = add_user(session, "a2", "A Two", "secret", ["approver"]).id
+    generate_history(db, 20, clerk_id=clerk, approver_ids=(first, second), finance_id=first,
+                     days=1, all_pending=True, fields=("on_hold",))
+    with db.session() as session:
+        request_id = session.scalar(select(ChangeRequest.id).order_by(ChangeRequest.id))
+        svc.approve(session, session.get(User, first), request_id)  # new events, audit, notices
+    with db.session() as session:
+        request = session.get(ChangeRequest, request_id)
+        assert request.state == "approved" and request.customer.on_hold != "No"
