@@ -47,3 +47,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.perf.bench_grid
 	$(BIN)/python -m tests.perf.bench_import
 	$(BIN)/python -m tests.perf.bench_dashboards
+	$(BIN)/python -m tests.perf.bench_approvals
