@@ -116,3 +116,44 @@ def test_approve_against_recall_has_exactly_one_winner(world):
         assert state == ("approved" if winners[0] is approve else "draft")
         if state == "draft":
             world.act("clerk", svc.discard_all, request_id)
+
+
+def test_two_imports_touching_one_customer_give_one_outcome_and_a_true_audit_trail(world):
+    from data.audit import verify_audit
+    from data.importfile import read_import_file
+    from data.imports import import_customers
+    from data.parameters import update_parameters
+
+    world.act("admin", update_parameters, data_entity_behavior="propose")
+
+    def run(text):
+        file = read_import_file("race.csv", text.encode())
+        return import_customers(world.db, world.user_id("clerk"), file)
+
+    for round_number in range(ROUNDS):
+        # non-gated values only: both imports apply, one after the other
+        first, second = race(
+            lambda n=round_number: run(f"account,city\nC001,Alpha {n}\n"),
+            lambda n=round_number: run(f"account,city\nC001,Beta {n}\n"),
+        )
+        assert [r.outcome for r in first.results + second.results] == ["updated", "updated"]
+        city = world.query(lambda s: find_customer(s, "C001").city)
+        assert city in (f"Alpha {round_number}", f"Beta {round_number}")
+
+        # a gated value from both: exactly one request, the other row changes nothing
+        first, second = race(
+            lambda n=round_number: run(f"account,credit_limit,city\nC001,{60000 + n},Gamma {n}\n"),
+            lambda n=round_number: run(f"account,credit_limit,city\nC001,{70000 + n},Delta {n}\n"),
+        )
+        outcomes = sorted(r.outcome for r in first.results + second.results)
+        assert outcomes == ["failed", "proposed"], (first.results, second.results)
+        winner = first if first.results[0].outcome == "proposed" else second
+        city = world.query(lambda s: find_customer(s, "C001").city)
+        assert city == ("Gamma" if winner is first else "Delta") + f" {round_number}"
+        open_requests = world.query(lambda s: s.scalars(
+            select(ChangeRequest.id).where(ChangeRequest.state == "pending")).all())
+        assert len(open_requests) == 1
+        world.act("approver", svc.approve, open_requests[0])
+
+    check = world.query(verify_audit)
+    assert check.ok, check.problems

@@ -1,0 +1,102 @@
+"""A database error in the middle of a piece of work leaves nothing partial, and a retry works."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+import data.requests as requests_module
+from data import requests as svc
+from data.customers import find_customer, save_customer
+from data.errors import Conflict, DomainError
+from data.models import AuditEntry, ChangeRequest, RequestEvent
+
+
+class Fault:
+    """Break the Nth call of a function, once or for good."""
+
+    def __init__(self, monkeypatch, module, name, *, on_call=2, forever=False, error=None):
+        self.real = getattr(module, name)
+        self.calls = 0
+        self.on_call, self.forever = on_call, forever
+        self.error = error or OperationalError("INSERT", {}, Exception("disk I/O error"))
+        monkeypatch.setattr(module, name, self)
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self.on_call or (self.forever and self.calls >= self.on_call):
+            raise self.error
+        return self.real(*args, **kwargs)
+
+
+def two_field_request(world):
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "30000", "on_hold": "All"})
+    world.act("clerk", svc.submit, result.request.id)
+    return result.request.id
+
+
+def state_of(world, request_id):
+    def read(session):
+        customer = find_customer(session, "C001")
+        return (
+            session.get(ChangeRequest, request_id).state,
+            customer.credit_limit,
+            customer.on_hold,
+            session.scalar(select(func.count(AuditEntry.id)).where(AuditEntry.request_id == request_id)),
+            session.scalar(select(func.count(RequestEvent.id)).where(
+                RequestEvent.request_id == request_id, RequestEvent.action == "approved")),
+        )
+
+    return world.query(read)
+
+
+def test_a_fault_while_an_approval_applies_leaves_nothing_and_a_retry_applies_all(world, monkeypatch):
+    request_id = two_field_request(world)
+    fault = Fault(monkeypatch, requests_module, "record_customer_change", on_call=2, forever=True)
+    with pytest.raises((DomainError, OperationalError)):
+        world.act("approver", svc.approve, request_id)
+    assert fault.calls >= 2  # the first field was written before the fault
+    assert state_of(world, request_id) == ("pending", Decimal("10000.00"), "No", 0, 0)
+
+    monkeypatch.setattr(requests_module, "record_customer_change", fault.real)
+    world.act("approver", svc.approve, request_id)
+    assert state_of(world, request_id) == ("approved", Decimal("30000.00"), "All", 2, 1)
+
+
+def test_a_passing_fault_is_retried_by_the_unit_of_work(world, monkeypatch):
+    """A transient error (a lost race) midway is retried whole, from fresh data."""
+    request_id = two_field_request(world)
+    lost_race = OperationalError("UPDATE", {}, Exception("could not serialize access"))
+    fault = Fault(monkeypatch, requests_module, "record_customer_change", on_call=2,
+                  error=lost_race)  # fmt: skip
+    world.act("approver", svc.approve, request_id)
+    assert fault.calls == 4  # two fields, the second failing once, then both again
+    assert state_of(world, request_id) == ("approved", Decimal("30000.00"), "All", 2, 1)
+
+
+def test_a_fault_in_a_workflow_transition_leaves_the_request_as_it_was(world, monkeypatch):
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "30000"})
+    Fault(monkeypatch, requests_module, "_event", on_call=1, forever=True)
+    with pytest.raises((DomainError, OperationalError, Conflict)):
+        world.act("clerk", svc.submit, result.request.id)
+    assert world.query(lambda s: s.get(ChangeRequest, result.request.id).state) == "draft"
+    assert world.query(lambda s: s.scalar(select(func.count(RequestEvent.id)))) == 0
+
+
+def test_the_approver_sees_a_clear_message_and_can_try_again(web, monkeypatch):
+    import pages.request as page
+    from tests.callbacks.test_customer_editor import text_of
+
+    request_id = two_field_request(web.world)
+    fault = Fault(monkeypatch, requests_module, "record_customer_change", on_call=2, forever=True)
+    with web.signed_in("approver"):
+        _body, alert = page.decision_response("approve", request_id, None, None, False)
+    assert "nothing was changed" in text_of(alert).lower()
+    assert state_of(web.world, request_id)[0] == "pending"
+    monkeypatch.setattr(requests_module, "record_customer_change", fault.real)
+    with web.signed_in("approver"):
+        _body, alert = page.decision_response("approve", request_id, None, None, False)
+    assert "Approved." in text_of(alert)
