@@ -1,0 +1,42 @@
+"""Names holding HTML or script render as text on every page that shows them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import update
+
+from data import requests as svc
+from data.customers import save_customer
+from data.models import User
+
+pytestmark = pytest.mark.browser
+
+NAME = '<img src=x onerror="window.__xss=1">Evil & Co <script>window.__xss=2</script>'
+APPROVER = '<b onmouseover="window.__xss=3">Approver</b>'
+
+
+def test_html_in_names_is_shown_as_text_everywhere(browser, web):
+    world = web.world
+    world.customer("C666", name=NAME)
+    request_id = world.act("clerk", save_customer, "C666", {"credit_limit": "20000"}).request.id
+    world.act("clerk", svc.submit, request_id)
+    world.query(lambda s: (s.execute(update(User).where(User.username == "approver")
+                                     .values(full_name=APPROVER)), s.commit()))  # fmt: skip
+
+    browser.start().sign_in("manager")
+    for path, selector in (
+        ("/customers", ".ag-center-cols-container"),
+        ("/customers/C666", "#cs-title"),
+        (f"/requests/{request_id}", "#rq-body"),
+        ("/requests?state=pending", "#rl-table"),
+        ("/dashboards/pending", "#pending-dashboard"),
+    ):
+        browser.open(path)
+        browser.duo.wait_for_element(selector, timeout=10)
+        browser.driver.implicitly_wait(0)
+        if path.startswith("/customers/") or path.startswith("/requests"):
+            browser.wait_text("body", "Evil & Co")
+        assert browser.driver.execute_script("return window.__xss === undefined"), path
+        assert not browser.driver.find_elements("css selector", "img[src='x']"), path
+    browser.wait_text("#table-by-approver", APPROVER)  # the tag itself, as text
+    assert browser.console_errors() == []
