@@ -189,3 +189,14 @@ def _cell(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return "" if value is None else str(value)
+
+
+def csv_download(tables: dict, table: str, prefix: str, to_csv) -> Any:
+    """The dcc.Download data for one figure table, or no_update when there is none."""
+    from dash import no_update
+
+    if table not in tables:
+        return no_update
+    headers, rows = tables[table]
+    return {"content": to_csv(headers, rows), "filename": f"{prefix}-{table}.csv",
+            "type": "text/csv"}  # fmt: skip

@@ -463,14 +463,7 @@ def request_list(
     if filters.step or filters.overdue or filters.approver_id:
         conditions.append(select(RequestStep.id).where(*step_conditions).exists())
     if filters.field:
-        conditions.append(
-            select(ProposedChange.id)
-            .where(
-                ProposedChange.request_id == ChangeRequest.id,
-                ProposedChange.field == filters.field,
-            )
-            .exists()
-        )
+        conditions.append(_proposes(filters.field))
     if filters.age:
         after, until = age_bounds(filters.age, now)
         conditions.append(ChangeRequest.submitted_at <= until)
@@ -646,19 +639,21 @@ def _range_bounds(filters: ThroughputFilters, offset_minutes: int) -> tuple[date
     return start - offset, end - offset
 
 
+def _proposes(field_name: str) -> ColumnElement:
+    """The request has a proposal for ``field_name``."""
+    return (
+        select(ProposedChange.id)
+        .where(ProposedChange.request_id == ChangeRequest.id, ProposedChange.field == field_name)
+        .correlate(ChangeRequest)
+        .exists()
+    )
+
+
 def _request_conditions(filters: ThroughputFilters) -> list[ColumnElement]:
     """The filters that pick requests (field, customer group, step, approver)."""
     conditions: list[ColumnElement] = []
     if filters.field:
-        conditions.append(
-            select(ProposedChange.id)
-            .where(
-                ProposedChange.request_id == ChangeRequest.id,
-                ProposedChange.field == filters.field,
-            )
-            .correlate(ChangeRequest)
-            .exists()
-        )
+        conditions.append(_proposes(filters.field))
     if filters.customer_group:
         conditions.append(
             select(Customer.id)

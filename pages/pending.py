@@ -13,6 +13,7 @@ from components.charts import (
     PALETTE,
     bar_chart,
     chart_card,
+    csv_download,
     drill_graph,
     figure_table,
     kpi_card,
@@ -200,8 +201,4 @@ def download(table, days, offset):
         lambda: read(pending_overview, days=days, offset_minutes=offset or 0)
     )
     tables = pending_tables(overview) if overview is not None else {}
-    if table not in tables:
-        return no_update
-    headers, rows = tables[table]
-    return {"content": table_csv(headers, rows), "filename": f"pending-{table}.csv",
-            "type": "text/csv"}  # fmt: skip
+    return csv_download(tables, table, "pending", table_csv)

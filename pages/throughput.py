@@ -12,6 +12,7 @@ from components.charts import (
     PALETTE,
     bar_chart,
     chart_card,
+    csv_download,
     figure_table,
     plain_graph,
     series_chart,
@@ -218,8 +219,4 @@ def on_download(_clicks, *values):
 def download(table, *values):
     figures, _alert = attempt(lambda: _figures(*values))
     tables = throughput_tables(figures) if figures is not None else {}
-    if table not in tables:
-        return no_update
-    headers, rows = tables[table]
-    return {"content": table_csv(headers, rows), "filename": f"throughput-{table}.csv",
-            "type": "text/csv"}  # fmt: skip
+    return csv_download(tables, table, "throughput", table_csv)
