@@ -133,12 +133,34 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+@contextmanager
+def _sqlite_foreign_keys_paused(connection) -> Iterator[None]:
+    """SQLite rebuilds a table to alter it: foreign keys wait until the migration is done.
+
+    The pragma only takes effect outside a transaction, so it is set on the
+    driver's connection before the migration begins one; afterwards every
+    foreign key is checked.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+    broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"a migration left {len(broken)} broken foreign key(s): {broken[:5]}")
+
+
 def upgrade_database(url: str, revision: str = "head") -> None:
     """Bring the database to ``revision``; several processes may call this at once."""
     url = normalise_database_url(url)
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, _sqlite_foreign_keys_paused(connection):
             if engine.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
                 connection.commit()
@@ -160,7 +182,7 @@ def upgrade_database(url: str, revision: str = "head") -> None:
 def downgrade_database(url: str, revision: str) -> None:
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, _sqlite_foreign_keys_paused(connection):
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.downgrade(config, revision)
