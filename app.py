@@ -22,7 +22,16 @@ from data.models import User
 from data.notifications import unread_count
 from data.requests import waiting_counts
 from data.seed import is_seeded, seed_demo
-from pages._support import DATABASE_KEY, SessionUser, database, load_actor, log
+from data.users import end_sessions
+from pages._support import (
+    DATABASE_KEY,
+    SessionUser,
+    database,
+    load_actor,
+    log,
+    parse_session_id,
+    signed_in_user_id,
+)
 
 ROOT = Path(__file__).resolve().parent
 PUBLIC_PATHS = ("/login", "/logout", "/_dash-", "/assets/", "/_favicon", "/_reload-hash")
@@ -125,10 +134,16 @@ def _set_up_sign_in(server) -> None:
     login_manager = LoginManager(server)
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> SessionUser | None:
+    def load_user(session_id: str) -> SessionUser | None:
+        parsed = parse_session_id(session_id)
+        if parsed is None:
+            return None
+        user_id, epoch = parsed
         with database().session() as session:
-            user = session.get(User, int(user_id))
-            return SessionUser(user.id) if user is not None and user.is_active else None
+            user = session.get(User, user_id)
+            if user is None or not user.is_active or user.session_epoch != epoch:
+                return None
+            return SessionUser(user.id, epoch)
 
     @server.before_request
     def require_sign_in():
@@ -140,6 +155,9 @@ def _set_up_sign_in(server) -> None:
 
     @server.route("/logout")
     def logout():
+        user_id = signed_in_user_id()
+        if user_id is not None:
+            database().run(end_sessions, user_id)
         logout_user()
         return redirect("/login")
 

@@ -159,6 +159,13 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return None
 
 
+def end_sessions(session: Session, user_id: int) -> None:
+    """Sign the user out everywhere: every session cookie issued so far stops working."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is not None:
+        user.session_epoch = (user.session_epoch or 0) + 1
+
+
 def active_users_with_role(session: Session, role: str) -> list[User]:
     return list(
         session.scalars(
@@ -200,6 +207,7 @@ def update_user(
                 {"password": f"must be at least {MIN_PASSWORD_LENGTH} characters"}
             )
         user.password_hash = hash_password(new_password)
+        user.session_epoch = (user.session_epoch or 0) + 1
         changes.append("password reset")
     session.flush()
     return changes

@@ -23,10 +23,18 @@ log = logging.getLogger("countersign")
 
 
 class SessionUser(UserMixin):
-    """What the signed cookie names: a user id, checked against the database each request."""
+    """What the signed cookie names: a user id and session epoch, checked on each request."""
 
-    def __init__(self, user_id: int):
-        self.id = user_id
+    def __init__(self, user_id: int, epoch: int = 0):
+        self.id = f"{user_id}.{epoch}" if epoch else str(user_id)
+
+
+def parse_session_id(value: str) -> tuple[int, int] | None:
+    """(user id, epoch) from the cookie's id; None when it is not one."""
+    user_id, _, epoch = str(value).partition(".")
+    if not user_id.isdigit() or not (epoch == "" or epoch.isdigit()):
+        return None
+    return int(user_id), int(epoch or 0)
 
 
 def database() -> Database:
@@ -35,7 +43,8 @@ def database() -> Database:
 
 def signed_in_user_id() -> int | None:
     if current_user and current_user.is_authenticated:
-        return int(current_user.get_id())
+        parsed = parse_session_id(current_user.get_id())
+        return parsed[0] if parsed else None
     return None
 
 

@@ -69,6 +69,7 @@ def sign_in(username: str | None, password: str | None, search: str | None):
         with database().session() as session:
             user = authenticate(session, username, password)
             user_id = user.id if user else None
+            epoch = user.session_epoch if user else 0
     except SignInLocked as locked:
         return no_update, error_alert(locked.message)
     except SQLAlchemyError:  # two failures for one name at the same instant
@@ -76,7 +77,7 @@ def sign_in(username: str | None, password: str | None, search: str | None):
         return no_update, error_alert(BAD_CREDENTIALS)
     if user_id is None:
         return no_update, error_alert(BAD_CREDENTIALS)
-    login_user(SessionUser(user_id))
+    login_user(SessionUser(user_id, epoch))
     return safe_next(search), None
 
 

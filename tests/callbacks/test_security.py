@@ -65,3 +65,26 @@ def test_the_session_cookie_is_secure_when_served_over_https(tmp_path):
     assert app.server.config["SESSION_COOKIE_SECURE"] is True
     assert app.server.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.server.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_signing_out_ends_every_copy_of_the_session(web):
+    client = client_as(web.app, web.world.user_id("clerk"))
+    assert client.get("/customers").status_code == 200
+    stolen = client.get_cookie("session").value
+    assert client.get("/logout").status_code == 302
+
+    thief = web.app.server.test_client()
+    thief.set_cookie("session", stolen)
+    response = thief.get("/customers")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_password_reset_ends_the_users_sessions(web):
+    from data.users import update_user
+
+    client = client_as(web.app, web.world.user_id("clerk2"))
+    assert client.get("/customers").status_code == 200
+    web.world.act("admin", update_user, web.world.user_id("clerk2"), roles=["clerk"],
+                  active=True, new_password="brand-new-pass")  # fmt: skip
+    assert client.get("/customers").status_code == 302
+
