@@ -30,7 +30,8 @@ CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _%./-]*$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()./-]{3,24}$")
 IBAN_PATTERN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+"""ASCII control characters, and the bidirectional overrides that make text read otherwise."""
 
 TRUE_WORDS = {"true", "yes", "y", "1", "on"}
 FALSE_WORDS = {"false", "no", "n", "0", "off"}
@@ -134,8 +135,8 @@ class FieldSpec:
         return text
 
     def _parse_money(self, raw: Any) -> Decimal:
-        if isinstance(raw, bool):
-            raise FieldError("must be an amount")
+        if isinstance(raw, bool) or not str(raw).isascii():
+            raise FieldError("must be an amount, such as 25000.00")
         try:
             amount = Decimal(str(raw).replace(",", "").replace(" ", ""))
         except InvalidOperation:
@@ -151,7 +152,7 @@ class FieldSpec:
         return amount.quantize(Decimal("0.01"))
 
     def _parse_integer(self, raw: Any) -> int:
-        if isinstance(raw, bool):
+        if isinstance(raw, bool) or not str(raw).isascii():
             raise FieldError("must be a whole number")
         try:
             number = Decimal(str(raw))
