@@ -48,3 +48,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.perf.bench_import
 	$(BIN)/python -m tests.perf.bench_dashboards
 	$(BIN)/python -m tests.perf.bench_approvals
+	$(BIN)/python -m tests.perf.soak

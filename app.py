@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import dash._callback
 from dash import Dash, Input, Output, State
+from dash.exceptions import DashException
 from flask import redirect, request
 from flask_login import LoginManager, current_user, logout_user
 from werkzeug.exceptions import InternalServerError
@@ -113,7 +114,7 @@ def _set_security_headers(app: Dash) -> None:
         return response
 
 
-MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, DashException)
 
 
 def _handle_errors(server) -> None:

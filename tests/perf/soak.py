@@ -1,0 +1,283 @@
+"""Soak: mixed traffic from 16 clients against gunicorn on PostgreSQL, then a consistency check.
+
+Six clerks edit customers (a non-gated city, or a gated credit limit that
+they then submit), six approvers take the oldest request from their inbox and
+approve it, two clerks import small files, a manager and an analyst refresh
+their dashboards, all through /_dash-update-component as the browser would.
+It reports requests, refusals the app gave on purpose (a customer locked by
+a pending request, say), errors (a 5xx or "Something went wrong"), p50/p95
+per kind, the workers' memory at the start and the end, and finally whether
+the audit trail explains every customer value.
+
+Run with `make bench` (10 minutes) or `python -m tests.perf.soak [seconds]`.
+Needs PostgreSQL, as bench_approvals does.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import psutil
+import requests
+
+from tests.perf.bench_approvals import (
+    ADMIN_URL,
+    ROOT,
+    SECRET,
+    free_port,
+    scratch_database,
+    session_cookie,
+)
+
+CLERKS, APPROVERS, IMPORTERS = 6, 6, 2
+UNEXPECTED = b"Something went wrong"
+
+
+class Payloads:
+    """Callback bodies built from the app's own callback map."""
+
+    def __init__(self):
+        import tempfile
+
+        from app import create_app
+        from components.editor import FIELD_NAMES
+        from data.config import Settings
+
+        folder = tempfile.mkdtemp()
+        self.app = create_app(Settings(database_url=f"sqlite:///{folder}/map.db", secret_key="x",
+                                       demo=False, host="", port=0))  # fmt: skip
+        self.fields = FIELD_NAMES
+
+    def body(self, fragment, values, matches=None, changed=None):
+        from tests.dash_http import callback_payload, find_output_key
+
+        key = find_output_key(self.app, fragment)
+        return callback_payload(self.app, key, values, matches or {}, changed=changed)
+
+    def editor(self, account, trigger, changes=None, request_id=None):
+        fields = [{"type": "cs-field", "name": n} for n in self.fields]
+        values = {
+            ("cs-field", "value"): [(changes or {}).get(n) for n in self.fields],
+            ("cs-editor", "data"): {"account": account, "version": None,
+                                    "request_id": request_id,
+                                    "shown": {n: "" for n in self.fields}},
+        }  # fmt: skip
+        feedback = [{"type": "cs-feedback", "name": n} for n in self.fields]
+        matches = {"cs-field": fields, "cs-feedback": feedback}
+        if trigger == "save":
+            values[("cs-save", "n_clicks")] = 1
+            changed = "cs-save.n_clicks"
+        else:
+            matches["cs-action"] = [{"type": "cs-action", "action": trigger}]
+            values[("cs-action", "n_clicks")] = [1]
+            changed = f'{{"action":"{trigger}","type":"cs-action"}}.n_clicks'
+        return self.body("cs-editor.data", values, matches, changed)
+
+    def inbox(self):
+        return self.body("inbox-grid.rowData", {("inbox-tabs", "active_tab"): "waiting"},
+                         changed="inbox-tabs.active_tab")  # fmt: skip
+
+    def approve(self, request_id):
+        return self.body("rq-body.children...rq-alert.children..",
+                         {("rq-action", "n_clicks"): [1], ("rq-id", "data"): request_id,
+                          ("rq-confirm-stale", "value"): True},
+                         {"rq-action": [{"type": "rq-action", "action": "approve"}]},
+                         '{"action":"approve","type":"rq-action"}.n_clicks')  # fmt: skip
+
+    def imported(self, accounts):
+        lines = "".join(f"{a},Soak {random.randrange(10**6)}\n" for a in accounts)
+        content = base64.b64encode(("account,city\n" + lines).encode()).decode()
+        stored = {"filename": "soak.csv", "contents": f"data:text/csv;base64,{content}"}
+        return self.body("imp-batches.children", {("imp-run", "n_clicks"): 1,
+                                                  ("imp-file", "data"): stored},
+                         changed="imp-run.n_clicks")  # fmt: skip
+
+    def pending(self):
+        return self.body("pd-body.children", {("pd-days", "value"): "30", ("cs-tz", "data"): 0},
+                         changed="pd-days.value")  # fmt: skip
+
+    def throughput(self):
+        return self.body("tp-body.children", {("tp-grouping", "value"): "week",
+                                              ("cs-tz", "data"): 0},
+                         changed="tp-grouping.value")  # fmt: skip
+
+
+def main() -> int:
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
+    try:
+        url, drop = scratch_database()
+    except Exception as error:
+        print(f"Soak: skipped, no PostgreSQL at {ADMIN_URL} ({error.__class__.__name__})")
+        return 0
+    server = None
+    stats: dict[str, list[float]] = defaultdict(list)
+    refused: dict[str, int] = defaultdict(int)
+    errors: dict[str, list[str]] = defaultdict(list)
+    try:
+        from sqlalchemy import select
+
+        from data.db import Database, upgrade_database
+        from data.models import Customer, User
+        from data.seed import seed_demo
+
+        upgrade_database(url)
+        database = Database(url)
+        seed_demo(database, customers=400)
+        with database.session() as session:
+            users = dict(session.execute(select(User.username, User.id)).all())
+            accounts = list(session.scalars(select(Customer.account)))
+        database.dispose()
+
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "COUNTERSIGN_DEMO": "0"}
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-w", "4", "-b",
+             f"127.0.0.1:{port}", "--log-level", "warning", "app:server"],
+            cwd=ROOT, env=env,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(120):
+            try:
+                if requests.get(f"{base}/login", timeout=10).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        payloads = Payloads()
+        lock = threading.Lock()
+        stop_at = time.perf_counter() + seconds
+
+        def post(http, kind, body):
+            started = time.perf_counter()
+            try:
+                response = http.post(f"{base}/_dash-update-component", json=body, timeout=60)
+                status, content = response.status_code, response.content
+            except requests.RequestException as error:
+                status, content = 0, str(error).encode()
+            took = (time.perf_counter() - started) * 1000
+            with lock:
+                stats[kind].append(took)
+                if status not in (200, 204) or UNEXPECTED in content:
+                    errors[kind].append(f"{status} {content[:160]!r}")
+                else:
+                    # only the message area says whether the app refused on purpose
+                    for key in (b'"rq-alert"', b'"cs-alert"', b'"imp-message"'):
+                        if key in content:
+                            message = content.split(key, 1)[1]
+                            if b'"color":"danger"' in message or b'"color":"warning"' in message:
+                                refused[kind] += 1
+                            break
+            return status, content
+
+        def session_for(username):
+            http = requests.Session()
+            http.cookies.set("session", session_cookie(users[username]), domain="127.0.0.1")
+            return http
+
+        def clerk():
+            http = session_for("clerk")
+            while time.perf_counter() < stop_at:
+                account = random.choice(accounts)
+                if random.random() < 0.5:
+                    post(http, "edit", payloads.editor(account, "save",
+                                                       {"city": f"Soak {random.randrange(10**6)}"}))
+                    continue
+                amount = str(random.randrange(1, 90) * 1000)
+                status, content = post(http, "edit", payloads.editor(account, "save",
+                                                                     {"credit_limit": amount}))
+                if status == 200 and b'"request_id":' in content:
+                    marker = content.split(b'"request_id":', 1)[1].split(b",", 1)[0].strip(b" }")
+                    if marker.isdigit():
+                        post(http, "submit", payloads.editor(account, "submit",
+                                                             request_id=int(marker)))  # fmt: skip
+
+        def approver(username):
+            http = session_for(username)
+            while time.perf_counter() < stop_at:
+                status, content = post(http, "inbox", payloads.inbox())
+                ids = [int(part.split(b",", 1)[0].split(b"}", 1)[0])
+                       for part in content.split(b'"request_id":')[1:]
+                       if part.split(b",", 1)[0].split(b"}", 1)[0].strip().isdigit()]  # fmt: skip
+                if not ids:
+                    time.sleep(0.2)
+                    continue
+                post(http, "approve", payloads.approve(random.choice(ids[:10])))
+
+        def importer():
+            http = session_for("clerk")
+            while time.perf_counter() < stop_at:
+                post(http, "import", payloads.imported(random.sample(accounts, 5)))
+                time.sleep(0.5)
+
+        def viewer(username, kind, body):
+            http = session_for(username)
+            while time.perf_counter() < stop_at:
+                post(http, kind, body())
+                time.sleep(0.2)
+
+        threads = (
+            [threading.Thread(target=clerk) for _ in range(CLERKS)]
+            + [threading.Thread(target=approver, args=(("approver", "approver2")[n % 2],))
+               for n in range(APPROVERS)]
+            + [threading.Thread(target=importer) for _ in range(IMPORTERS)]
+            + [threading.Thread(target=viewer, args=("manager", "dashboard", payloads.pending)),
+               threading.Thread(target=viewer, args=("analyst", "dashboard", payloads.throughput))]
+        )  # fmt: skip
+        master = psutil.Process(server.pid)
+
+        def workers_rss() -> list[float]:
+            return [w.memory_info().rss / 2**20 for w in master.children()]
+
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        time.sleep(min(20.0, seconds / 4))
+        rss_start = workers_rss()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        rss_end = workers_rss()
+
+        from data.audit import verify_audit
+
+        database = Database(url)
+        with database.session() as session:
+            check = verify_audit(session)
+        database.dispose()
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        drop()
+
+    total = sum(len(v) for v in stats.values())
+    failed = sum(len(v) for v in errors.values())
+    print(f"\nSoak: {len(threads)} clients, gunicorn -w 4 on PostgreSQL, {elapsed:.0f} s")
+    print(f"{'kind':12}{'requests':>10}{'refused':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}")
+    print("-" * 57)
+    for kind in sorted(stats):
+        ordered = sorted(stats[kind])
+        print(f"{kind:12}{len(ordered):>10}{refused[kind]:>9}{len(errors[kind]):>8}"
+              f"{statistics.median(ordered):>9.1f}{ordered[int(0.95 * (len(ordered) - 1))]:>9.1f}")  # fmt: skip
+    print(f"all: {total} requests, {total / elapsed:.1f}/s, error rate {failed / max(total, 1):.2%}")
+    print(f"worker RSS MB at {min(20.0, seconds / 4):.0f} s: {', '.join(f'{m:.0f}' for m in rss_start)}; "
+          f"at the end: {', '.join(f'{m:.0f}' for m in rss_end)}")  # fmt: skip
+    for kind, items in errors.items():
+        for item in items[:2]:
+            print(f"  {kind}: {item}")
+    print("consistency: " + (f"the audit trail explains every value of {check.customers} customers"
+                             if check.ok else "; ".join(check.problems[:5])))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
