@@ -62,7 +62,9 @@ def test_data_survives_a_downgrade_and_the_upgrade_back(empty_url):
     assert counts(empty_url) == before
     downgrade_database(empty_url, "0003")  # before first_submitted_at existed
     assert counts(empty_url) == before
-    upgrade_database(empty_url)
+    downgrade_database(empty_url, "0001")  # the first revision
+    assert counts(empty_url) == before
+    upgrade_database(empty_url)  # from the first revision to head, with the data in place
     assert counts(empty_url) == before
 
     database = Database(empty_url)

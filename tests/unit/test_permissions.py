@@ -145,3 +145,24 @@ def test_sign_in_locks_a_name_after_five_failures_known_or_not(world):
     for hour in range(8):
         assert attempt("approver", "wrong", start + timedelta(hours=hour)) is None
     assert attempt("approver", "secret", start + timedelta(hours=8)) == "approver"
+
+
+def test_no_one_delegates_to_themselves_or_decides_what_is_not_theirs(world):
+    from data.errors import DomainError
+
+    world.workflow([StepSpec(name="Finance", assignee_user_ids=[world.user_id("approver3")])])
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "99000"}).request.id
+    world.act("clerk", svc.submit, request_id)
+    before = snapshot(world)
+    with pytest.raises(DomainError):
+        world.act("approver3", svc.delegate, request_id, world.user_id("approver3"), "me")
+    for username in ("approver", "approver2", "clerkapprover"):  # approvers, but not asked
+        with pytest.raises(DomainError):
+            world.act(username, svc.approve, request_id)
+        with pytest.raises(DomainError):
+            world.act(username, svc.reject, request_id, "not mine")
+    with pytest.raises(DomainError):
+        world.act("clerk2", svc.recall, request_id)  # someone else's request
+    with pytest.raises(DomainError):
+        world.act("clerk", save_customer, "C001", {"credit_limit": "1000"})  # locked while pending
+    assert snapshot(world) == before
