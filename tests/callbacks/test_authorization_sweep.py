@@ -159,7 +159,21 @@ def fingerprint(world) -> str:
     return digest.hexdigest()
 
 
+SHARED_FIRST_INPUT = {"cs-url.pathname": 2}
+"""First inputs that start more than one callback, and how many (all reviewed above)."""
+
+
 def test_every_callback_is_swept_or_reviewed(web):
+    from collections import Counter
+
+    web.app._setup_server()
+    starts = Counter(
+        f"{entry['inputs'][0]['id']}.{entry['inputs'][0]['property']}"
+        for entry in web.app.callback_map.values()
+    )
+    assert {k: n for k, n in starts.items() if n > 1} == SHARED_FIRST_INPUT, (
+        "a new callback shares its first input with another: give it a case of its own"
+    )
     unknown = sorted(set(first_inputs(web.app)) - set(CASES) - set(REVIEWED))
     assert unknown == [], f"callbacks with no authorization case: {unknown}"
     stale = sorted((set(CASES) | set(REVIEWED)) - set(first_inputs(web.app)))
