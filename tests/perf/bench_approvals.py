@@ -99,6 +99,26 @@ def session_cookie(user_id: int) -> str:
     return serializer.dumps({"_user_id": str(user_id), "_fresh": True})
 
 
+def start_gunicorn(url: str, workers: int) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving the app on a free loopback port; returns once it answers."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "COUNTERSIGN_DEMO": "0"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-b",
+         f"127.0.0.1:{port}", "--log-level", "warning", "app:server"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if requests.get(f"{base}/login", timeout=10).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    return server, base
+
+
 def approve_payload_factory():
     """The Approve callback's body for a request id, built from the app's own callback map."""
     from app import create_app
@@ -204,21 +224,7 @@ def main() -> int:
         made = fill(url)
         print(f"  {REQUESTS:,} pending requests on PostgreSQL in "
               f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
-        port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "COUNTERSIGN_DEMO": "0"}
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-b",
-             f"127.0.0.1:{port}", "--log-level", "warning", "app:server"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                if requests.get(f"{base}/login", timeout=10).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
+        server, base = start_gunicorn(url, workers)
         payload = approve_payload_factory()
         cookies = [session_cookie(user_id) for user_id in made["approvers"]]
         work: queue.Queue = queue.Queue()

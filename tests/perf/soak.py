@@ -16,26 +16,21 @@ Needs PostgreSQL, as bench_approvals does.
 from __future__ import annotations
 
 import base64
-import os
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import psutil
 import requests
 
 from tests.perf.bench_approvals import (
     ADMIN_URL,
-    ROOT,
-    SECRET,
-    free_port,
     scratch_database,
     session_cookie,
+    start_gunicorn,
 )
 
 CLERKS, APPROVERS, IMPORTERS = 6, 6, 2
@@ -137,21 +132,7 @@ def main() -> int:
             accounts = list(session.scalars(select(Customer.account)))
         database.dispose()
 
-        port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "COUNTERSIGN_DEMO": "0"}
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-w", "4", "-b",
-             f"127.0.0.1:{port}", "--log-level", "warning", "app:server"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(120):
-            try:
-                if requests.get(f"{base}/login", timeout=10).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.5)
+        server, base = start_gunicorn(url, 4)
         payloads = Payloads()
         lock = threading.Lock()
         stop_at = time.perf_counter() + seconds
