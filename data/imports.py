@@ -209,12 +209,6 @@ def apply_plan(
     return result
 
 
-def import_row(session: Session, actor: User, row: FileRow, batch_id: int | None) -> RowResult:
-    """Apply one row under the parameters; raises RowRefused when nothing may be applied."""
-    context = _Context.load(session, [_account(row)])
-    return apply_plan(session, actor, plan_row(session, row, context), batch_id, context)
-
-
 def _duplicates(file: ImportFile) -> dict[str, int]:
     counted = Counter((row.values.get("account") or "").strip().upper() for row in file.rows)
     return {account: count for account, count in counted.items() if account and count > 1}

@@ -295,6 +295,43 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
     )
 
 
+def open_assignments(session: Session, actor: User, request_id: int) -> list[tuple[int, str, str]]:
+    """(assignment id, holder, step) of a request's open assignments, for Reassign."""
+    require_role(actor, "manager")
+    return [
+        (assignment_id, holder, step)
+        for assignment_id, holder, step in session.execute(
+            select(Assignment.id, User.full_name, RequestStep.name)
+            .join(RequestStep, RequestStep.id == Assignment.request_step_id)
+            .join(User, User.id == Assignment.user_id)
+            .where(
+                RequestStep.request_id == request_id,
+                RequestStep.state == "active",
+                Assignment.state == "open",
+            )
+            .order_by(Assignment.id)
+        )
+    ]
+
+
+def reassign_targets(session: Session, actor: User) -> list[tuple[int, str]]:
+    """Active approvers and managers a manager may hand an assignment to."""
+    require_role(actor, "manager")
+    return [
+        (user_id, name)
+        for user_id, name in session.execute(
+            select(User.id, User.full_name)
+            .where(
+                User.is_active.is_(True),
+                select(UserRole.user_id)
+                .where(UserRole.user_id == User.id, UserRole.role.in_(("approver", "manager")))
+                .exists(),
+            )
+            .order_by(User.full_name)
+        )
+    ]
+
+
 def next_waiting(session: Session, actor: User, after_request_id: int | None = None) -> int | None:
     """The oldest request waiting for ``actor`` other than the one just decided.
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,7 +33,6 @@ from data.clock import utcnow
 from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME
 from data.importfile import safe_cell
-from data.labels import REQUEST_STATE_LABELS
 from data.models import (
     OPEN_STATES,
     Assignment,
@@ -44,7 +42,6 @@ from data.models import (
     RequestEvent,
     RequestStep,
     User,
-    UserRole,
     WorkflowStep,
 )
 from data.users import require_role
@@ -68,7 +65,6 @@ GROUPINGS = ("day", "week", "month")
 OPEN_SUBMITTED = ("pending", "change_requested")
 DECIDED = ("approved", "rejected")
 MAX_RANGE_DAYS = 3 * 366
-STATE_WORDS = {"open": "open", **{k: v.lower() for k, v in REQUEST_STATE_LABELS.items()}}
 
 
 FILTER_LABELS = {
@@ -511,43 +507,6 @@ def request_list(
     return total, list(rows.values())
 
 
-def open_assignments(session: Session, actor: User, request_id: int) -> list[tuple[int, str, str]]:
-    """(assignment id, holder, step) of a request's open assignments, for Reassign."""
-    require_role(actor, "manager")
-    return [
-        (assignment_id, holder, step)
-        for assignment_id, holder, step in session.execute(
-            select(Assignment.id, User.full_name, RequestStep.name)
-            .join(RequestStep, RequestStep.id == Assignment.request_step_id)
-            .join(User, User.id == Assignment.user_id)
-            .where(
-                RequestStep.request_id == request_id,
-                RequestStep.state == "active",
-                Assignment.state == "open",
-            )
-            .order_by(Assignment.id)
-        )
-    ]
-
-
-def reassign_targets(session: Session, actor: User) -> list[tuple[int, str]]:
-    """Active approvers and managers a manager may hand an assignment to."""
-    require_role(actor, "manager")
-    return [
-        (user_id, name)
-        for user_id, name in session.execute(
-            select(User.id, User.full_name)
-            .where(
-                User.is_active.is_(True),
-                select(UserRole.user_id)
-                .where(UserRole.user_id == User.id, UserRole.role.in_(("approver", "manager")))
-                .exists(),
-            )
-            .order_by(User.full_name)
-        )
-    ]
-
-
 # ---------------------------------------------------------------- throughput
 
 
@@ -880,15 +839,6 @@ def filter_choices(session: Session, actor: User) -> dict[str, list]:
     )
     return {"steps": steps, "approvers": approvers, "groups": groups}
 
-
-def rows_as_table(headers: Iterable[str], rows: Iterable[Iterable[Any]]) -> dict[str, list]:
-    """A plain {header: column} table, for the page's tables and CSV downloads."""
-    headers = list(headers)
-    columns: dict[str, list] = {header: [] for header in headers}
-    for row in rows:
-        for header, value in zip(headers, row, strict=True):
-            columns[header].append(value)
-    return columns
 
 
 # ---------------------------------------------------------------- tables and CSV

@@ -8,8 +8,7 @@ from components.feedback import success_alert
 from components.request import ACTION, request_body
 from data import requests as workflow
 from data.errors import StaleChange, ValidationFailed
-from data.inbox import next_waiting, request_view
-from data.metrics import open_assignments, reassign_targets
+from data.inbox import next_waiting, open_assignments, reassign_targets, request_view
 from pages._support import act, attempt, guard, read
 
 dash.register_page(__name__, path_template="/requests/<request_id>", title="Request · Countersign")

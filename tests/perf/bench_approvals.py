@@ -17,8 +17,10 @@ Run with `make bench` (or `python -m tests.perf.bench_approvals [seconds] [worke
 
 from __future__ import annotations
 
+import base64
 import os
 import queue
+import random
 import socket
 import statistics
 import subprocess
@@ -119,25 +121,72 @@ def start_gunicorn(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     return server, base
 
 
-def approve_payload_factory():
-    """The Approve callback's body for a request id, built from the app's own callback map."""
-    from app import create_app
-    from data.config import Settings
-    from tests.dash_http import callback_payload, find_output_key
+class Payloads:
+    """Callback bodies built from the app's own callback map."""
 
-    folder = tempfile.mkdtemp()
-    app = create_app(Settings(database_url=f"sqlite:///{folder}/map.db", secret_key="x",
-                              demo=False, host="", port=0))  # fmt: skip
-    key = find_output_key(app, "rq-body.children...rq-alert.children..")
-    matches = {"rq-action": [{"type": "rq-action", "action": "approve"}]}
+    def __init__(self):
 
-    def payload(request_id: int) -> dict:
-        return callback_payload(app, key, {("rq-action", "n_clicks"): [1],
-                                           ("rq-id", "data"): request_id,
-                                           ("rq-confirm-stale", "value"): False},
-                                matches, changed='{"action":"approve","type":"rq-action"}.n_clicks')  # fmt: skip
+        from app import create_app
+        from components.editor import FIELD_NAMES
+        from data.config import Settings
 
-    return payload
+        folder = tempfile.mkdtemp()
+        self.app = create_app(Settings(database_url=f"sqlite:///{folder}/map.db", secret_key="x",
+                                       demo=False, host="", port=0))  # fmt: skip
+        self.fields = FIELD_NAMES
+
+    def body(self, fragment, values, matches=None, changed=None):
+        from tests.dash_http import callback_payload, find_output_key
+
+        key = find_output_key(self.app, fragment)
+        return callback_payload(self.app, key, values, matches or {}, changed=changed)
+
+    def editor(self, account, trigger, changes=None, request_id=None):
+        fields = [{"type": "cs-field", "name": n} for n in self.fields]
+        values = {
+            ("cs-field", "value"): [(changes or {}).get(n) for n in self.fields],
+            ("cs-editor", "data"): {"account": account, "version": None,
+                                    "request_id": request_id,
+                                    "shown": {n: "" for n in self.fields}},
+        }  # fmt: skip
+        feedback = [{"type": "cs-feedback", "name": n} for n in self.fields]
+        matches = {"cs-field": fields, "cs-feedback": feedback}
+        if trigger == "save":
+            values[("cs-save", "n_clicks")] = 1
+            changed = "cs-save.n_clicks"
+        else:
+            matches["cs-action"] = [{"type": "cs-action", "action": trigger}]
+            values[("cs-action", "n_clicks")] = [1]
+            changed = f'{{"action":"{trigger}","type":"cs-action"}}.n_clicks'
+        return self.body("cs-editor.data", values, matches, changed)
+
+    def inbox(self):
+        return self.body("inbox-grid.rowData", {("inbox-tabs", "active_tab"): "waiting"},
+                         changed="inbox-tabs.active_tab")  # fmt: skip
+
+    def approve(self, request_id, confirm=False):
+        return self.body("rq-body.children...rq-alert.children..",
+                         {("rq-action", "n_clicks"): [1], ("rq-id", "data"): request_id,
+                          ("rq-confirm-stale", "value"): confirm},
+                         {"rq-action": [{"type": "rq-action", "action": "approve"}]},
+                         '{"action":"approve","type":"rq-action"}.n_clicks')  # fmt: skip
+
+    def imported(self, accounts):
+        lines = "".join(f"{a},Soak {random.randrange(10**6)}\n" for a in accounts)
+        content = base64.b64encode(("account,city\n" + lines).encode()).decode()
+        stored = {"filename": "soak.csv", "contents": f"data:text/csv;base64,{content}"}
+        return self.body("imp-batches.children", {("imp-run", "n_clicks"): 1,
+                                                  ("imp-file", "data"): stored},
+                         changed="imp-run.n_clicks")  # fmt: skip
+
+    def pending(self):
+        return self.body("pd-body.children", {("pd-days", "value"): "30", ("cs-tz", "data"): 0},
+                         changed="pd-days.value")  # fmt: skip
+
+    def throughput(self):
+        return self.body("tp-body.children", {("tp-grouping", "value"): "week",
+                                              ("cs-tz", "data"): 0},
+                         changed="tp-grouping.value")  # fmt: skip
 
 
 def run_clients(base: str, cookies: list[str], work: queue.Queue, payload, seconds: float):
@@ -225,7 +274,7 @@ def main() -> int:
         print(f"  {REQUESTS:,} pending requests on PostgreSQL in "
               f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
         server, base = start_gunicorn(url, workers)
-        payload = approve_payload_factory()
+        payload = Payloads().approve
         cookies = [session_cookie(user_id) for user_id in made["approvers"]]
         work: queue.Queue = queue.Queue()
         for request_id in made["request_ids"]:

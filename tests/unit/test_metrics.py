@@ -25,10 +25,10 @@ from data import requests as workflow
 from data.clock import clock_at
 from data.customers import save_customer
 from data.errors import PermissionDenied, ValidationFailed
+from data.inbox import open_assignments
 from data.metrics import (
     RequestFilters,
     ThroughputFilters,
-    open_assignments,
     pending_overview,
     request_list,
     throughput,
