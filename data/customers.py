@@ -66,9 +66,17 @@ def customer_values(customer: Customer) -> dict[str, Any]:
 
 
 def parse_values(
-    session: Session, raw: dict[str, Any], *, creating: bool = False
+    session: Session,
+    raw: dict[str, Any],
+    *,
+    creating: bool = False,
+    coming_accounts: set[str] | frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Validate raw values with the field catalogue; every error at once, per field."""
+    """Validate raw values with the field catalogue; every error at once, per field.
+
+    ``coming_accounts``: accounts not yet written that an invoice account may name
+    (new customers earlier in the same import).
+    """
     errors: dict[str, str] = {}
     parsed: dict[str, Any] = {}
     for name, value in raw.items():
@@ -85,8 +93,10 @@ def parse_values(
             errors[name] = f"{spec.label} {error}"
     invoice_account = parsed.get("invoice_account")
     if invoice_account and "invoice_account" not in errors:
-        exists = session.scalar(select(Customer.id).where(Customer.account == invoice_account))
-        if exists is None and invoice_account != parsed.get("account"):
+        exists = invoice_account in coming_accounts or session.scalar(
+            select(Customer.id).where(Customer.account == invoice_account)
+        )
+        if not exists and invoice_account != parsed.get("account"):
             errors["invoice_account"] = f"Invoice account {invoice_account} is not a customer"
     if errors:
         raise ValidationFailed(errors)
@@ -119,6 +129,21 @@ def apply_values(
     return list(values)
 
 
+def parse_new_customer(
+    session: Session, raw: dict[str, Any], coming_accounts: set[str] | frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A new customer's values, validated: every required field present and every value valid."""
+    missing = {
+        spec.name: f"{spec.label} is required"
+        for spec in FIELDS
+        if spec.required and spec.name not in raw
+    }
+    parsed = parse_values(session, dict(raw), creating=True, coming_accounts=coming_accounts)
+    if missing:
+        raise ValidationFailed(missing)
+    return parsed
+
+
 def create_customer(
     session: Session,
     actor: User,
@@ -128,15 +153,7 @@ def create_customer(
 ) -> Customer:
     """A new customer applies at once; each set field goes into the audit trail."""
     require_role(actor, "clerk")
-    raw = dict(raw)
-    missing = {
-        spec.name: f"{spec.label} is required"
-        for spec in FIELDS
-        if spec.required and spec.name not in raw
-    }
-    parsed = parse_values(session, raw, creating=True)
-    if missing:
-        raise ValidationFailed(missing)
+    parsed = parse_new_customer(session, raw)
     if session.scalar(select(Customer.id).where(Customer.account == parsed["account"])):
         raise ValidationFailed({"account": f"Account number {parsed['account']} already exists"})
     customer = Customer(**parsed)

@@ -1,11 +1,16 @@
 """Importing customers under the Data entity behavior parameter.
 
 Rows are applied in chunks: one transaction per chunk, with the chunk's
-customers and open requests read once, every row that writes in its own
-savepoint, and the row results recorded in the same transaction. A row either
-happens whole or not at all; a chunk the database refuses is redone a row at
-a time. A dry run does the same work in a transaction that is always rolled
-back, so its preview says exactly what an import would do.
+customers and open requests read once. Every row is validated and decided
+first (``plan_row``); then the chunk's new customers, updates and requests for
+approval are written set-based (``data.bulk``), a few statements per table for
+the whole chunk. A row the set-based writer cannot take (a workflow whose
+steps cannot run for it) goes through the workflow engine in its own
+savepoint, which explains the problem. The row results are recorded in the
+same transaction. A row either happens whole or not at all: a chunk the
+database refuses is redone a row at a time through the engine. A dry run does
+the same work in a transaction that is always rolled back, so its preview says
+exactly what an import would do.
 """
 
 from __future__ import annotations
@@ -14,24 +19,29 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from data import requests as workflow
+from data.bulk import BatchSubmission, create_customers, update_customers
 from data.clock import utcnow
-from data.customers import apply_values, create_customer, parse_values
+from data.customers import apply_values, create_customer, parse_new_customer, parse_values
 from data.db import Database
 from data.errors import DomainError, ValidationFailed
-from data.fields import field_label, field_spec
+from data.fields import FIELDS_BY_NAME, field_label, field_spec
 from data.importfile import FileRow, ImportFile
 from data.models import OPEN_STATES, ChangeRequest, Customer, ImportBatch, ImportRow, User
 from data.parameters import gated_fields, get_parameters
 from data.requests import current_value_text
 from data.users import require_role
+from data.workflows import ChangeSet
 
 CHUNK_ROWS = 500
-"""Rows applied in one transaction (each row in its own savepoint)."""
+"""Rows applied in one transaction."""
+SET_BASED = True
+"""False writes every row through the workflow engine, the reference the set-based writer
+is tested against."""
 OUTCOMES = ("created", "updated", "unchanged", "proposed", "rejected", "failed")
 
 
@@ -73,22 +83,33 @@ def _labels(names) -> str:
 
 @dataclass
 class _Context:
-    """What every row of a chunk needs, read once: parameters and the customers it touches."""
+    """What every row of a chunk needs, read once: parameters and the customers it touches.
+
+    Customers are read as plain rows (the chunk's writes are set-based); a row that
+    goes through the workflow engine loads its customer as an ORM object.
+    """
 
     behavior: str
     gated: set[str]
-    customers: dict[str, Customer]
+    customers: dict[str, Row]
     open_requests: dict[int, ChangeRequest]
+    coming_accounts: set[str] = field(default_factory=set)
+    """New accounts planned earlier in the chunk (an invoice account may name them)."""
 
     @classmethod
-    def load(cls, session: Session, accounts: list[str]) -> _Context:
+    def load(cls, session: Session, accounts: list[str], names: set[str]) -> _Context:
+        """Read for ``accounts`` the customer columns ``names`` (the file's), id and version."""
         behavior = get_parameters(session).data_entity_behavior
         gated = gated_fields(session) if behavior != "allow" else set()
-        customers: dict[str, Customer] = {}
+        table = Customer.__table__.c
+        columns = [table.id, table.version, table.account]
+        columns += [table[name] for name in sorted(names)
+                    if name in FIELDS_BY_NAME and name != "account"]  # fmt: skip
+        customers: dict[str, Row] = {}
         wanted = sorted({account for account in accounts if account})
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
-            for customer in session.scalars(select(Customer).where(Customer.account.in_(part))):
+            for customer in session.execute(select(*columns).where(table.account.in_(part))):
                 customers[customer.account] = customer
         open_requests: dict[int, ChangeRequest] = {}
         ids = [customer.id for customer in customers.values()]
@@ -108,8 +129,9 @@ class _Plan:
     """What a row will do, decided before anything is written."""
 
     result: RowResult
-    customer: Customer | None = None
+    customer: Row | Customer | None = None
     create: dict[str, str] | None = None
+    created_values: dict[str, object] | None = None
     direct: dict[str, object] = field(default_factory=dict)
     needs_approval: dict[str, object] = field(default_factory=dict)
 
@@ -128,12 +150,22 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
     given = {name: value for name, value in row.values.items() if name != "account"}
     customer = context.customers.get(account)
     if customer is None:
-        return _Plan(
-            RowResult(row.number, account, "created", "New customer."),
-            create={"account": account, **given},
-        )
+        raw = {"account": account, **given}
+        try:
+            values = parse_new_customer(session, raw, context.coming_accounts)
+        except ValidationFailed as error:
+            raise RowRefused("failed", "; ".join(error.errors.values())) from None
+        context.coming_accounts.add(account)
+        return _Plan(RowResult(row.number, account, "created", "New customer."), create=raw,
+                     created_values=values)  # fmt: skip
+    # a cell equal to the current value is valid as it stands: only the others are parsed
     try:
-        parsed = parse_values(session, {k: v for k, v in given.items() if v.strip()})
+        parsed = parse_values(
+            session,
+            {k: v for k, v in given.items()
+             if v.strip() and (k not in FIELDS_BY_NAME or v != current_value_text(customer, k))},
+            coming_accounts=context.coming_accounts,
+        )  # fmt: skip
     except ValidationFailed as error:
         raise RowRefused("failed", "; ".join(error.errors.values())) from None
 
@@ -170,8 +202,8 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
         outcome = "proposed"
     else:
         message, outcome = f"Updated: {_labels(direct)}.", "updated"
-    return _Plan(RowResult(row.number, account, outcome, message), customer, None, direct,
-                 needs_approval)  # fmt: skip
+    return _Plan(RowResult(row.number, account, outcome, message), customer, direct=direct,
+                 needs_approval=needs_approval)  # fmt: skip
 
 
 def apply_plan(
@@ -188,6 +220,7 @@ def apply_plan(
         return result
     if plan.customer is None:
         return result
+    plan.customer = session.get(Customer, plan.customer.id)
     if plan.direct:
         apply_values(session, plan.customer, plan.direct, actor, "import_batch", batch_id)
     if plan.needs_approval:
@@ -284,12 +317,16 @@ def _import_rows(
     rows: list[FileRow],
     duplicates: dict[str, int],
     batch_id: int | None,
+    set_based: bool = True,
 ) -> list[RowResult]:
-    """Every row of ``rows`` in this transaction, each row in a savepoint when it writes."""
+    """Every row of ``rows`` in this transaction; see the module's description."""
     actor = session.get(User, actor_id)
     require_role(actor, "clerk")
-    context = _Context.load(session, [_account(row) for row in rows])
-    results = []
+    names = {name for row in rows for name in row.values}
+    context = _Context.load(session, [_account(row) for row in rows], names)
+    submission = BatchSubmission(session, actor) if set_based and SET_BASED else None
+    results: list[RowResult | None] = []
+    planned: list[tuple[int, _Plan]] = []
     for row in rows:
         result = _duplicate_result(row, duplicates)
         if result is None:
@@ -297,6 +334,8 @@ def _import_rows(
                 plan = plan_row(session, row, context)
                 if plan.customer is None and plan.create is None:
                     result = plan.result
+                elif submission is not None and _fits_set_based(plan, submission):
+                    planned.append((len(results), plan))
                 else:
                     with session.begin_nested():
                         result = apply_plan(session, actor, plan, batch_id, context)
@@ -310,9 +349,51 @@ def _import_rows(
                 )
                 result = RowResult(row.number, _account(row), "failed", message)
         results.append(result)
+    if planned:
+        written = _apply_set_based(session, actor, [plan for _, plan in planned], batch_id,
+                                   submission)  # fmt: skip
+        for (index, _), result in zip(planned, written, strict=True):
+            results[index] = result
     if batch_id is not None:
         session.flush()
-        session.execute(insert(ImportRow), [_row_record(batch_id, result) for result in results])
+        session.execute(
+            insert(ImportRow.__table__), [_row_record(batch_id, result) for result in results]
+        )
+    return results
+
+
+def _change_set(plan: _Plan) -> ChangeSet:
+    return {
+        name: (current_value_text(plan.customer, name), field_spec(name).to_text(value))
+        for name, value in plan.needs_approval.items()
+    }
+
+
+def _fits_set_based(plan: _Plan, submission: BatchSubmission) -> bool:
+    return not plan.needs_approval or submission.steps_for(_change_set(plan)) is not None
+
+
+def _apply_set_based(
+    session: Session,
+    actor: User,
+    plans: list[_Plan],
+    batch_id: int | None,
+    submission: BatchSubmission,
+) -> list[RowResult]:
+    """What ``apply_plan`` does for each plan, a few statements for them all."""
+    create_customers(session, actor, [p.created_values for p in plans if p.create is not None],
+                     "import_batch", batch_id)  # fmt: skip
+    update_customers(session, actor, [(p.customer, p.direct) for p in plans if p.direct],
+                     "import_batch", batch_id)  # fmt: skip
+    proposing = [(p.customer, _change_set(p)) for p in plans if p.needs_approval]
+    request_ids = submission.submit(session, proposing)
+    results = []
+    for plan in plans:
+        result = plan.result
+        if plan.needs_approval:
+            message = result.message.format(id=request_ids[plan.customer.id])
+            result = RowResult(result.number, result.account, result.outcome, message)
+        results.append(result)
     return results
 
 
@@ -324,11 +405,12 @@ def _run_chunk(
     batch_id: int | None,
     dry_run: bool,
 ) -> list[RowResult]:
+    set_based = len(rows) > 1
     if not dry_run:
-        return database.run(_import_rows, actor_id, rows, duplicates, batch_id)
+        return database.run(_import_rows, actor_id, rows, duplicates, batch_id, set_based)
     session = database.sessions()
     try:
-        return _import_rows(session, actor_id, rows, duplicates, None)
+        return _import_rows(session, actor_id, rows, duplicates, None, set_based)
     finally:
         session.rollback()
         session.close()

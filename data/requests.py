@@ -382,14 +382,17 @@ def _activate(session: Session, request: ChangeRequest, step: RequestStep) -> No
     _event(session, request, None, "step_started", step=step)
 
 
+def assigned_text(request_id: int, account: str, step_name: str) -> str:
+    return f"Request #{request_id} for {account} waits for your decision ({step_name})."
+
+
 def _notify_assigned(session: Session, request: ChangeRequest, step: RequestStep, user_id: int):
     notify(
         session,
         user_id,
         "assigned",
         request,
-        f"Request #{request.id} for {request.customer.account} waits for your decision "
-        f"({step.name}).",
+        assigned_text(request.id, request.customer.account, step.name),
     )
 
 

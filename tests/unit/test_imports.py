@@ -175,12 +175,27 @@ def test_template_has_every_header_and_an_example_row(world):
     assert outcomes(import_customers(world.db, world.user_id("clerk"), parsed, dry_run=True)) == [("C900001", "created")]
 
 
+def refuse_in_bulk(monkeypatch, account, error):
+    """The chunk's set-based update writes, then fails, when it holds ``account``."""
+    import data.imports as imports
+
+    real_update = imports.update_customers
+
+    def failing_update(session, actor, changes, *args, **kwargs):
+        real_update(session, actor, changes, *args, **kwargs)
+        if any(customer.account == account for customer, _ in changes):
+            raise error
+
+    monkeypatch.setattr(imports, "update_customers", failing_update)
+
+
 def test_a_row_the_database_refuses_fails_alone_and_leaves_nothing_partial(world, monkeypatch):
     """A fault while one row writes undoes that row only; the rest of its chunk lands."""
     from sqlalchemy.exc import IntegrityError
 
     import data.imports as imports
 
+    refuse_in_bulk(monkeypatch, "C002", IntegrityError("UPDATE customers", {}, Exception("bulk")))
     world.customer("C002")
     world.customer("C003")
     real_apply = imports.apply_values
@@ -218,6 +233,7 @@ def test_a_chunk_the_database_breaks_is_redone_a_row_at_a_time(world, monkeypatc
         return real_apply(session, customer, values, *args, **kwargs)
 
     monkeypatch.setattr(imports, "apply_values", flaky_apply)
+    refuse_in_bulk(monkeypatch, "C002", OperationalError("UPDATE customers", {}, Exception("lost")))
     summary = run(world, "account,city\nC001,Genova\nC002,Bari\n")
     assert outcomes(summary) == [("C001", "updated"), ("C002", "failed")]
     assert "nothing of it was applied" in summary.results[1].message
