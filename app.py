@@ -10,7 +10,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dash._callback
-from dash import Dash, Input, Output, State
+from dash import Dash, Input, Output, State, hooks
+from dash.background_callback.managers import BaseBackgroundCallbackManager
 from dash.exceptions import DashException
 from flask import redirect, request
 from flask_login import LoginManager, current_user, logout_user
@@ -28,6 +29,7 @@ from pages._support import (
     DATABASE_KEY,
     SessionUser,
     database,
+    job_data,
     load_actor,
     log,
     parse_session_id,
@@ -36,6 +38,30 @@ from pages._support import (
 
 ROOT = Path(__file__).resolve().parent
 PUBLIC_PATHS = ("/login", "/logout", "/_dash-", "/assets/", "/_favicon", "/_reload-hash")
+
+# every callback request carries the signed-in user to a background job it starts
+hooks.custom_data("countersign")(lambda _context: job_data())
+
+
+def background_manager(settings: Settings):
+    """Where background callbacks (long imports) run.
+
+    With COUNTERSIGN_JOBS_URL (redis://…) they go to Celery workers shared by every
+    app server (``celery -A app:celery_app worker``); otherwise to processes on
+    this machine, with their progress and results in a diskcache folder.
+    """
+    if settings.jobs_url:
+        from celery import Celery
+        from dash import CeleryManager
+
+        celery = Celery("countersign", broker=settings.jobs_url, backend=settings.jobs_url)
+        return CeleryManager(celery, expire=3600)
+    import diskcache
+    from dash import DiskcacheManager
+
+    folder = settings.jobs_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    return DiskcacheManager(diskcache.Cache(str(folder)), expire=3600)
 
 
 def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None = None) -> Dash:
@@ -50,6 +76,8 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
     # that callbacks registered by an earlier app in this process are not added twice.
     dash._callback.GLOBAL_CALLBACK_LIST.clear()
     dash._callback.GLOBAL_CALLBACK_MAP.clear()
+    BaseBackgroundCallbackManager.functions.clear()
+    BaseBackgroundCallbackManager.managers.clear()
     app = Dash(
         __name__,
         use_pages=True,
@@ -58,6 +86,7 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
         title="Countersign",
         update_title=None,
         suppress_callback_exceptions=True,
+        background_callback_manager=background_manager(settings),
     )
     server = app.server
     server.secret_key = settings.secret_key
@@ -187,9 +216,11 @@ def _register_shell_callbacks(app: Dash) -> None:
 
 def __getattr__(name: str):
     """``app`` and ``server`` are built on first use, so importing this module is cheap."""
-    if name in ("app", "server"):
+    if name in ("app", "server", "celery_app"):
         built = create_app()
-        globals().update(app=built, server=built.server)
+        manager = built._background_manager
+        celery = manager.handle if type(manager).__name__ == "CeleryManager" else None
+        globals().update(app=built, server=built.server, celery_app=celery)
         return globals()[name]
     raise AttributeError(name)
 

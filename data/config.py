@@ -24,6 +24,19 @@ class Settings:
     port: int
     secure_cookies: bool = False
     """Served over HTTPS: the session cookie is sent on HTTPS only."""
+    jobs_url: str = ""
+    """Where background jobs (long imports) run: a Redis URL puts them on Celery workers,
+    shared by every app server; empty keeps them on this machine (diskcache)."""
+    jobs_dir: str = ""
+    """The diskcache folder when ``jobs_url`` is empty (default: beside a SQLite database,
+    else instance/jobs)."""
+
+    def jobs_folder(self) -> Path:
+        if self.jobs_dir:
+            return Path(self.jobs_dir)
+        if self.database_url.startswith("sqlite:///") and self.database_url != "sqlite:///":
+            return Path(self.database_url.removeprefix("sqlite:///")).parent / "jobs"
+        return INSTANCE_DIR / "jobs"
 
 
 def normalise_database_url(url: str) -> str:
@@ -72,4 +85,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         host=env.get("HOST", "127.0.0.1"),
         port=port,
         secure_cookies=env.get("COUNTERSIGN_HTTPS", "").strip() == "1",
+        jobs_url=env.get("COUNTERSIGN_JOBS_URL", "").strip(),
+        jobs_dir=env.get("COUNTERSIGN_JOBS_DIR", "").strip(),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -86,6 +87,14 @@ class Database:
         self.url = normalise_database_url(url)
         self.engine = make_engine(self.url, **engine_options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._pid = os.getpid()
+
+    def after_fork(self) -> None:
+        """In a process forked from the one that opened this database (a background job):
+        leave the parent's pooled connections to the parent and open new ones."""
+        if self._pid != os.getpid():
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
 
     @property
     def dialect(self) -> str:

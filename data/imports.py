@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import Row, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -471,17 +471,3 @@ def batch_rows(session: Session, actor: User, batch_id: int) -> list[ImportRow]:
 def recent_batches(session: Session, actor: User, limit: int = 20) -> list[ImportBatch]:
     require_role(actor, "clerk")
     return list(session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(limit)))
-
-
-def running_import(session: Session, actor: User) -> tuple[int, int] | None:
-    """(rows done, rows in all) of the actor's import still running, if any."""
-    require_role(actor, "clerk")
-    batch = session.scalar(
-        select(ImportBatch)
-        .where(ImportBatch.created_by_id == actor.id, ImportBatch.status == "running")
-        .order_by(ImportBatch.id.desc())
-    )
-    if batch is None:
-        return None
-    done = session.scalar(select(func.count(ImportRow.id)).where(ImportRow.batch_id == batch.id))
-    return done or 0, batch.total_rows

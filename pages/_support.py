@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
+import dash
 from dash import dcc, html
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_login import UserMixin, current_user
 from sqlalchemy.orm import Session
 
@@ -20,6 +23,7 @@ from data.models import User
 DATABASE_KEY = "countersign.database"
 T = TypeVar("T")
 log = logging.getLogger("countersign")
+_job_user: ContextVar[int | None] = ContextVar("countersign_job_user", default=None)
 
 
 class SessionUser(UserMixin):
@@ -42,10 +46,39 @@ def database() -> Database:
 
 
 def signed_in_user_id() -> int | None:
+    job_user = _job_user.get()
+    if job_user is not None:
+        return job_user
+    if not has_request_context():
+        return None
     if current_user and current_user.is_authenticated:
         parsed = parse_session_id(current_user.get_id())
         return parsed[0] if parsed else None
     return None
+
+
+def job_data() -> dict[str, Any]:
+    """What a background job needs from the request that started it (``dash.hooks.custom_data``):
+    computed in the web process from the signed-in session, never sent by the browser."""
+    return {"user_id": signed_in_user_id()}
+
+
+@contextmanager
+def background_job() -> Iterator[None]:
+    """Run a background callback's body as the user who started it, with the app's database.
+
+    The job may run in a process forked from a web worker or on a Celery worker;
+    the services check that user's roles as they would in the web process.
+    """
+    data = dash.callback_context.custom_data.get("countersign") or {}
+    server = dash.get_app().server
+    token = _job_user.set(data.get("user_id"))
+    try:
+        with server.app_context():
+            database().after_fork()
+            yield
+    finally:
+        _job_user.reset(token)
 
 
 def load_actor(session: Session) -> User | None:

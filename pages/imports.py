@@ -3,6 +3,7 @@
 import base64
 import csv
 import io
+import secrets
 
 import dash
 import dash_ag_grid as dag
@@ -18,10 +19,9 @@ from data.imports import (
     batch_rows,
     import_customers,
     recent_batches,
-    running_import,
 )
 from data.parameters import get_parameters
-from pages._support import attempt, database, guard, read, signed_in_user_id
+from pages._support import attempt, background_job, database, guard, read, signed_in_user_id
 
 dash.register_page(__name__, path="/imports", title="Imports · Countersign", order=3)
 
@@ -33,6 +33,7 @@ OUTCOME_COLOURS = {
     "rejected": "danger",
     "failed": "danger",
 }
+HIDDEN = {"display": "none"}
 PREVIEW_COLUMNS = [
     {"field": "number", "headerName": "Row", "width": 80},
     {"field": "account", "headerName": "Account", "width": 130},
@@ -50,7 +51,6 @@ def layout(**_query):
         [
             dcc.Download(id="imp-download"),
             dcc.Store(id="imp-file"),
-            dcc.Interval(id="imp-poll", interval=700, disabled=True),
             html.Div(
                 [
                     html.H1("Imports", className="h3 mb-0"),
@@ -83,6 +83,20 @@ def layout(**_query):
             ),
             html.Div(id="imp-message"),
             html.Div(id="imp-preview"),
+            # static, not part of the preview: a button inserted by a callback would
+            # start the background import job once with no click
+            html.Div(
+                [
+                    dbc.Button("Import", id="imp-run", color="primary", className="me-2"),
+                    html.Span(
+                        "Rows with errors are left out; the rest are applied one by one.",
+                        className="text-muted small",
+                    ),
+                ],
+                id="imp-actions",
+                className="mb-3",
+                style=HIDDEN,
+            ),
             dbc.Progress(
                 id="imp-progress",
                 value=0,
@@ -137,15 +151,15 @@ def batches_table():
 
 
 def preview(filename: str | None, contents: str | None):
-    """Read the upload and dry-run it: (preview layout, file to keep, message)."""
+    """Read the upload and dry-run it: (preview layout, file to keep, message, actions style)."""
     if not contents:
-        return no_update, None, no_update
+        return no_update, None, no_update, HIDDEN
     try:
         data = base64.b64decode(contents.split(",", 1)[1])
         file = read_import_file(filename or "upload.csv", data)
         summary = import_customers(database(), signed_in_user_id(), file, dry_run=True)
     except DomainError as error:
-        return None, None, error_alert(f"{filename}: {error.message}")
+        return None, None, error_alert(f"{filename}: {error.message}"), HIDDEN
     counts = summary.counts
     badges = [
         dbc.Badge(
@@ -173,20 +187,18 @@ def preview(filename: str | None, contents: str | None):
                 style={"height": "320px"},
                 className="mb-3",
             ),
-            dbc.Button("Import", id="imp-run", color="primary", className="me-2"),
-            html.Span(
-                "Rows with errors are left out; the rest are applied one by one.",
-                className="text-muted small",
-            ),
         ]
     )
-    return layout, {"filename": filename, "contents": contents}, None
+    # the token makes each upload's import a job of its own, even for the same file
+    kept = {"filename": filename, "contents": contents, "token": secrets.token_hex(8)}
+    return layout, kept, None, {}
 
 
 @callback(
     Output("imp-preview", "children"),
     Output("imp-file", "data"),
     Output("imp-message", "children", allow_duplicate=True),
+    Output("imp-actions", "style"),
     Input("imp-upload", "contents"),
     State("imp-upload", "filename"),
     prevent_initial_call=True,
@@ -195,13 +207,13 @@ def on_upload(contents, filename):
     return preview(filename, contents)
 
 
-def run_upload(stored: dict | None):
+def run_upload(stored: dict | None, progress=None):
     if not stored:
         return error_alert("Upload a file first.")
     try:
         data = base64.b64decode(stored["contents"].split(",", 1)[1])
         file = read_import_file(stored["filename"], data)
-        summary = import_customers(database(), signed_in_user_id(), file)
+        summary = import_customers(database(), signed_in_user_id(), file, progress=progress)
     except DomainError as error:
         return error_alert(error.message)
     counts = ", ".join(f"{n} {o}" for o, n in summary.counts.items() if n)
@@ -217,40 +229,29 @@ def run_upload(stored: dict | None):
 @callback(
     Output("imp-message", "children", allow_duplicate=True),
     Output("imp-preview", "children", allow_duplicate=True),
+    Output("imp-actions", "style", allow_duplicate=True),
     Output("imp-batches", "children"),
     Input("imp-run", "n_clicks"),
     State("imp-file", "data"),
     prevent_initial_call=True,
+    background=True,
     running=[
-        (Output("imp-poll", "disabled"), False, True),
         (Output("imp-run", "disabled"), True, False),
+        (Output("imp-progress", "style"), {}, {"display": "none"}),
     ],
+    progress=[Output("imp-progress", "value"), Output("imp-progress", "label")],
+    progress_default=[0, "Starting…"],
 )
-def on_import(clicks, stored):
+def on_import(set_progress, clicks, stored):
+    """Runs as a background job (this machine's or a Celery worker), so the page stays live."""
     if not clicks:
-        return no_update, no_update, no_update
-    return run_upload(stored), None, batches_table()
+        return no_update, no_update, no_update, no_update
 
+    def progress(done: int, total: int) -> None:
+        set_progress((round(100 * done / total) if total else 0, f"{done:,} of {total:,} rows"))
 
-@callback(
-    Output("imp-progress", "value"),
-    Output("imp-progress", "label"),
-    Output("imp-progress", "style"),
-    Input("imp-poll", "n_intervals"),
-    Input("imp-poll", "disabled"),
-    prevent_initial_call=True,
-)
-def on_poll(_ticks, disabled):
-    if disabled:
-        return 0, "", {"display": "none"}
-    state, alert = attempt(lambda: read(running_import))
-    if alert is not None:  # not a clerk: nothing to show
-        raise dash.exceptions.PreventUpdate
-    if not state:
-        return 0, "Starting…", {}
-    done, total = state
-    percent = round(100 * done / total) if total else 0
-    return percent, f"{done:,} of {total:,} rows", {}
+    with background_job():
+        return run_upload(stored, progress), None, HIDDEN, batches_table()
 
 
 def batch_csv(batch_id: int) -> str:

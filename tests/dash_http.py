@@ -69,3 +69,26 @@ def client_as(app, user_id: int | None):
             session["_user_id"] = str(user_id)
             session["_fresh"] = True
     return client
+
+
+def post_callback(client, body: dict, timeout: float = 60.0):
+    """POST one callback as the browser does; a background callback is followed to its end.
+
+    Dash answers a background callback with signed job handles; the browser then
+    sends the same request with them until the answer holds the outputs.
+    """
+    import time
+
+    response = client.post("/_dash-update-component", json=body)
+    data = response.get_json(silent=True) if response.status_code == 200 else None
+    if not isinstance(data, dict) or "cacheKey" not in data:
+        return response
+    query = {"cacheKey": data["cacheKey"], "job": data["job"]}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        response = client.post("/_dash-update-component", json=body, query_string=query)
+        data = response.get_json(silent=True) if response.status_code == 200 else None
+        if not isinstance(data, dict) or "response" in data or response.status_code != 200:
+            return response
+    raise TimeoutError("the background callback did not finish")

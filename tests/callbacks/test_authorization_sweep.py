@@ -22,7 +22,7 @@ from sqlalchemy import select
 from data.customers import save_customer
 from data.fields import GATEABLE_FIELDS
 from data.models import ROLES, Base
-from tests.dash_http import callback_payload, client_as
+from tests.dash_http import callback_payload, client_as, post_callback
 
 EVERY_ROLE_USER = {"clerk": "clerk", "approver": "approver", "manager": "manager",
                    "analyst": "analyst", "admin": "admin"}  # fmt: skip
@@ -98,8 +98,6 @@ CASES: dict[str, Case] = {
         ("imp-upload", "filename"): "sweep.csv"}),  # fmt: skip
     "imp-run.n_clicks": Case(("clerk",), {
         ("imp-run", "n_clicks"): 1, ("imp-file", "data"): _import_file()}, writes=True),
-    "imp-poll.n_intervals": Case(("clerk",), {
-        ("imp-poll", "n_intervals"): 1, ("imp-poll", "disabled"): False}),  # fmt: skip
     "rq-reassign-button.n_clicks": Case(("manager",), lambda world: (lambda rid: {
         ("rq-reassign-button", "n_clicks"): 1, ("rq-id", "data"): rid,
         ("rq-reassign-from", "value"): str(_first_assignment(world, rid)),
@@ -203,14 +201,14 @@ def test_the_wrong_people_are_refused_and_change_nothing(web, name):
     for role in [None, *others]:
         before = fingerprint(web.world)
         user_id = web.world.user_id(EVERY_ROLE_USER[role]) if role else None
-        response = client_as(web.app, user_id).post("/_dash-update-component", json=body)
+        response = post_callback(client_as(web.app, user_id), body)
         assert refused(response), (role, response.status_code, response.data[:300])
         assert fingerprint(web.world) == before, f"{name} as {role} changed the database"
 
     # the positive control: the same request works for a role that may send it
     before = fingerprint(web.world)
     user_id = web.world.user_id(EVERY_ROLE_USER[case.allowed[0]])
-    response = client_as(web.app, user_id).post("/_dash-update-component", json=body)
+    response = post_callback(client_as(web.app, user_id), body)
     assert response.status_code == 200 and not refused(response), response.data[:300]
     assert (fingerprint(web.world) != before) == case.writes
 
@@ -227,7 +225,7 @@ def test_batch_results_are_for_clerks_only(web):
                             changed=f'{{"batch":{batch},"type":"imp-batch"}}.n_clicks')  # fmt: skip
     for role in (None, "approver", "manager", "analyst", "admin"):
         user_id = web.world.user_id(EVERY_ROLE_USER[role]) if role else None
-        response = client_as(web.app, user_id).post("/_dash-update-component", json=body)
+        response = post_callback(client_as(web.app, user_id), body)
         assert refused(response) and b"C001" not in response.data, role
-    response = client_as(web.app, web.world.user_id("clerk")).post("/_dash-update-component", json=body)
+    response = post_callback(client_as(web.app, web.world.user_id("clerk")), body)
     assert response.status_code == 200 and b"C001" in response.data

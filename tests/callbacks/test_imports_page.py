@@ -17,7 +17,7 @@ def test_preview_then_import_then_download_neutralised_results(web):
 
     contents = upload("account,city\nC001,=HYPERLINK(\"x\")\nC404,\n")
     with web.signed_in("clerk"):
-        layout, stored, message = page.preview("f.csv", contents)
+        layout, stored, message, _actions = page.preview("f.csv", contents)
         assert message is None and "2 rows would give" in text_of(layout)
         result = page.run_upload(stored)
         assert "imported with problems" in text_of(result)
@@ -32,7 +32,7 @@ def test_non_clerks_cannot_preview_or_import(web):
     import pages.imports as page
 
     with web.signed_in("analyst"):
-        layout, stored, message = page.preview("f.csv", upload("account,city\nC001,Roma\n"))
+        layout, stored, message, _actions = page.preview("f.csv", upload("account,city\nC001,Roma\n"))
         assert "Clerk role" in text_of(message) and stored is None
         assert "Clerk role" in text_of(page.run_upload({"filename": "f.csv", "contents": upload("account,city\nC001,Roma\n")}))
     assert web.world.query(lambda s: find_customer(s, "C001").city) is None
