@@ -104,7 +104,8 @@ def session_cookie(user_id: int) -> str:
 def start_gunicorn(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     """gunicorn serving the app on a free loopback port; returns once it answers."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "COUNTERSIGN_DEMO": "0"}
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "COUNTERSIGN_DEMO": "0",
+           "COUNTERSIGN_JOBS_DIR": tempfile.mkdtemp(prefix="countersign-jobs-")}  # fmt: skip
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-b",
          f"127.0.0.1:{port}", "--log-level", "warning", "app:server"],
@@ -121,6 +122,23 @@ def start_gunicorn(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     return server, base
 
 
+def post_callback(http: requests.Session, base: str, body: dict, timeout: float = 60):
+    """POST a callback as the browser does, following a background callback to its result."""
+    response = http.post(f"{base}/_dash-update-component", json=body, timeout=timeout)
+    if response.status_code != 200 or b'"cacheKey"' not in response.content[:200]:
+        return response
+    handles = response.json()
+    query = {"cacheKey": handles["cacheKey"], "job": handles["job"]}
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        time.sleep(0.05)
+        response = http.post(f"{base}/_dash-update-component", json=body, params=query,
+                             timeout=timeout)  # fmt: skip
+        if response.status_code != 200 or b'"response"' in response.content:
+            return response
+    return response
+
+
 class Payloads:
     """Callback bodies built from the app's own callback map."""
 
@@ -133,6 +151,7 @@ class Payloads:
         folder = tempfile.mkdtemp()
         self.app = create_app(Settings(database_url=f"sqlite:///{folder}/map.db", secret_key="x",
                                        demo=False, host="", port=0))  # fmt: skip
+        self.app._setup_server()  # once, before client threads read the callback map
         self.fields = FIELD_NAMES
 
     def body(self, fragment, values, matches=None, changed=None):
@@ -174,7 +193,8 @@ class Payloads:
     def imported(self, accounts):
         lines = "".join(f"{a},Soak {random.randrange(10**6)}\n" for a in accounts)
         content = base64.b64encode(("account,city\n" + lines).encode()).decode()
-        stored = {"filename": "soak.csv", "contents": f"data:text/csv;base64,{content}"}
+        stored = {"filename": "soak.csv", "contents": f"data:text/csv;base64,{content}",
+                  "token": str(random.randrange(10**12))}  # fmt: skip
         return self.body("imp-batches.children", {("imp-run", "n_clicks"): 1,
                                                   ("imp-file", "data"): stored},
                          changed="imp-run.n_clicks")  # fmt: skip

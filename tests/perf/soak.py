@@ -28,6 +28,7 @@ import requests
 from tests.perf.bench_approvals import (
     ADMIN_URL,
     Payloads,
+    post_callback,
     scratch_database,
     session_cookie,
     start_gunicorn,
@@ -71,7 +72,7 @@ def main() -> int:
         def post(http, kind, body):
             started = time.perf_counter()
             try:
-                response = http.post(f"{base}/_dash-update-component", json=body, timeout=60)
+                response = post_callback(http, base, body)
                 status, content = response.status_code, response.content
             except requests.RequestException as error:
                 status, content = 0, str(error).encode()
