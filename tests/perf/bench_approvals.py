@@ -152,7 +152,18 @@ class Payloads:
         self.app = create_app(Settings(database_url=f"sqlite:///{folder}/map.db", secret_key="x",
                                        demo=False, host="", port=0))  # fmt: skip
         self.app._setup_server()  # once, before client threads read the callback map
+        self.app.server.test_client().get("/login")  # the pages router registers on a request
         self.fields = FIELD_NAMES
+
+    def key(self, fragment):
+        from tests.dash_http import find_output_key
+
+        return find_output_key(self.app, fragment)
+
+    def by_key(self, key, values, matches=None, changed=None):
+        from tests.dash_http import callback_payload
+
+        return callback_payload(self.app, key, values, matches or {}, changed=changed)
 
     def body(self, fragment, values, matches=None, changed=None):
         from tests.dash_http import callback_payload, find_output_key

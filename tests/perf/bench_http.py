@@ -1,0 +1,349 @@
+"""Benchmark: callback latency over HTTP on gunicorn, page load in Chromium, worker memory.
+
+A SQLite database gets 1,000,000 customers and 1,000,000 historical requests
+(two years; the recent ones partly open). gunicorn serves the app with two
+workers on loopback. One client sends each action's callback as the browser
+would, one request at a time, and the figures stand beside a no-op callback
+sent to the same server (Dash's own request handling, the sign-in check and
+the security headers: the floor under every callback):
+
+- customer grid: first block sorted by name and filtered on country (with the
+  row count), and a block further down;
+- open editor: the customer page's layout through the pages router;
+- save with proposals: a gated change saved on a customer (a new draft request);
+- approve: an approver approves a pending request assigned to them;
+- inbox: the approver's inbox tab;
+- each dashboard's full refresh (Pending changes; Approval throughput, 90 days by week).
+
+Then headless Chromium opens the customer list, signed in, with an empty
+cache: the time from navigation until the grid shows its first rows, and the
+bytes of JavaScript and CSS sent, against a bare page of Dash + dbc + an AG
+Grid with 100 rows served the same way. Last, the peak resident memory of
+every gunicorn worker, sampled through the whole run.
+
+Run with `make bench` (or `python -m tests.perf.bench_http [customers] [requests]`).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import psutil
+import requests
+from sqlalchemy import select
+
+from tests.perf.bench_approvals import (
+    Payloads,
+    free_port,
+    post_callback,
+    session_cookie,
+    start_gunicorn,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+CUSTOMERS = 1_000_000
+REQUESTS = 1_000_000
+SAMPLES = 60
+SLOW_SAMPLES = 5
+WORKERS = 2
+
+
+def build(url: str, customers: int, history: int) -> dict:
+    from data.db import Database, upgrade_database
+    from data.generate import generate_customers, generate_history
+    from data.models import Assignment, ChangeRequest, Customer, RequestStep
+    from data.parameters import ensure_defaults, update_parameters
+    from data.users import add_user
+    from data.workflows import StepSpec, activate_version, create_definition, save_version
+
+    upgrade_database(url)
+    database = Database(url)
+    generate_customers(database, customers)
+    with database.session() as session:
+        ensure_defaults(session)
+        admin = add_user(session, "admin", "Admin", "bench-pw", ["admin"])
+        users = {"admin": admin.id}
+        for name, roles in (("clerk", ["clerk"]), ("approver", ["approver"]),
+                            ("approver2", ["approver"]), ("finance", ["approver"]),
+                            ("manager", ["manager", "analyst"])):  # fmt: skip
+            users[name] = add_user(session, name, name.title(), "bench-pw", roles).id
+        update_parameters(session, admin, approvals_enabled=True, data_entity_behavior="propose",
+                          gated={"credit_limit": True, "on_hold": True})  # fmt: skip
+        definition = create_definition(session, admin)
+        version = save_version(session, admin, definition.id,
+                               [StepSpec(name="Credit control", assignee_role="approver")])  # fmt: skip
+        activate_version(session, admin, version.id)
+    generate_history(database, history, clerk_id=users["clerk"],
+                     approver_ids=(users["approver"], users["approver2"]),
+                     finance_id=users["finance"])  # fmt: skip
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+    with database.session() as session:
+        waiting = list(session.scalars(
+            select(ChangeRequest.id)
+            .join(RequestStep, RequestStep.request_id == ChangeRequest.id)
+            .join(Assignment, Assignment.request_step_id == RequestStep.id)
+            .where(ChangeRequest.state == "pending", RequestStep.state == "active",
+                   Assignment.state == "open", Assignment.user_id == users["approver"])
+            .order_by(ChangeRequest.id.desc()).limit(SAMPLES)
+        ))  # fmt: skip
+        busy = select(ChangeRequest.customer_id).where(
+            ChangeRequest.state.in_(("draft", "pending", "change_requested"))
+        )
+        free = list(session.scalars(
+            select(Customer.account).where(Customer.id.not_in(busy))
+            .order_by(Customer.id.desc()).limit(SAMPLES)
+        ))  # fmt: skip
+    database.dispose()
+    return {"users": users, "waiting": waiting, "free_accounts": free}
+
+
+class Sampler(threading.Thread):
+    """Peak RSS of each gunicorn worker, read every quarter second."""
+
+    def __init__(self, master_pid: int):
+        super().__init__(daemon=True)
+        self.master = psutil.Process(master_pid)
+        self.peaks: dict[int, float] = {}
+        self.running = True
+
+    def run(self):
+        while self.running:
+            try:
+                for worker in self.master.children():
+                    mb = worker.memory_info().rss / 2**20
+                    self.peaks[worker.pid] = max(self.peaks.get(worker.pid, 0), mb)
+            except psutil.Error:
+                pass
+            time.sleep(0.25)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[round(0.95 * (len(ordered) - 1))]
+
+
+def measure(http, base, bodies, check=None) -> list[float]:
+    took = []
+    for body in bodies:
+        started = time.perf_counter()
+        response = post_callback(http, base, body)
+        took.append((time.perf_counter() - started) * 1000)
+        assert response.status_code in (200, 204), response.text[:300]
+        if check is not None:
+            assert check(response), response.text[:300]
+    return took
+
+
+def callback_latency(base: str, made: dict, payloads: Payloads) -> list[tuple[str, list[float]]]:
+    users = made["users"]
+    sessions = {}
+    for name in ("clerk", "approver", "manager"):
+        http = requests.Session()
+        http.cookies.set("session", session_cookie(users[name]), domain="127.0.0.1")
+        sessions[name] = http
+    grid_key = payloads.key("customers-grid.getRowsResponse")
+    router_key = payloads.key("_pages_content.children")
+    ping = payloads.body("cs-ping.data", {("cs-ping", "modified_timestamp"): 1},
+                         changed="cs-ping.modified_timestamp")  # fmt: skip
+
+    def grid(start):
+        request = {"startRow": start, "endRow": start + 100,
+                   "sortModel": [{"colId": "name", "sort": "asc"}],
+                   "filterModel": {"country": {"filterType": "text", "type": "equals",
+                                               "filter": "IT"}}}  # fmt: skip
+        return payloads.by_key(grid_key, {("customers-grid", "getRowsRequest"): request,
+                                          ("customers-search", "value"): None},
+                               changed="customers-grid.getRowsRequest")  # fmt: skip
+
+    def editor(account):
+        return payloads.by_key(router_key, {("_pages_location", "pathname"): f"/customers/{account}",
+                                            ("_pages_location", "search"): ""},
+                               changed="_pages_location.pathname")  # fmt: skip
+
+    accounts = [f"B{random.randrange(1, CUSTOMERS_BUILT[0]):07d}" for _ in range(SAMPLES)]
+    today = date.today()
+    throughput = payloads.body("tp-body.children", {
+        ("tp-range", "start_date"): (today - timedelta(days=89)).isoformat(),
+        ("tp-range", "end_date"): today.isoformat(), ("tp-grouping", "value"): "week",
+        ("cs-tz", "data"): 60}, changed="tp-grouping.value")  # fmt: skip
+    # warm each worker's caches and connections first
+    measure(sessions["clerk"], base, [ping] * 10 + [grid(0)] * 4)
+
+    results = [("no-op callback (baseline)", measure(sessions["clerk"], base, [ping] * SAMPLES))]
+    results.append(("grid: first block, sorted + filtered",
+                     measure(sessions["clerk"], base, [grid(0)] * SAMPLES)))  # fmt: skip
+    results.append(("grid: block 5,000, sorted + filtered",
+                     measure(sessions["clerk"], base, [grid(5000)] * SAMPLES)))  # fmt: skip
+    results.append(("open editor (customer page)",
+                     measure(sessions["clerk"], base, [editor(a) for a in accounts],
+                             lambda r: b"cs-editor" in r.content)))  # fmt: skip
+    saves = [payloads.editor(a, "save", {"credit_limit": "123456"}) for a in made["free_accounts"]]
+    results.append(("save with proposals", measure(
+        sessions["clerk"], base, saves, lambda r: b"pending" in r.content.lower()
+        or b"proposed" in r.content.lower())))  # fmt: skip
+    approvals = [payloads.approve(rid, confirm=True) for rid in made["waiting"]]
+    results.append(("approve", measure(sessions["approver"], base, approvals,
+                                       lambda r: b"Approved." in r.content)))  # fmt: skip
+    results.append(("inbox", measure(sessions["approver"], base, [payloads.inbox()] * SAMPLES)))
+    results.append(("dashboard: Pending changes",
+                    measure(sessions["manager"], base, [payloads.pending()] * SLOW_SAMPLES)))
+    results.append(("dashboard: Approval throughput",
+                    measure(sessions["manager"], base, [throughput] * SLOW_SAMPLES)))
+    return results
+
+
+CUSTOMERS_BUILT = [CUSTOMERS]
+
+BARE_APP = textwrap.dedent('''
+    import dash_ag_grid as dag
+    import dash_bootstrap_components as dbc
+    from dash import Dash, html
+
+    app = Dash(__name__)  # assets/bootstrap.min.css: the same file Countersign serves
+    rows = [{"account": f"B{n:07d}", "name": f"Customer {n}", "country": "IT"} for n in range(100)]
+    app.layout = dbc.Container([
+        dbc.NavbarSimple(brand="Bare"),
+        html.H1("Customers"),
+        dag.AgGrid(id="grid", rowData=rows, columnDefs=[{"field": f} for f in rows[0]]),
+    ])
+    server = app.server
+''')
+
+
+def page_load(url: str, cookie: str | None, grid_selector: str) -> tuple[float, int, int]:
+    """(ms until the grid shows rows, JS bytes, CSS bytes) in a fresh headless Chromium."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = Options()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1400,1000", "--disable-background-networking"):  # fmt: skip
+        options.add_argument(arg)
+    driver = webdriver.Chrome(options=options,
+                              service=Service(shutil.which("chromedriver") or "chromedriver"))
+    try:
+        base = url.split("/", 3)
+        if cookie:
+            driver.get(f"{base[0]}//{base[2]}/login")
+            driver.add_cookie({"name": "session", "value": cookie, "path": "/"})
+        driver.execute_cdp_cmd("Network.enable", {})
+        driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+        started = time.perf_counter()
+        driver.get(url)
+        WebDriverWait(driver, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, f"{grid_selector} .ag-row"))
+        took = (time.perf_counter() - started) * 1000
+        entries = driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => "
+            "[e.name, e.initiatorType, e.transferSize, e.encodedBodySize])")
+        js = css = 0
+        for name, _initiator, transfer, encoded in entries:
+            size = transfer or encoded
+            path = name.split("?", 1)[0]
+            if path.endswith(".js"):
+                js += size
+            elif path.endswith(".css"):
+                css += size
+        return took, js, css
+    finally:
+        driver.quit()
+
+
+def page_loads(base: str, cookie: str) -> list[tuple[str, float, int, int]]:
+    if not shutil.which("chromium") or not shutil.which("chromedriver"):
+        print("Page load: skipped, chromium and chromedriver are not installed")
+        return []
+    folder = tempfile.mkdtemp()
+    (Path(folder) / "bare.py").write_text(BARE_APP)
+    (Path(folder) / "assets").mkdir()
+    shutil.copy(ROOT / "assets" / "bootstrap.min.css", Path(folder) / "assets")
+    port = free_port()
+    bare = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", "bare:server"], cwd=folder)  # fmt: skip
+    try:
+        for _ in range(60):
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.5)
+        app_runs = [page_load(f"{base}/customers", cookie, "#customers-grid") for _ in range(3)]
+        bare_runs = [page_load(f"http://127.0.0.1:{port}/", None, "#grid") for _ in range(3)]
+    finally:
+        bare.terminate()
+        bare.wait(timeout=20)
+    return [("Countersign /customers", statistics.median(r[0] for r in app_runs),
+             app_runs[0][1], app_runs[0][2]),
+            ("bare Dash + dbc + AG Grid", statistics.median(r[0] for r in bare_runs),
+             bare_runs[0][1], bare_runs[0][2])]  # fmt: skip
+
+
+def main() -> int:
+    customers = int(sys.argv[1]) if len(sys.argv) > 1 else CUSTOMERS
+    history = int(sys.argv[2]) if len(sys.argv) > 2 else REQUESTS
+    CUSTOMERS_BUILT[0] = customers
+    folder = tempfile.mkdtemp(prefix="countersign-bench-")
+    url = f"sqlite:///{folder}/http.db"
+    server = sampler = None
+    try:
+        started = time.perf_counter()
+        made = build(url, customers, history)
+        print(f"  built {customers:,} customers and {history:,} requests in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+        server, base = start_gunicorn(url, WORKERS)
+        sampler = Sampler(server.pid)
+        sampler.start()
+        payloads = Payloads()
+        latency = callback_latency(base, made, payloads)
+        loads = page_loads(base, session_cookie(made["users"]["clerk"]))
+    finally:
+        if sampler is not None:
+            sampler.running = False
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    print(f"\nCallback latency over HTTP: gunicorn -w {WORKERS}, SQLite, {customers:,} customers, "
+          f"{history:,} requests, one client (ms)")  # fmt: skip
+    print(f"{'callback':40}{'n':>5}{'p50':>9}{'p95':>9}{'p50 / no-op':>13}")
+    print("-" * 76)
+    base_p50 = percentiles(latency[0][1])[0]
+    for name, samples in latency:
+        p50, p95 = percentiles(samples)
+        print(f"{name:40}{len(samples):>5}{p50:>9.1f}{p95:>9.1f}{p50 / base_p50:>12.1f}x")
+    if loads:
+        print("\nPage load in headless Chromium, empty cache (median of 3)")
+        print(f"{'page':30}{'rows shown ms':>15}{'JS KB':>10}{'CSS KB':>10}")
+        print("-" * 65)
+        for name, took, js, css in loads:
+            print(f"{name:30}{took:>15.0f}{js / 1024:>10.0f}{css / 1024:>10.0f}")
+        app_row, bare_row = loads
+        print(f"ratio Countersign / bare: time {app_row[1] / bare_row[1]:.2f}x, "
+              f"JS+CSS bytes {(app_row[2] + app_row[3]) / (bare_row[2] + bare_row[3]):.2f}x")
+    peaks = sorted(sampler.peaks.values()) if sampler else []
+    print("\nPeak RSS per gunicorn worker through the run: "
+          + ", ".join(f"{mb:.0f} MB" for mb in peaks))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
