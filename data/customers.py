@@ -280,6 +280,12 @@ class CustomerPage:
     rows: list[dict[str, Any]]
     total: int | None
     """How many rows match, when asked for (the first block of a query) or evident."""
+    cursor: list[Any] | None = None
+    """The last row's sort key, to ask for the next block with ``after`` (keyset paging)."""
+
+
+KEYSET_COLUMNS = ("account", "name", "customer_group", "currency", "on_hold")
+"""Grid columns that are never empty: a sort on one of them can page by key."""
 
 
 def list_customers(
@@ -291,12 +297,16 @@ def list_customers(
     filters: dict[str, dict[str, Any]] | None = None,
     search: str | None = None,
     count: bool = False,
+    after: list[Any] | None = None,
 ) -> CustomerPage:
     """One page of the customer grid, sorted and filtered in SQL.
 
     ``sort`` and ``filters`` follow AG Grid's sortModel and filterModel; unknown
     columns or filter types are refused. ``search`` matches account or name.
-    With ``count`` the total of matching rows is counted too.
+    With ``count`` the total of matching rows is counted too. ``after``, the
+    ``cursor`` of the block that ends where this one starts, reads the block
+    by key (an index range) instead of skipping ``start`` rows, when the sort
+    allows it (by account, or by one column that is never empty).
     """
     require_active(actor)
     if start < 0 or end <= start or end - start > 1000:
@@ -329,15 +339,53 @@ def list_customers(
             raise ValidationFailed({"sort": f"cannot sort by {item.get('colId')!r}"})
         column = columns[item["colId"]]
         order.append(column.asc() if item["sort"] == "asc" else column.desc())
-    query = query.order_by(*order, Customer.account).offset(start).limit(end - start)
+    key_names = _keyset_names(sort or [])
+    query = query.order_by(*order, Customer.account).limit(end - start)
+    usable = (
+        key_names is not None
+        and isinstance(after, list)
+        and len(after) == len(key_names) + 1
+        and all(isinstance(value, str) for value in after)  # keyset columns hold text
+    )
+    if usable:
+        query = query.where(_after(key_names, (sort or [{}])[0].get("sort"), after))
+    else:
+        query = query.offset(start)
     rows = [dict(row._mapping) for row in session.execute(query)]
+    cursor = None
+    if key_names is not None and rows:
+        cursor = [rows[-1][name] for name in key_names] + [rows[-1]["account"]]
     for row in rows:
         limit = row["credit_limit"]
         row["credit_limit"] = float(limit) if limit is not None else None
         row["request_state"] = REQUEST_STATE_LABELS.get(row["request_state"], "")
     if total is None and len(rows) < end - start:
         total = start + len(rows)
-    return CustomerPage(rows=rows, total=total)
+    return CustomerPage(rows=rows, total=total, cursor=cursor)
+
+
+def _keyset_names(sort: list[dict[str, str]]) -> list[str] | None:
+    """The sort columns before the account tie-break, when keyset paging can serve them."""
+    if not sort:
+        return []
+    if len(sort) != 1:
+        return None
+    name, direction = sort[0].get("colId"), sort[0].get("sort")
+    if name == "account":
+        return [] if direction == "asc" else None
+    return [name] if name in KEYSET_COLUMNS else None
+
+
+def _after(names: list[str], direction: str | None, cursor: list[Any]):
+    """Rows after the cursor in (column, account) order; the column's own bound lets an
+    index on it serve the range."""
+    if not names:
+        return Customer.account > str(cursor[0])
+    column = getattr(Customer, names[0])
+    value, account = cursor[0], str(cursor[1])
+    if direction == "desc":
+        return (column <= value) & ((column < value) | (Customer.account > account))
+    return (column >= value) & ((column > value) | (Customer.account > account))
 
 
 def _grid_filter(columns: dict[str, Any], name: str, model: dict[str, Any]):

@@ -648,6 +648,13 @@ def _request_conditions(filters: ThroughputFilters) -> list[ColumnElement]:
     return conditions
 
 
+def _with_request(query, chosen: list[ColumnElement]):
+    """A query over request steps joined to their request, when a filter needs the request."""
+    if not chosen:
+        return query
+    return query.join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
+
+
 def throughput(
     session: Session, actor: User, filters: ThroughputFilters, *, offset_minutes: int = 0
 ) -> Throughput:
@@ -713,8 +720,7 @@ def throughput(
     # time spent in each step, among steps decided in the range
     step_hours = _seconds(session, RequestStep.started_at, RequestStep.completed_at) / 3600.0
     step_rows = (
-        select(RequestStep.name.label("step"), step_hours.label("hours"))
-        .join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
+        _with_request(select(RequestStep.name.label("step"), step_hours.label("hours")), chosen)
         .where(
             RequestStep.state.in_(DECIDED + ("change_requested",)),
             RequestStep.started_at.is_not(None),
@@ -773,19 +779,25 @@ def throughput(
 
     # per approver: their decisions in the range
     decision = Assignment.state
-    approver_rows = session.execute(
-        select(User.full_name, decision, func.count(Assignment.id))
-        .join(User, User.id == Assignment.user_id)
-        .join(RequestStep, RequestStep.id == Assignment.request_step_id)
-        .join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
-        .where(
+    by_approver = select(Assignment.user_id, decision, func.count(Assignment.id).label("n"))
+    if chosen or filters.step:
+        by_approver = by_approver.join(RequestStep, RequestStep.id == Assignment.request_step_id)
+        by_approver = _with_request(by_approver, chosen)
+    counted = (
+        by_approver.where(
             decision.in_(("approved", "rejected", "change_requested", "delegated")),
             in_range(Assignment.decided_at),
             *chosen,
             *([Assignment.user_id == filters.approver_id] if filters.approver_id else []),
             *([RequestStep.name == filters.step] if filters.step else []),
         )
-        .group_by(User.full_name, decision)
+        .group_by(Assignment.user_id, decision)
+        .subquery()
+    )
+    approver_rows = session.execute(
+        select(User.full_name, counted.c.state, counted.c.n).join(
+            User, User.id == counted.c.user_id
+        )
     ).all()
     approvers: dict[str, dict[str, int]] = {}
     for name, state, count in approver_rows:
@@ -798,12 +810,14 @@ def throughput(
 
     # SLA: steps with a time limit decided in the range, and those decided in time
     sla_rows = session.execute(
-        select(
-            RequestStep.name,
-            func.count(RequestStep.id),
-            func.sum(case((RequestStep.completed_at <= RequestStep.due_at, 1), else_=0)),
+        _with_request(
+            select(
+                RequestStep.name,
+                func.count(RequestStep.id),
+                func.sum(case((RequestStep.completed_at <= RequestStep.due_at, 1), else_=0)),
+            ),
+            chosen,
         )
-        .join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
         .where(
             RequestStep.due_at.is_not(None),
             RequestStep.state.in_(DECIDED + ("change_requested",)),

@@ -1,5 +1,7 @@
 """Customers: a grid paged, sorted and filtered in SQL, with a quick search."""
 
+import json
+
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -60,6 +62,7 @@ def layout(**_query):
         [
             dcc.Location(id="customers-nav", refresh="callback-nav"),
             dcc.Store(id="customers-search-applied"),
+            dcc.Store(id="customers-cursor"),
             html.Div(
                 [
                     html.H1("Customers", className="h3 mb-0"),
@@ -99,27 +102,39 @@ def layout(**_query):
     )
 
 
-def rows_for(request: dict | None, search: str | None):
-    """The grid's next block of rows, or an error message and an empty block."""
+def rows_for(request: dict | None, search: str | None, cursor: dict | None = None):
+    """The grid's next block of rows (or an error message and an empty block), and the
+    cursor that lets the block after it be read by key rather than by skipping rows."""
     request = request or {}
     start, end = int(request.get("startRow", 0)), int(request.get("endRow", PAGE_SIZE))
     sort, filters = request.get("sortModel"), request.get("filterModel")
+    query = json.dumps([sort, filters, search], sort_keys=True)
+    after = None
+    if isinstance(cursor, dict) and cursor.get("query") == query and cursor.get("end") == start:
+        after = cursor.get("after") if isinstance(cursor.get("after"), list) else None
     page, alert = attempt(
-        lambda: read(list_customers, start, end, sort, filters, search, count=start == 0)
+        lambda: read(list_customers, start, end, sort, filters, search, count=start == 0,
+                     after=after)  # fmt: skip
     )
     if page is None:
-        return {"rowData": [], "rowCount": 0}, alert
-    return {"rowData": page.rows, "rowCount": -1 if page.total is None else page.total}, None
+        return {"rowData": [], "rowCount": 0}, alert, None
+    kept = None
+    if page.cursor is not None:
+        kept = {"query": query, "end": start + len(page.rows), "after": page.cursor}
+    response = {"rowData": page.rows, "rowCount": -1 if page.total is None else page.total}
+    return response, None, kept
 
 
 @callback(
     Output("customers-grid", "getRowsResponse"),
     Output("customers-message", "children"),
+    Output("customers-cursor", "data"),
     Input("customers-grid", "getRowsRequest"),
     State("customers-search", "value"),
+    State("customers-cursor", "data"),
 )
-def on_rows_requested(request, search):
-    return rows_for(request, search)
+def on_rows_requested(request, search, cursor):
+    return rows_for(request, search, cursor)
 
 
 # A new search drops the grid's cached blocks, so it asks again from the first row
