@@ -109,6 +109,34 @@ def _next_ids(connection, tables) -> dict[str, int]:
     }
 
 
+def _history_workflow(db: Database, approver_ids, finance_id) -> tuple[int, dict[str, int]]:
+    """The (inactive) workflow version the generated requests ran under: the engine reads
+    each request's steps from it when a generated request is decided."""
+    from data.models import (
+        WorkflowDefinition,
+        WorkflowStep,
+        WorkflowStepUser,
+        WorkflowVersion,
+    )
+
+    with db.session() as session:
+        definition = WorkflowDefinition(name="Generated history")
+        version = WorkflowVersion(definition=definition, number=1, is_active=False)
+        steps = {
+            "Credit control": WorkflowStep(position=1, name="Credit control", policy="single",
+                                           time_limit_hours=24),
+            "Finance manager": WorkflowStep(position=2, name="Finance manager", policy="single"),
+        }  # fmt: skip
+        version.steps.extend(steps.values())
+        session.add(version)
+        session.flush()
+        for user_id in approver_ids:
+            steps["Credit control"].assignee_rows.append(WorkflowStepUser(user_id=user_id))
+        steps["Finance manager"].assignee_rows.append(WorkflowStepUser(user_id=finance_id))
+        session.flush()
+        return version.id, {name: step.id for name, step in steps.items()}
+
+
 def generate_history(
     db: Database,
     requests: int,
@@ -164,6 +192,7 @@ def generate_history(
         )
     if first_customer is None:
         raise ValueError("generate customers first")
+    version_id, step_ids = _history_workflow(db, approver_ids, finance_id)
     free_customers = (c for c in range(first_customer, last_customer + 1) if c not in busy)
     done = 0
     while done < requests:
@@ -222,6 +251,7 @@ def generate_history(
                     rows["request_steps"].append({
                         "id": step_id, "request_id": request_id, "round": 1,
                         "position": position + 1, "name": name, "policy": "single",
+                        "workflow_step_id": step_ids[name],
                         "state": step_state, "started_at": started,
                         "due_at": started + timedelta(hours=limit) if started and limit else None,
                         "completed_at": completed, "escalated_at": None,
@@ -258,7 +288,7 @@ def generate_history(
                     "created_by_id": clerk_id, "submitted_by_id": clerk_id,
                     "created_at": first - timedelta(minutes=5), "submitted_at": first,
                     "first_submitted_at": first, "decided_at": decided,
-                    "workflow_version_id": None, "round": 1, "last_comment": None,
+                    "workflow_version_id": version_id, "round": 1, "last_comment": None,
                     "updated_at": decided or moment, "version": 1,
                 })  # fmt: skip
                 for name, values in changes:

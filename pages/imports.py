@@ -34,6 +34,8 @@ OUTCOME_COLOURS = {
     "failed": "danger",
 }
 HIDDEN = {"display": "none"}
+PREVIEW_ROWS = 1000
+"""Rows the preview table shows at most."""
 PREVIEW_COLUMNS = [
     {"field": "number", "headerName": "Row", "width": 80},
     {"field": "account", "headerName": "Account", "width": 130},
@@ -81,6 +83,8 @@ def layout(**_query):
                 accept=".csv,.txt,.xlsx",
                 max_size=50 * 1024 * 1024,
             ),
+            dbc.Progress(id="imp-checking", value=0, striped=True, animated=True,
+                         color="info", className="mb-3", style=HIDDEN),  # fmt: skip
             html.Div(id="imp-message"),
             html.Div(id="imp-preview"),
             # static, not part of the preview: a button inserted by a callback would
@@ -150,14 +154,16 @@ def batches_table():
     return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, id="imp-batch-table")
 
 
-def preview(filename: str | None, contents: str | None):
+def preview(filename: str | None, contents: str | None, progress=None):
     """Read the upload and dry-run it: (preview layout, file to keep, message, actions style)."""
     if not contents:
         return no_update, None, no_update, HIDDEN
     try:
         data = base64.b64decode(contents.split(",", 1)[1])
         file = read_import_file(filename or "upload.csv", data)
-        summary = import_customers(database(), signed_in_user_id(), file, dry_run=True)
+        summary = import_customers(
+            database(), signed_in_user_id(), file, dry_run=True, progress=progress
+        )
     except DomainError as error:
         return None, None, error_alert(f"{filename}: {error.message}"), HIDDEN
     counts = summary.counts
@@ -171,18 +177,32 @@ def preview(filename: str | None, contents: str | None):
         for o in OUTCOMES
         if counts[o]
     ]
-    rows = [vars(result) for result in summary.results]
+    results = summary.results
+    # a long file: the rows that would change or fail first, then unchanged ones
+    shown = [r for r in results if r.outcome != "unchanged"][:PREVIEW_ROWS]
+    shown += [r for r in results if r.outcome == "unchanged"][: PREVIEW_ROWS - len(shown)]
+    shown.sort(key=lambda r: r.number)
+    note = (
+        html.Div(
+            f"Showing {len(shown):,} of {len(results):,} rows, those that would change or fail "
+            "first; the counts cover every row.",
+            className="text-muted small mb-1",
+        )
+        if len(shown) < len(results)
+        else None
+    )
     layout = html.Div(
         [
             html.Div(
-                [html.Strong(f"{filename}: {len(rows)} rows would give "), *badges],
+                [html.Strong(f"{filename}: {len(results):,} rows would give "), *badges],
                 className="mb-2",
                 id="imp-counts",
             ),
+            note,
             dag.AgGrid(
                 id="imp-preview-grid",
                 columnDefs=PREVIEW_COLUMNS,
-                rowData=rows,
+                rowData=[vars(result) for result in shown],
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},
                 style={"height": "320px"},
                 className="mb-3",
@@ -202,9 +222,22 @@ def preview(filename: str | None, contents: str | None):
     Input("imp-upload", "contents"),
     State("imp-upload", "filename"),
     prevent_initial_call=True,
+    background=True,
+    running=[
+        (Output("imp-upload", "disabled"), True, False),
+        (Output("imp-checking", "style"), {}, HIDDEN),
+    ],
+    progress=[Output("imp-checking", "value"), Output("imp-checking", "label")],
+    progress_default=[0, "Reading the file…"],
 )
-def on_upload(contents, filename):
-    return preview(filename, contents)
+def on_upload(set_progress, contents, filename):
+    """A dry run of the whole file, as a background job: a long file keeps the page live."""
+
+    def progress(done: int, total: int) -> None:
+        set_progress((round(100 * done / total) if total else 0, f"Checked {done:,} of {total:,}"))
+
+    with background_job():
+        return preview(filename, contents, progress)
 
 
 def run_upload(stored: dict | None, progress=None):

@@ -43,3 +43,16 @@ def test_template_download(web):
 
     with web.signed_in("clerk"):
         assert page.template_csv().startswith("account,name")
+
+
+def test_a_long_preview_shows_the_rows_that_matter_first(web, monkeypatch):
+    import pages.imports as page
+
+    monkeypatch.setattr(page, "PREVIEW_ROWS", 3)
+    web.world.customer("C002")
+    text = "account,city\nC001,\nC002,\nC001,\nC404,\nC002,Bari\n"  # duplicates fail
+    with web.signed_in("clerk"):
+        layout, *_ = page.preview("f.csv", upload(text))
+    grid = next(c for c in layout.children if getattr(c, "id", None) == "imp-preview-grid")
+    assert [r["number"] for r in grid.rowData] == [2, 3, 4]
+    assert "Showing 3 of 5 rows" in text_of(layout) and "5 rows would give" in text_of(layout)

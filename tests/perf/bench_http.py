@@ -7,8 +7,9 @@ would, one request at a time, and the figures stand beside a no-op callback
 sent to the same server (Dash's own request handling, the sign-in check and
 the security headers: the floor under every callback):
 
-- customer grid: first block sorted by name and filtered on country (with the
-  row count), and a block further down;
+- customer grid, sorted by name and filtered on country: the first block (with
+  the row count), the next block read by key after it, and a jump to row 5,000
+  (rows skipped);
 - open editor: the customer page's layout through the pages router;
 - save with proposals: a gated change saved on a customer (a new draft request);
 - approve: an approver approves a pending request assigned to them;
@@ -158,13 +159,14 @@ def callback_latency(base: str, made: dict, payloads: Payloads) -> list[tuple[st
     ping = payloads.body("cs-ping.data", {("cs-ping", "modified_timestamp"): 1},
                          changed="cs-ping.modified_timestamp")  # fmt: skip
 
-    def grid(start):
+    def grid(start, cursor=None):
         request = {"startRow": start, "endRow": start + 100,
                    "sortModel": [{"colId": "name", "sort": "asc"}],
                    "filterModel": {"country": {"filterType": "text", "type": "equals",
                                                "filter": "IT"}}}  # fmt: skip
         return payloads.by_key(grid_key, {("customers-grid", "getRowsRequest"): request,
-                                          ("customers-search", "value"): None},
+                                          ("customers-search", "value"): None,
+                                          ("customers-cursor", "data"): cursor},
                                changed="customers-grid.getRowsRequest")  # fmt: skip
 
     def editor(account):
@@ -184,7 +186,11 @@ def callback_latency(base: str, made: dict, payloads: Payloads) -> list[tuple[st
     results = [("no-op callback (baseline)", measure(sessions["clerk"], base, [ping] * SAMPLES))]
     results.append(("grid: first block, sorted + filtered",
                      measure(sessions["clerk"], base, [grid(0)] * SAMPLES)))  # fmt: skip
-    results.append(("grid: block 5,000, sorted + filtered",
+    first = post_callback(sessions["clerk"], base, grid(0)).json()
+    cursor = first["response"]["customers-cursor"]["data"]
+    results.append(("grid: next block, read by key",
+                     measure(sessions["clerk"], base, [grid(100, cursor)] * SAMPLES)))  # fmt: skip
+    results.append(("grid: jump to row 5,000 (skips rows)",
                      measure(sessions["clerk"], base, [grid(5000)] * SAMPLES)))  # fmt: skip
     results.append(("open editor (customer page)",
                      measure(sessions["clerk"], base, [editor(a) for a in accounts],

@@ -69,3 +69,33 @@ def test_the_app_goes_on_working_after_a_generated_history(db):
     with db.session() as session:
         request = session.get(ChangeRequest, request_id)
         assert request.state == "approved" and request.customer.on_hold != "No"
+
+
+def test_generated_open_requests_can_be_decided_through_the_engine(db):
+    """Approving a generated two-step request starts its second step, as a real one would."""
+    from data import requests as svc
+    from data.parameters import ensure_defaults
+
+    generate_customers(db, 600)
+    with db.session() as session:
+        ensure_defaults(session)
+        clerk = add_user(session, "clerk", "Clerk", "secret", ["clerk"]).id
+        first = add_user(session, "a1", "A One", "secret", ["approver"]).id
+        second = add_user(session, "a2", "A Two", "secret", ["approver"]).id
+        finance = add_user(session, "fin", "Finance", "secret", ["approver"]).id
+    generate_history(db, 400, clerk_id=clerk, approver_ids=(first, second), finance_id=finance,
+                     all_pending=True, fields=("credit_limit",))  # fmt: skip
+    with db.session() as session:
+        two_steps = session.scalars(
+            select(RequestStep.request_id).where(RequestStep.name == "Finance manager")
+        ).first()
+        approver = session.get(User, first)
+    assert two_steps is not None
+    db.run(lambda s: svc.approve(s, s.get(User, approver.id), two_steps, confirm_stale=True))
+    with db.session() as session:
+        request = session.get(ChangeRequest, two_steps)
+        step = svc.current_step(request)
+        assert request.state == "pending" and step.name == "Finance manager"
+        assert [a.user_id for a in step.assignments] == [finance]
+    db.run(lambda s: svc.approve(s, s.get(User, finance), two_steps, confirm_stale=True))
+    assert db.run(lambda s: s.get(ChangeRequest, two_steps).state) == "approved"
