@@ -83,8 +83,7 @@ def layout(**_query):
                 accept=".csv,.txt,.xlsx",
                 max_size=50 * 1024 * 1024,
             ),
-            dbc.Progress(id="imp-checking", value=0, striped=True, animated=True,
-                         color="info", className="mb-3", style=HIDDEN),  # fmt: skip
+            progress_box("imp-checking", "info"),
             html.Div(id="imp-message"),
             html.Div(id="imp-preview"),
             # static, not part of the preview: a button inserted by a callback would
@@ -93,7 +92,7 @@ def layout(**_query):
                 [
                     dbc.Button("Import", id="imp-run", color="primary", className="me-2"),
                     html.Span(
-                        "Rows with errors are left out; the rest are applied one by one.",
+                        "Rows with errors are left out; every other row is applied whole.",
                         className="text-muted small",
                     ),
                 ],
@@ -101,17 +100,23 @@ def layout(**_query):
                 className="mb-3",
                 style=HIDDEN,
             ),
-            dbc.Progress(
-                id="imp-progress",
-                value=0,
-                striped=True,
-                animated=True,
-                className="mb-3",
-                style={"display": "none"},
-            ),
+            progress_box("imp-progress", "primary"),
             html.H2("Batches", className="h5 mt-4"),
             html.Div(batches_table(), id="imp-batches"),
         ]
+    )
+
+
+def progress_box(name: str, color: str):
+    """A progress bar with its words beside it, hidden until a job runs."""
+    return html.Div(
+        [
+            html.Div(id=f"{name}-label", className="small text-muted mb-1"),
+            dbc.Progress(id=name, value=0, striped=True, animated=True, color=color),
+        ],
+        id=f"{name}-box",
+        className="mb-3",
+        style=HIDDEN,
     )
 
 
@@ -178,14 +183,13 @@ def preview(filename: str | None, contents: str | None, progress=None):
         if counts[o]
     ]
     results = summary.results
-    # a long file: the rows that would change or fail first, then unchanged ones
-    shown = [r for r in results if r.outcome != "unchanged"][:PREVIEW_ROWS]
-    shown += [r for r in results if r.outcome == "unchanged"][: PREVIEW_ROWS - len(shown)]
-    shown.sort(key=lambda r: r.number)
+    # a long file: the rows that would fail first, then those that would change
+    rank = {"failed": 0, "rejected": 0, "unchanged": 2}
+    shown = sorted(results, key=lambda r: (rank.get(r.outcome, 1), r.number))[:PREVIEW_ROWS]
     note = (
         html.Div(
-            f"Showing {len(shown):,} of {len(results):,} rows, those that would change or fail "
-            "first; the counts cover every row.",
+            f"Showing {len(shown):,} of {len(results):,} rows: those that would fail first, then "
+            "those that would change; the counts cover every row.",
             className="text-muted small mb-1",
         )
         if len(shown) < len(results)
@@ -225,16 +229,17 @@ def preview(filename: str | None, contents: str | None, progress=None):
     background=True,
     running=[
         (Output("imp-upload", "disabled"), True, False),
-        (Output("imp-checking", "style"), {}, HIDDEN),
+        (Output("imp-checking-box", "style"), {}, HIDDEN),
     ],
-    progress=[Output("imp-checking", "value"), Output("imp-checking", "label")],
+    progress=[Output("imp-checking", "value"), Output("imp-checking-label", "children")],
     progress_default=[0, "Reading the file…"],
 )
 def on_upload(set_progress, contents, filename):
     """A dry run of the whole file, as a background job: a long file keeps the page live."""
 
     def progress(done: int, total: int) -> None:
-        set_progress((round(100 * done / total) if total else 0, f"Checked {done:,} of {total:,}"))
+        set_progress((round(100 * done / total) if total else 0,
+                      f"Checking what each row would do: {done:,} of {total:,} rows"))  # fmt: skip
 
     with background_job():
         return preview(filename, contents, progress)
@@ -270,9 +275,9 @@ def run_upload(stored: dict | None, progress=None):
     background=True,
     running=[
         (Output("imp-run", "disabled"), True, False),
-        (Output("imp-progress", "style"), {}, {"display": "none"}),
+        (Output("imp-progress-box", "style"), {}, HIDDEN),
     ],
-    progress=[Output("imp-progress", "value"), Output("imp-progress", "label")],
+    progress=[Output("imp-progress", "value"), Output("imp-progress-label", "children")],
     progress_default=[0, "Starting…"],
 )
 def on_import(set_progress, clicks, stored):
@@ -281,7 +286,8 @@ def on_import(set_progress, clicks, stored):
         return no_update, no_update, no_update, no_update
 
     def progress(done: int, total: int) -> None:
-        set_progress((round(100 * done / total) if total else 0, f"{done:,} of {total:,} rows"))
+        set_progress((round(100 * done / total) if total else 0,
+                      f"Importing: {done:,} of {total:,} rows"))  # fmt: skip
 
     with background_job():
         return run_upload(stored, progress), None, HIDDEN, batches_table()
