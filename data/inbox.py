@@ -170,18 +170,32 @@ def inbox(
     return rows
 
 
+COUNT_CAP = 1000
+"""Tabs count up to this many requests; more shows as ``COUNT_CAP + 1`` ("1,000+")."""
+
+
 def inbox_counts(session: Session, actor: User) -> dict[str, int]:
+    """Requests in each tab, counted up to COUNT_CAP + 1 (a long history of decisions
+    costs no more to count than a thousand)."""
     require_role(actor, *AREAS["approvals"])
     now = utcnow()
     counts = {}
     for tab in TABS:
-        counts[tab] = session.scalar(
-            select(func.count(func.distinct(RequestStep.request_id)))
+        requests = (
+            select(RequestStep.request_id)
             .select_from(Assignment)
             .join(RequestStep, RequestStep.id == Assignment.request_step_id)
             .where(_tab_condition(tab, actor, now))
+            .distinct()
+            .limit(COUNT_CAP + 1)
+            .subquery()
         )
+        counts[tab] = session.scalar(select(func.count()).select_from(requests))
     return counts
+
+
+def count_label(count: int) -> str:
+    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
 
 
 @dataclass

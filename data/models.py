@@ -154,7 +154,7 @@ class Customer(Base):
     street: Mapped[str | None] = mapped_column(String(120))
     city: Mapped[str | None] = mapped_column(String(60))
     postal_code: Mapped[str | None] = mapped_column(String(12))
-    country: Mapped[str | None] = mapped_column(String(2))
+    country: Mapped[str | None] = mapped_column(String(2), index=True)
     email: Mapped[str | None] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(30))
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -204,6 +204,7 @@ class ChangeRequest(Base):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
+        Index("ix_change_requests_state_first", "state", "first_submitted_at"),
         Index(
             "uq_change_requests_one_open_per_customer",
             "customer_id",
@@ -366,6 +367,8 @@ class Assignment(Base):
     step: Mapped[RequestStep] = relationship(back_populates="assignments")
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     delegated_from: Mapped[User | None] = relationship(foreign_keys=[delegated_from_id])
+
+    __table_args__ = (Index("ix_assignments_user_state", "user_id", "state"),)
 
 
 class RequestEvent(Base):

@@ -7,7 +7,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components.feedback import error_alert
 from data.fields import FIELD_OPTIONS_GATEABLE
-from data.inbox import TAB_LABELS, TABS, bulk_approve, inbox, inbox_counts
+from data.inbox import TAB_LABELS, TABS, bulk_approve, count_label, inbox, inbox_counts
 from pages._support import attempt, database, guard, read, signed_in_user_id
 
 dash.register_page(__name__, path="/approvals", title="Approvals · Countersign", order=2)
@@ -120,7 +120,7 @@ def inbox_rows(tab, field, group, overdue, search):
         )
     )
     counts, _ = attempt(lambda: read(inbox_counts))
-    labels = [f"{TAB_LABELS[t]} ({(counts or {}).get(t, 0)})" for t in TABS]
+    labels = [f"{TAB_LABELS[t]} ({count_label((counts or {}).get(t, 0))})" for t in TABS]
     if rows is None:
         return [], labels, alert
     data = [

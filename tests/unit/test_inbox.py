@@ -124,3 +124,24 @@ def test_overdue_steps_notify_their_assignees(world):
     world.db.run(lambda s: svc.escalate_overdue(s, utcnow() + timedelta(hours=2)))
     assert notifications_of(world, "approver") == ["assigned", "overdue"]
     assert notifications_of(world, "manager") == ["assigned"]
+
+
+def test_tab_counts_stop_at_the_cap(world, monkeypatch):
+    """A long history of decisions is counted up to the cap and shown as "cap+"."""
+    import data.inbox as inbox_module
+    from data.customers import save_customer
+    from data.inbox import count_label, inbox_counts
+    from data.requests import approve, submit
+
+    monkeypatch.setattr(inbox_module, "COUNT_CAP", 2)
+    for number in range(2, 6):
+        world.customer(f"C{number:03d}")
+    for number in range(1, 6):
+        request_id = world.act("clerk", save_customer, f"C{number:03d}",
+                               {"credit_limit": "99000"}).request.id  # fmt: skip
+        world.act("clerk", submit, request_id)
+        if number <= 4:
+            world.act("approver", approve, request_id)
+    counts = world.act("approver", inbox_counts)
+    assert counts["decided"] == 3 and counts["waiting"] == 1
+    assert (count_label(3), count_label(2)) == ("2+", "2")
