@@ -22,10 +22,26 @@ DONE = {
 }
 
 
-def layout(request_id: str = "", **_query):
+def layout(request_id: str = "", after: str = "", **_query):
     denied = guard("customers")
     if denied is not None:
         return denied
+    if request_id == "next":
+        # "Next request →" after a decision: the oldest request still waiting for me,
+        # looked up when asked for rather than on every decision
+        following, alert = attempt(
+            lambda: read(next_waiting, int(after) if after.isdigit() else None)
+        )
+        if alert is not None:
+            return alert
+        if following is None:
+            return html.Div(
+                [
+                    html.P("Nothing else is waiting for you.", className="lead mt-3"),
+                    dcc.Link("Back to the inbox", href="/approvals"),
+                ]
+            )
+        request_id = str(following)
     if not request_id.isdigit():
         return dbc.Alert("There is no such request.", color="warning")
     view, alert = attempt(lambda: read(request_view, int(request_id)))
@@ -122,7 +138,7 @@ def reassign_response(request_id, assignment_id, to_user_id, comment):
 
 
 def decide(action: str, request_id: int, comment: str | None, delegate_to, confirm: bool):
-    """Carry out one decision; return (alert, next request id or None)."""
+    """Carry out one decision; return (alert, the "Next request" link or None)."""
     services = {
         "approve": lambda: act(workflow.approve, request_id, comment, confirm_stale=bool(confirm)),
         "reject": lambda: act(workflow.reject, request_id, comment),
@@ -139,7 +155,7 @@ def decide(action: str, request_id: int, comment: str | None, delegate_to, confi
     )
     if done is None:
         return alert, None
-    following, _ = attempt(lambda: read(next_waiting, request_id))
+    following = None if action == "recall" else f"/requests/next?after={request_id}"
     return success_alert(DONE[action]), following
 
 
@@ -184,7 +200,7 @@ def decision_response(action, request_id, comment, delegate_to, confirm):
                 alert,
                 dbc.Button(
                     "Next request →",
-                    href=f"/requests/{following}",
+                    href=following,
                     color="primary",
                     id="rq-next",
                     className="mb-3",

@@ -38,3 +38,21 @@ def test_bulk_approve_summarises_mixed_outcomes(web):
     assert states == ["pending", "approved"]
     with web.signed_in("clerkapprover"):
         assert "Select the requests" in text_of(page.bulk_summary([]))
+
+
+def test_next_request_is_looked_up_when_asked_for(web):
+    """After a decision the page links to /requests/next; that page opens the oldest request
+    still waiting for me, or says nothing is."""
+    import pages.request as page
+
+    first = submit(web.world, "C001")
+    web.world.customer("C002")
+    second = submit(web.world, "C002")
+    with web.signed_in("approver"):
+        body, alert = page.decision_response("approve", first, None, None, False)
+        assert f"/requests/next?after={first}" in str(alert)
+        opened = page.layout("next", after=str(first))
+        assert f"#{second}" in text_of(opened)
+        web.world.act("approver", svc.approve, second)
+        assert "Nothing else is waiting for you" in text_of(page.layout("next", after=str(second)))
+        assert "Nothing else" in text_of(page.layout("next", after="junk"))
