@@ -6,7 +6,11 @@ import os
 import shutil
 
 import pytest
-from selenium.common.exceptions import ElementClickInterceptedException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
@@ -80,12 +84,20 @@ class Browser:
         )
 
     def click_text(self, text: str, within: str = "body"):
+        """Click the shown button or link with this text, looked up afresh until it holds
+        still (a callback may be re-rendering the part of the page it is in)."""
         xpath = f"//*[self::button or self::a][normalize-space()='{text}']"
-        scope = self.driver.find_element(By.CSS_SELECTOR, within)
-        WebDriverWait(self.driver, 10).until(
-            lambda _: any(e.is_displayed() for e in scope.find_elements(By.XPATH, "." + xpath))
-        )
-        self.click(next(e for e in scope.find_elements(By.XPATH, "." + xpath) if e.is_displayed()))
+
+        def click_shown(_):
+            scope = self.driver.find_element(By.CSS_SELECTOR, within)
+            shown = [e for e in scope.find_elements(By.XPATH, "." + xpath) if e.is_displayed()]
+            if not shown:
+                return False
+            self.click(shown[0])
+            return True
+
+        WebDriverWait(self.driver, 10, ignored_exceptions=(StaleElementReferenceException,
+                                                          NoSuchElementException)).until(click_shown)
 
     def wait_text(self, selector: str, text: str, timeout: float = 10):
         self.duo.wait_for_contains_text(selector, text, timeout=timeout)
