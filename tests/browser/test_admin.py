@@ -80,6 +80,7 @@ def test_admin_builds_a_two_step_workflow_that_new_submissions_follow(browser, w
     browser.click_text("Proposed customer change workflow")
     browser.wait_text("#wf-message", "New workflow")
     browser.click_text("Add step")
+    browser.wait_text("#wf-steps", "Step 1")
     browser.click_text("Add step")
     browser.wait_text("#wf-steps", "Step 2")
 
