@@ -107,6 +107,16 @@ def layout(**_query):
     )
 
 
+def reporter(set_progress, words: str):
+    """A job's ``progress(done, total)`` that moves its bar and says how far it is."""
+
+    def progress(done: int, total: int) -> None:
+        percent = round(100 * done / total) if total else 0
+        set_progress((percent, f"{words}: {done:,} of {total:,} rows"))
+
+    return progress
+
+
 def progress_box(name: str, color: str):
     """A progress bar with its words beside it, hidden until a job runs."""
     return html.Div(
@@ -237,10 +247,7 @@ def preview(filename: str | None, contents: str | None, progress=None):
 def on_upload(set_progress, contents, filename):
     """A dry run of the whole file, as a background job: a long file keeps the page live."""
 
-    def progress(done: int, total: int) -> None:
-        set_progress((round(100 * done / total) if total else 0,
-                      f"Checking what each row would do: {done:,} of {total:,} rows"))  # fmt: skip
-
+    progress = reporter(set_progress, "Checking what each row would do")
     with background_job():
         return preview(filename, contents, progress)
 
@@ -285,10 +292,7 @@ def on_import(set_progress, clicks, stored):
     if not clicks:
         return no_update, no_update, no_update, no_update
 
-    def progress(done: int, total: int) -> None:
-        set_progress((round(100 * done / total) if total else 0,
-                      f"Importing: {done:,} of {total:,} rows"))  # fmt: skip
-
+    progress = reporter(set_progress, "Importing")
     with background_job():
         return run_upload(stored, progress), None, HIDDEN, batches_table()
 

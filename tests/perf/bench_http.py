@@ -147,7 +147,8 @@ def measure(http, base, bodies, check=None) -> list[float]:
     return took
 
 
-def callback_latency(base: str, made: dict, payloads: Payloads) -> list[tuple[str, list[float]]]:
+def callback_latency(base: str, made: dict, payloads: Payloads,
+                     customers: int) -> list[tuple[str, list[float]]]:  # fmt: skip
     users = made["users"]
     sessions = {}
     for name in ("clerk", "approver", "manager"):
@@ -174,7 +175,7 @@ def callback_latency(base: str, made: dict, payloads: Payloads) -> list[tuple[st
                                             ("_pages_location", "search"): ""},
                                changed="_pages_location.pathname")  # fmt: skip
 
-    accounts = [f"B{random.randrange(1, CUSTOMERS_BUILT[0]):07d}" for _ in range(SAMPLES)]
+    accounts = [f"B{random.randrange(1, customers):07d}" for _ in range(SAMPLES)]
     today = date.today()
     throughput = payloads.body("tp-body.children", {
         ("tp-range", "start_date"): (today - timedelta(days=89)).isoformat(),
@@ -209,8 +210,6 @@ def callback_latency(base: str, made: dict, payloads: Payloads) -> list[tuple[st
                     measure(sessions["manager"], base, [throughput] * SLOW_SAMPLES)))
     return results
 
-
-CUSTOMERS_BUILT = [CUSTOMERS]
 
 BARE_APP = textwrap.dedent('''
     import dash_ag_grid as dag
@@ -304,7 +303,6 @@ def page_loads(base: str, cookie: str) -> list[tuple[str, float, int, int]]:
 def main() -> int:
     customers = int(sys.argv[1]) if len(sys.argv) > 1 else CUSTOMERS
     history = int(sys.argv[2]) if len(sys.argv) > 2 else REQUESTS
-    CUSTOMERS_BUILT[0] = customers
     folder = tempfile.mkdtemp(prefix="countersign-bench-")
     url = f"sqlite:///{folder}/http.db"
     server = sampler = None
@@ -317,7 +315,7 @@ def main() -> int:
         sampler = Sampler(server.pid)
         sampler.start()
         payloads = Payloads()
-        latency = callback_latency(base, made, payloads)
+        latency = callback_latency(base, made, payloads, customers)
         loads = page_loads(base, session_cookie(made["users"]["clerk"]))
     finally:
         if sampler is not None:
