@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
+from data import rollups
 from data.clock import utcnow
 from data.errors import Conflict
 from data.fields import EDITABLE_FIELDS, field_spec
@@ -202,6 +203,7 @@ class BatchSubmission:
             ],
         )
         request_ids = {customer_id: request_id for request_id, customer_id in inserted}
+        rollups.record(session, [(now, rollups.SUBMITTED, "", 0)] * len(request_ids))
 
         proposals, events, steps, started = [], [], [], {}
         for customer, changes in items:

@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "check-audit", help="replay the audit trail and compare it with every customer"
     )
+    commands.add_parser(
+        "recount-dashboards",
+        help="recount the dashboards' hourly and daily counts from the requests",
+    )
     generate = commands.add_parser(
         "generate", help="add bulk customers and historical requests (for scale tests)"
     )
@@ -67,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_check_audit(database)
         elif args.command == "generate":
             print(run_generate(database, args.customers, args.requests))
+        elif args.command == "recount-dashboards":
+            from data.rollups import rebuild
+
+            with database.engine.begin() as connection:
+                made = rebuild(connection)
+            print(f"Counted {made['facts']:,} facts into {made['rows']:,} rows.")
         elif args.command == "escalate":
             print(f"Escalated {database.run(escalate_overdue)} overdue step(s).")
         else:

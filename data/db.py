@@ -85,6 +85,8 @@ class Database:
     """One database: its engine and the units of work run against it."""
 
     def __init__(self, url: str, **engine_options: Any):
+        import data.rollups  # noqa: F401  (sessions count the dashboards' facts as they flush)
+
         self.url = normalise_database_url(url)
         self.engine = make_engine(self.url, **engine_options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -134,6 +136,11 @@ class Database:
                 time.sleep(0.01 * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
 
+    def analyze(self) -> None:
+        """Refresh the planner's statistics (after loading many rows at once)."""
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -167,6 +174,16 @@ def _sqlite_foreign_keys_paused(connection) -> Iterator[None]:
         raise RuntimeError(f"a migration left {len(broken)} broken foreign key(s): {broken[:5]}")
 
 
+def _refresh_sqlite_statistics(connection) -> None:
+    """Give SQLite's planner statistics: all of them when there are none yet (a database
+    loaded in bulk, or never analysed), else those ``PRAGMA optimize`` finds stale."""
+    analysed = connection.exec_driver_sql(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+    ).scalar()
+    connection.exec_driver_sql("PRAGMA optimize" if analysed else "ANALYZE")
+    connection.commit()
+
+
 def upgrade_database(url: str, revision: str = "head") -> None:
     """Bring the database to ``revision``; several processes may call this at once."""
     url = normalise_database_url(url)
@@ -181,6 +198,8 @@ def upgrade_database(url: str, revision: str = "head") -> None:
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
                 connection.commit()
+                if engine.dialect.name == "sqlite":
+                    _refresh_sqlite_statistics(connection)
             finally:
                 if engine.dialect.name == "postgresql":
                     connection.execute(

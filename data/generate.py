@@ -83,6 +83,7 @@ def generate_customers(db: Database, count: int, first: int = 1, batch: int = 20
         with db.engine.begin() as connection:
             connection.execute(insert(Customer), chunk)
         inserted += len(chunk)
+    db.analyze()
     return inserted
 
 
@@ -173,6 +174,7 @@ def generate_history(
         RequestEvent,
         RequestStep,
     )
+    from data.rollups import rebuild
 
     rng = random.Random(seed)
     now = now or utcnow()
@@ -312,6 +314,10 @@ def generate_history(
                 if rows[table.name]:
                     connection.execute(insert(table), rows[table.name])
         done += size
+    with db.engine.begin() as connection:
+        # the rows went in without the services: count them for the dashboards
+        rebuild(connection)
+    db.analyze()
     if db.engine.dialect.name == "postgresql":
         # explicit ids leave the id sequences behind: move them past the new rows
         with db.engine.begin() as connection:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,12 +24,12 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
-    or_,
     select,
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
 
+from data import rollups
 from data.clock import utcnow
 from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME
@@ -308,13 +309,48 @@ def backlog(
     today = _local_midnight(now, offset_minutes)
     first_day = today - (days - 1) * DAY
     first = ChangeRequest.first_submitted_at
-    closed = and_(
-        ChangeRequest.state.in_(("approved", "rejected", "discarded")), first.is_not(None)
-    )
     level = session.scalar(
         select(func.count(ChangeRequest.id)).where(
             ChangeRequest.state.in_(OPEN_STATES), first.is_not(None)
         )
+    )
+    if int(offset_minutes) % 60 == 0:
+        openings, closings = _day_flows(session, first_day, days, offset_minutes)
+    else:
+        openings, closings = _day_flows_live(session, first_day, offset_minutes)
+    series = []
+    level = level or 0
+    for index in reversed(range(days)):
+        day = (first_day + index * DAY + timedelta(minutes=offset_minutes)).date()
+        series.append((day, level))
+        key = day.isoformat()
+        level -= openings.get(key, 0) - closings.get(key, 0)
+    series.reverse()
+    return series
+
+
+def _day_flows(session: Session, first_day: datetime, days: int, offset_minutes: int):
+    """Requests first submitted, and submitted requests closed, per local day (rollups)."""
+    start = rollups.hour_of(first_day)
+    tallies = rollups.read(
+        session,
+        [(start + 24 * index, start + 24 * (index + 1)) for index in range(days)],
+        (rollups.SUBMITTED, rollups.CLOSED_REQUEST),
+    )
+    openings, closings = {}, {}
+    for index, tally in enumerate(tallies):
+        key = (first_day + index * DAY + timedelta(minutes=offset_minutes)).date().isoformat()
+        for (metric, _key, _bucket), n in tally.items():
+            target = openings if metric == rollups.SUBMITTED else closings
+            target[key] = target.get(key, 0) + n
+    return openings, closings
+
+
+def _day_flows_live(session: Session, first_day: datetime, offset_minutes: int):
+    """Requests first submitted, and submitted requests closed, per local day (live)."""
+    first = ChangeRequest.first_submitted_at
+    closed = and_(
+        ChangeRequest.state.in_(("approved", "rejected", "discarded")), first.is_not(None)
     )
     day_of_open = _period(session, first, "day", offset_minutes)
     openings = dict(
@@ -332,15 +368,7 @@ def backlog(
             .group_by(day_of_close)
         ).all()
     )
-    series = []
-    level = level or 0
-    for index in reversed(range(days)):
-        day = (first_day + index * DAY + timedelta(minutes=offset_minutes)).date()
-        series.append((day, level))
-        key = day.isoformat()
-        level -= openings.get(key, 0) - closings.get(key, 0)
-    series.reverse()
-    return series
+    return openings, closings
 
 
 # ---------------------------------------------------------------- the request list
@@ -587,6 +615,8 @@ class Throughput:
     """(approver, approved, rejected, change requested, delegated)"""
     sla: list[tuple[str, int, int]]
     """(step, steps with a time limit decided, decided within the limit)"""
+    estimated: bool = False
+    """percentiles read from histograms (within data.rollups.ACCURACY of the exact ones)"""
 
 
 def _range_bounds(filters: ThroughputFilters, offset_minutes: int) -> tuple[datetime, datetime]:
@@ -655,182 +685,337 @@ def _with_request(query, chosen: list[ColumnElement]):
     return query.join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
 
 
+EXACT_LIMIT = 5_000
+"""Up to this many decisions in the range, percentiles are exact; above, read from histograms."""
+
+
+def _rolled_up(filters: ThroughputFilters, offset_minutes: int) -> bool:
+    """Whether the rollup rows answer this view: no filter on requests, a whole-hour zone."""
+    unfiltered = not (filters.field or filters.customer_group or filters.step
+                      or filters.approver_id)  # fmt: skip
+    return unfiltered and int(offset_minutes) % 60 == 0
+
+
 def throughput(
     session: Session, actor: User, filters: ThroughputFilters, *, offset_minutes: int = 0
 ) -> Throughput:
-    """The analysts' dashboard over the chosen range, grouping and filters."""
+    """The analysts' dashboard over the chosen range, grouping and filters.
+
+    Without filters on requests (and in a whole-hour time zone) it reads the
+    rollup rows (data.rollups); with filters it counts the requests in SQL.
+    """
     require_role(actor, "analyst", "manager")
-    since, until = _range_bounds(filters, offset_minutes)
-    chosen = _request_conditions(filters)
+    if _rolled_up(filters, offset_minutes):
+        return _throughput_from_rollups(session, filters, offset_minutes)
+    return _throughput_live(session, filters, offset_minutes)
 
-    def period(column):
-        return _period(session, column, filters.grouping, offset_minutes)
 
-    # volume: first submissions, and final decisions, per period
-    first = ChangeRequest.first_submitted_at
-    submitted_period = period(first)
-    decided_period = period(ChangeRequest.decided_at)
-    in_range = lambda column: and_(column >= since, column < until)  # noqa: E731
-    submitted = select(submitted_period.label("period"), literal("submitted").label("kind")).where(
-        in_range(first), *chosen
-    )
-    decided = select(decided_period.label("period"), ChangeRequest.state.label("kind")).where(
-        ChangeRequest.state.in_(DECIDED), in_range(ChangeRequest.decided_at), *chosen
-    )
-    both = union_all(submitted, decided).subquery()
-    volume_counts: dict[str, dict[str, int]] = {}
-    for period_key, kind, count in session.execute(
-        select(both.c.period, both.c.kind, func.count()).group_by(both.c.period, both.c.kind)
-    ):
-        volume_counts.setdefault(period_key, {})[kind] = count
-    volume = [
-        (key, counts.get("submitted", 0), counts.get("approved", 0), counts.get("rejected", 0))
-        for key, counts in sorted(volume_counts.items())
-    ]
+class _Live:
+    """The throughput figures counted from the requests themselves."""
 
-    # cycle time from first submission to the final decision, in hours
-    hours = _seconds(session, first, ChangeRequest.decided_at) / 3600.0
-    decided_rows = (
-        select(decided_period.label("period"), hours.label("hours"))
-        .where(
-            ChangeRequest.state.in_(DECIDED),
-            in_range(ChangeRequest.decided_at),
-            first.is_not(None),
-            *chosen,
+    def __init__(self, session: Session, filters: ThroughputFilters, offset_minutes: int):
+        self.session, self.filters, self.offset = session, filters, offset_minutes
+        self.since, self.until = _range_bounds(filters, offset_minutes)
+        self.chosen = _request_conditions(filters)
+
+    def in_range(self, column) -> ColumnElement:
+        return and_(column >= self.since, column < self.until)
+
+    def period(self, column):
+        return _period(self.session, column, self.filters.grouping, self.offset)
+
+    def volume(self) -> list[tuple[str, int, int, int]]:
+        """First submissions, and final decisions, per period."""
+        first = ChangeRequest.first_submitted_at
+        submitted = select(
+            self.period(first).label("period"), literal("submitted").label("kind")
+        ).where(self.in_range(first), *self.chosen)
+        decided = select(
+            self.period(ChangeRequest.decided_at).label("period"), ChangeRequest.state.label("kind")
+        ).where(ChangeRequest.state.in_(DECIDED), self.in_range(ChangeRequest.decided_at),
+                *self.chosen)  # fmt: skip
+        both = union_all(submitted, decided).subquery()
+        counts: dict[str, dict[str, int]] = {}
+        for period_key, kind, count in self.session.execute(
+            select(both.c.period, both.c.kind, func.count()).group_by(both.c.period, both.c.kind)
+        ):
+            counts.setdefault(period_key, {})[kind] = count
+        return [
+            (key, c.get("submitted", 0), c.get("approved", 0), c.get("rejected", 0))
+            for key, c in sorted(counts.items())
+        ]
+
+    def cycle(self):
+        """Cycle time from first submission to the final decision, in hours: per period,
+        overall, and in the histogram's bands."""
+        session, first = self.session, ChangeRequest.first_submitted_at
+        hours = _seconds(session, first, ChangeRequest.decided_at) / 3600.0
+        decided_rows = (
+            select(self.period(ChangeRequest.decided_at).label("period"), hours.label("hours"))
+            .where(
+                ChangeRequest.state.in_(DECIDED),
+                self.in_range(ChangeRequest.decided_at),
+                first.is_not(None),
+                *self.chosen,
+            )
+            .subquery()
         )
-        .subquery()
-    )
-    cycle_stats = _percentiles(session, decided_rows, decided_rows.c.period, decided_rows.c.hours)
-    cycle = [(key, *cycle_stats[key]) for key in sorted(cycle_stats)]
-    overall = _percentiles(session, decided_rows, literal_column("'all'"), decided_rows.c.hours)
-    cycle_overall = overall.get("all", (0, 0.0, 0.0))
-    bucket_whens = [
-        (decided_rows.c.hours < high, literal(label))
-        for label, _low, high in CYCLE_BUCKETS
-        if high is not None
-    ]
-    bucketed = select(
-        case(*bucket_whens, else_=literal(CYCLE_BUCKETS[-1][0])).label("bucket")
-    ).subquery()
-    bucket_counts = dict(
-        session.execute(select(bucketed.c.bucket, func.count()).group_by(bucketed.c.bucket)).all()
-    )
-    histogram = [(label, bucket_counts.get(label, 0)) for label, *_ in CYCLE_BUCKETS]
-
-    # time spent in each step, among steps decided in the range
-    step_hours = _seconds(session, RequestStep.started_at, RequestStep.completed_at) / 3600.0
-    step_rows = (
-        _with_request(select(RequestStep.name.label("step"), step_hours.label("hours")), chosen)
-        .where(
-            RequestStep.state.in_(DECIDED + ("change_requested",)),
-            RequestStep.started_at.is_not(None),
-            in_range(RequestStep.completed_at),
-            *chosen,
-            *([RequestStep.name == filters.step] if filters.step else []),
+        stats = _percentiles(session, decided_rows, decided_rows.c.period, decided_rows.c.hours)
+        cycle = [(key, *stats[key]) for key in sorted(stats)]
+        overall = _percentiles(session, decided_rows, literal_column("'all'"), decided_rows.c.hours)
+        bucket_whens = [
+            (decided_rows.c.hours < high, literal(label))
+            for label, _low, high in CYCLE_BUCKETS
+            if high is not None
+        ]
+        bucketed = select(
+            case(*bucket_whens, else_=literal(CYCLE_BUCKETS[-1][0])).label("bucket")
+        ).subquery()
+        counts = dict(
+            session.execute(
+                select(bucketed.c.bucket, func.count()).group_by(bucketed.c.bucket)
+            ).all()
         )
-        .subquery()
-    )
-    step_stats = _percentiles(session, step_rows, step_rows.c.step, step_rows.c.hours)
-    per_step = [(name, *step_stats[name]) for name in sorted(step_stats)]
+        histogram = [(label, counts.get(label, 0)) for label, *_ in CYCLE_BUCKETS]
+        return cycle, overall.get("all", (0, 0.0, 0.0)), histogram
 
-    # per field: decided requests, rejected ones, and requests sent back in the range
-    sent_back = (
-        select(RequestEvent.id)
-        .where(
-            RequestEvent.request_id == ChangeRequest.id,
-            RequestEvent.action == "change_requested",
-            in_range(RequestEvent.at),
+    def per_step(self) -> list[tuple[str, int, float, float]]:
+        """Time spent in each step, among steps decided in the range."""
+        filters, chosen = self.filters, self.chosen
+        step_hours = _seconds(self.session, RequestStep.started_at, RequestStep.completed_at) / 3600
+        step_rows = (
+            _with_request(select(RequestStep.name.label("step"), step_hours.label("hours")), chosen)
+            .where(
+                RequestStep.state.in_(DECIDED + ("change_requested",)),
+                RequestStep.started_at.is_not(None),
+                self.in_range(RequestStep.completed_at),
+                *chosen,
+                *([RequestStep.name == filters.step] if filters.step else []),
+            )
+            .subquery()
         )
-        .exists()
-    )
-    in_scope = or_(
-        and_(ChangeRequest.state.in_(DECIDED), in_range(ChangeRequest.decided_at)), sent_back
-    )
-    field_only = [ProposedChange.field == filters.field] if filters.field else []
-    per_field_rows = session.execute(
-        select(
-            ProposedChange.field,
-            func.sum(
-                case(
-                    (and_(ChangeRequest.state.in_(DECIDED), in_range(ChangeRequest.decided_at)), 1),
-                    else_=0,
-                )
-            ),
-            func.sum(
-                case(
-                    (
-                        and_(ChangeRequest.state == "rejected", in_range(ChangeRequest.decided_at)),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ),
-            func.sum(case((sent_back, 1), else_=0)),
+        stats = _percentiles(self.session, step_rows, step_rows.c.step, step_rows.c.hours)
+        return [(name, *stats[name]) for name in sorted(stats)]
+
+    def per_field(self) -> list[tuple[str, int, int, int]]:
+        """Per field: requests decided and rejected in the range, and times sent back in it."""
+        field_only = [ProposedChange.field == self.filters.field] if self.filters.field else []
+        counts: dict[str, list[int]] = {}
+        for name, decided, rejected in self.session.execute(
+            select(ProposedChange.field, func.count(),
+                   func.sum(case((ChangeRequest.state == "rejected", 1), else_=0)))
+            .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
+            .where(ChangeRequest.state.in_(DECIDED), self.in_range(ChangeRequest.decided_at),
+                   *self.chosen, *field_only)
+            .group_by(ProposedChange.field)
+        ):  # fmt: skip
+            counts.setdefault(name, [0, 0, 0])[:2] = [int(decided), int(rejected or 0)]
+        sent_back = (
+            select(ProposedChange.field, func.count())
+            .join(RequestEvent, RequestEvent.request_id == ProposedChange.request_id)
+            .where(RequestEvent.action == "change_requested", self.in_range(RequestEvent.at),
+                   *field_only)
         )  # fmt: skip
-        .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
-        .where(in_scope, *chosen, *field_only)
-        .group_by(ProposedChange.field)
-    ).all()
-    per_field = sorted(
-        ((FIELDS_BY_NAME[name].label, int(d or 0), int(r or 0), int(c or 0))
-         for name, d, r, c in per_field_rows),
-        key=lambda row: (-row[1] - row[3], row[0]),
-    )  # fmt: skip
+        if self.chosen:
+            sent_back = sent_back.join(
+                ChangeRequest, ChangeRequest.id == ProposedChange.request_id
+            ).where(*self.chosen)
+        for name, times in self.session.execute(sent_back.group_by(ProposedChange.field)):
+            counts.setdefault(name, [0, 0, 0])[2] = int(times)
+        return _field_rows(counts)
 
-    # per approver: their decisions in the range
-    decision = Assignment.state
-    by_approver = select(Assignment.user_id, decision, func.count(Assignment.id).label("n"))
-    if chosen or filters.step:
-        by_approver = by_approver.join(RequestStep, RequestStep.id == Assignment.request_step_id)
-        by_approver = _with_request(by_approver, chosen)
-    counted = (
-        by_approver.where(
-            decision.in_(("approved", "rejected", "change_requested", "delegated")),
-            in_range(Assignment.decided_at),
-            *chosen,
-            *([Assignment.user_id == filters.approver_id] if filters.approver_id else []),
-            *([RequestStep.name == filters.step] if filters.step else []),
+    def per_approver(self) -> list[tuple[str, int, int, int, int]]:
+        """Each approver's decisions in the range."""
+        filters, chosen = self.filters, self.chosen
+        decision = Assignment.state
+        by_approver = select(Assignment.user_id, decision, func.count(Assignment.id).label("n"))
+        if chosen or filters.step:
+            by_approver = by_approver.join(
+                RequestStep, RequestStep.id == Assignment.request_step_id
+            )
+            by_approver = _with_request(by_approver, chosen)
+        counted = (
+            by_approver.where(
+                decision.in_(("approved", "rejected", "change_requested", "delegated")),
+                self.in_range(Assignment.decided_at),
+                *chosen,
+                *([Assignment.user_id == filters.approver_id] if filters.approver_id else []),
+                *([RequestStep.name == filters.step] if filters.step else []),
+            )
+            .group_by(Assignment.user_id, decision)
+            .subquery()
         )
-        .group_by(Assignment.user_id, decision)
-        .subquery()
+        approvers: dict[str, dict[str, int]] = {}
+        for name, state, count in self.session.execute(
+            select(User.full_name, counted.c.state, counted.c.n).join(
+                User, User.id == counted.c.user_id
+            )
+        ):
+            approvers.setdefault(name, {})[state] = count
+        return _approver_rows(approvers)
+
+    def sla(self) -> list[tuple[str, int, int]]:
+        """Steps with a time limit decided in the range, and those decided in time."""
+        filters, chosen = self.filters, self.chosen
+        rows = self.session.execute(
+            _with_request(
+                select(
+                    RequestStep.name,
+                    func.count(RequestStep.id),
+                    func.sum(case((RequestStep.completed_at <= RequestStep.due_at, 1), else_=0)),
+                ),
+                chosen,
+            )
+            .where(
+                RequestStep.due_at.is_not(None),
+                RequestStep.state.in_(DECIDED + ("change_requested",)),
+                self.in_range(RequestStep.completed_at),
+                *chosen,
+                *([RequestStep.name == filters.step] if filters.step else []),
+            )
+            .group_by(RequestStep.name)
+            .order_by(RequestStep.name)
+        ).all()
+        return [(name, int(total), int(within or 0)) for name, total, within in rows]
+
+
+def _field_rows(counts: dict[str, list[int]]) -> list[tuple[str, int, int, int]]:
+    """(label, decided, rejected, sent back), the busiest fields first."""
+    return sorted(
+        ((FIELDS_BY_NAME[name].label, d, r, c) for name, (d, r, c) in counts.items()),
+        key=lambda row: (-row[1] - row[3], row[0]),
     )
-    approver_rows = session.execute(
-        select(User.full_name, counted.c.state, counted.c.n).join(
-            User, User.id == counted.c.user_id
-        )
-    ).all()
-    approvers: dict[str, dict[str, int]] = {}
-    for name, state, count in approver_rows:
-        approvers.setdefault(name, {})[state] = count
-    per_approver = sorted(
+
+
+def _approver_rows(approvers: dict[str, dict[str, int]]) -> list[tuple[str, int, int, int, int]]:
+    return sorted(
         ((name, c.get("approved", 0), c.get("rejected", 0), c.get("change_requested", 0),
           c.get("delegated", 0)) for name, c in approvers.items()),
         key=lambda row: (-sum(row[1:]), row[0]),
     )  # fmt: skip
 
-    # SLA: steps with a time limit decided in the range, and those decided in time
-    sla_rows = session.execute(
-        _with_request(
-            select(
-                RequestStep.name,
-                func.count(RequestStep.id),
-                func.sum(case((RequestStep.completed_at <= RequestStep.due_at, 1), else_=0)),
-            ),
-            chosen,
-        )
-        .where(
-            RequestStep.due_at.is_not(None),
-            RequestStep.state.in_(DECIDED + ("change_requested",)),
-            in_range(RequestStep.completed_at),
-            *chosen,
-            *([RequestStep.name == filters.step] if filters.step else []),
-        )
-        .group_by(RequestStep.name)
-        .order_by(RequestStep.name)
-    ).all()
-    sla = [(name, int(total), int(within or 0)) for name, total, within in sla_rows]
-    return Throughput(filters, volume, cycle, cycle_overall, histogram, per_step, per_field,
-                      per_approver, sla)  # fmt: skip
+
+def _throughput_live(
+    session: Session, filters: ThroughputFilters, offset_minutes: int
+) -> Throughput:
+    live = _Live(session, filters, offset_minutes)
+    cycle, overall, histogram = live.cycle()
+    return Throughput(filters, live.volume(), cycle, overall, histogram, live.per_step(),
+                      live.per_field(), live.per_approver(), live.sla())  # fmt: skip
+
+
+def local_periods(filters: ThroughputFilters, offset_minutes: int) -> list[tuple[str, int, int]]:
+    """The range's periods as (key, first UTC hour, end UTC hour), for a whole-hour offset.
+
+    The key is the local start of the day, week (Monday) or month, as the
+    live queries name it; the first and last period are cut to the range.
+    """
+    offset_hours = int(offset_minutes) // 60
+    epoch = date(1970, 1, 1)
+
+    def hour_at(day: date) -> int:
+        return (day - epoch).days * 24 - offset_hours
+
+    periods = []
+    cursor, stop = filters.start, filters.end + DAY
+    while cursor < stop:
+        if filters.grouping == "day":
+            key, following = cursor, cursor + DAY
+        elif filters.grouping == "week":
+            key = cursor - timedelta(days=cursor.weekday())
+            following = key + 7 * DAY
+        else:
+            key = cursor.replace(day=1)
+            following = (key + 32 * DAY).replace(day=1)
+        end = min(following, stop)
+        periods.append((key.isoformat(), hour_at(cursor), hour_at(end)))
+        cursor = end
+    return periods
+
+
+def _stats(histogram: dict[int, int]) -> tuple[int, float, float]:
+    """(n, median hours, p90 hours) of a duration histogram, nearest rank."""
+    n = sum(histogram.values())
+    if not n:
+        return 0, 0.0, 0.0
+    median = rollups.percentile_from(histogram, (n + 1) // 2) / 3600
+    return n, median, rollups.percentile_from(histogram, (n * 9 + 9) // 10) / 3600
+
+
+def _throughput_from_rollups(
+    session: Session, filters: ThroughputFilters, offset_minutes: int
+) -> Throughput:
+    periods = local_periods(filters, offset_minutes)
+    tallies = rollups.read(
+        session,
+        [(low, high) for _, low, high in periods],
+        (rollups.SUBMITTED, rollups.CLOSED_REQUEST, rollups.CYCLE, rollups.STEP, rollups.SLA,
+         rollups.APPROVER, rollups.FIELD_DECIDED, rollups.FIELD_SENT_BACK),
+    )  # fmt: skip
+    volume: dict[str, list[int]] = {}
+    cycles: dict[str, dict[int, int]] = {}
+    overall: dict[int, int] = defaultdict(int)
+    bands = [0] * len(CYCLE_BUCKETS)
+    steps: dict[str, dict[int, int]] = {}
+    sla: dict[str, list[int]] = {}
+    approvers: dict[int, dict[str, int]] = {}
+    fields: dict[str, list[int]] = {}
+    for (key, _low, _high), tally in zip(periods, tallies, strict=True):
+        row = volume.setdefault(key, [0, 0, 0])
+        for (metric, name, bucket), n in tally.items():
+            if metric == rollups.SUBMITTED:
+                row[0] += n
+            elif metric == rollups.CLOSED_REQUEST and name in DECIDED:
+                row[1 if name == "approved" else 2] += n
+                bands[bucket] += n
+            elif metric == rollups.CYCLE:
+                histogram = cycles.setdefault(key, defaultdict(int))
+                histogram[bucket] += n
+                overall[bucket] += n
+            elif metric == rollups.STEP:
+                steps.setdefault(name, defaultdict(int))[bucket] += n
+            elif metric == rollups.SLA:
+                sla.setdefault(name, [0, 0])[0] += n
+                sla[name][1] += n if bucket else 0
+            elif metric == rollups.APPROVER:
+                state = rollups.DECISION_NAMES[bucket]
+                decisions = approvers.setdefault(int(name), defaultdict(int))
+                decisions[state] += n
+            elif metric == rollups.FIELD_DECIDED:
+                counts = fields.setdefault(name, [0, 0, 0])
+                counts[0] += n
+                counts[1] += n if bucket else 0
+            elif metric == rollups.FIELD_SENT_BACK:
+                fields.setdefault(name, [0, 0, 0])[2] += n
+
+    live = _Live(session, filters, offset_minutes)
+    decided = sum(overall.values())
+    estimated = decided > EXACT_LIMIT
+    if estimated:
+        cycle = [(key, *_stats(cycles[key])) for key in sorted(cycles)]
+        cycle_overall = _stats(overall)
+    else:
+        cycle, cycle_overall, _bands = live.cycle()
+    if sum(sum(h.values()) for h in steps.values()) > EXACT_LIMIT:
+        estimated = True
+        per_step = [(name, *_stats(steps[name])) for name in sorted(steps)]
+    else:
+        per_step = live.per_step()
+    names = dict(
+        session.execute(select(User.id, User.full_name).where(User.id.in_(list(approvers)))).all()
+    )
+    return Throughput(
+        filters,
+        [(key, *counts) for key, counts in sorted(volume.items()) if any(counts)],
+        cycle,
+        cycle_overall,
+        [(label, bands[i]) for i, (label, *_) in enumerate(CYCLE_BUCKETS)],
+        per_step,
+        _field_rows(fields),
+        _approver_rows({names[uid]: dict(c) for uid, c in approvers.items() if uid in names}),
+        [(name, total, within) for name, (total, within) in sorted(sla.items())],
+        estimated=estimated,
+    )
 
 
 def filter_choices(session: Session, actor: User) -> dict[str, list]:

@@ -177,9 +177,13 @@ class ChangeRequest(Base):
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    first_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    first_submitted_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, index=True, active_history=True
+    )
     """When the request was first submitted (``submitted_at`` moves on each resubmission)."""
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, index=True, active_history=True
+    )
     workflow_version_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_versions.id"))
     round: Mapped[int] = mapped_column(Integer, default=0)
     last_comment: Mapped[str | None] = mapped_column(Text)
@@ -336,7 +340,9 @@ class RequestStep(Base):
     state: Mapped[str] = mapped_column(String(20), default="waiting", index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, index=True, active_history=True
+    )
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[ChangeRequest] = relationship(back_populates="steps")
@@ -359,7 +365,9 @@ class Assignment(Base):
     via: Mapped[str] = mapped_column(String(20), default="user")
     via_role: Mapped[str | None] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20), default="open", index=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, index=True, active_history=True
+    )
     comment: Mapped[str | None] = mapped_column(Text)
     delegated_from_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -389,6 +397,22 @@ class RequestEvent(Base):
 
     request: Mapped[ChangeRequest] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+class ActivityRollup(Base):
+    """Counts of dashboard facts per UTC hour (level "h") and UTC day ("d"); see data.rollups."""
+
+    __tablename__ = "activity_rollups"
+
+    level: Mapped[str] = mapped_column(String(1), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """hours (level "h") or days (level "d") since 1970-01-01 UTC"""
+    metric: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = {"sqlite_with_rowid": False}
 
 
 class AuditEntry(Base):

@@ -574,7 +574,8 @@ def request_change(session: Session, actor: User, request_id: int, comment: str)
     request.state = "change_requested"
     request.last_comment = comment
     _touch(request)
-    _event(session, request, actor, "change_requested", step=step, comment=comment)
+    _event(session, request, actor, "change_requested", step=step, comment=comment,
+           details={"fields": [change.field for change in request.changes]})  # fmt: skip
     notify(
         session,
         request.submitted_by_id,

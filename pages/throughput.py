@@ -20,12 +20,14 @@ from components.charts import (
 from data.clock import utcnow
 from data.fields import FIELDS
 from data.metrics import (
+    EXACT_LIMIT,
     ThroughputFilters,
     filter_choices,
     table_csv,
     throughput,
     throughput_tables,
 )
+from data.rollups import ACCURACY
 from pages._support import attempt, guard, read
 
 dash.register_page(__name__, path="/dashboards/throughput", title="Throughput · Countersign")
@@ -183,7 +185,9 @@ def render(*values):
     count, median, p90 = figures.cycle_overall
     summary = html.P(
         f"{count:,} requests decided in the range; cycle time from submission to the final "
-        f"decision: median {median:.1f} h, 90th percentile {p90:.1f} h.",
+        f"decision: median {median:.1f} h, 90th percentile {p90:.1f} h."
+        + (f" With more than {EXACT_LIMIT:,} decisions, percentiles are estimated to within "
+           f"{ACCURACY:.0%}." if figures.estimated else ""),
         className="text-muted",
         id="tp-summary",
     )

@@ -50,9 +50,9 @@ def test_pending_dashboard_shows_kpis_and_bars_that_link_to_their_requests(web, 
     for expected in ("Open requests 3", "Proposed field changes waiting 4", "Overdue steps 3"):
         assert expected in text
     by_approver = figure_data(body, "by-approver")
-    assert list(by_approver.data[0].y) == ["Approver", "Approver2", "Approver3"]
-    assert list(by_approver.data[0].x) == [3, 2, 1]
-    link = by_approver.data[0].customdata[2]
+    assert list(by_approver["data"][0]["y"]) == ["Approver", "Approver2", "Approver3"]
+    assert list(by_approver["data"][0]["x"]) == [3, 2, 1]
+    link = by_approver["data"][0]["customdata"][2]
     assert link == f"/requests?state=pending&approver={history['approver3']}"
     assert page.drill_target({"points": [{"customdata": link}]}) == link
     assert page.drill_target({"points": [{"customdata": "https://evil.example"}]}) is page.no_update
@@ -89,8 +89,8 @@ def test_throughput_figures_tables_and_csv_agree(web, history):
         body = page.render(*RANGE)
         sent = page.download("per-approver", *RANGE)
     volume = figure_data(body, "tp-volume")
-    assert [trace.name for trace in volume.data] == ["Submitted", "Approved", "Rejected"]
-    assert list(volume.data[0].y) == [1, 1, 1, 1, 1, 1]
+    assert [trace["name"] for trace in volume["data"]] == ["Submitted", "Approved", "Rejected"]
+    assert list(volume["data"][0]["y"]) == [1, 1, 1, 1, 1, 1]
     assert "3 requests decided in the range" in text_of(body)
     rows = list(csv.reader(io.StringIO(sent["content"])))
     assert rows == [

@@ -88,8 +88,6 @@ def build(url: str, customers: int, history: int) -> dict:
     generate_history(database, history, clerk_id=users["clerk"],
                      approver_ids=(users["approver"], users["approver2"]),
                      finance_id=users["finance"])  # fmt: skip
-    with database.engine.begin() as connection:
-        connection.exec_driver_sql("ANALYZE")
     with database.session() as session:
         waiting = list(session.scalars(
             select(ChangeRequest.id)

@@ -13,14 +13,21 @@ from data.models import Assignment, ChangeRequest, Customer, RequestStep, User
 from data.users import add_user
 
 
+def history_users(db) -> tuple[int, int, int, int, int]:
+    """(clerk, approver, second approver, finance, manager) ids for generated history."""
+    with db.session() as session:
+        return (
+            add_user(session, "clerk", "Clerk", "secret", ["clerk"]).id,
+            add_user(session, "a1", "A One", "secret", ["approver"]).id,
+            add_user(session, "a2", "A Two", "secret", ["approver"]).id,
+            add_user(session, "fin", "Finance", "secret", ["approver"]).id,
+            add_user(session, "boss", "Boss", "secret", ["manager", "analyst"]).id,
+        )
+
+
 def test_generated_history_is_consistent_and_readable_by_the_dashboards(db):
     generate_customers(db, 500)
-    with db.session() as session:
-        clerk = add_user(session, "clerk", "Clerk", "secret", ["clerk"]).id
-        first = add_user(session, "a1", "A One", "secret", ["approver"]).id
-        second = add_user(session, "a2", "A Two", "secret", ["approver"]).id
-        finance = add_user(session, "fin", "Finance", "secret", ["approver"]).id
-        manager = add_user(session, "boss", "Boss", "secret", ["manager", "analyst"]).id
+    clerk, first, second, finance, manager = history_users(db)
     made = generate_history(db, 2000, clerk_id=clerk, approver_ids=(first, second),
                             finance_id=finance, days=60, batch=700)  # fmt: skip
     assert made["requests"] == 2000 and 0 < made["open"] < 500

@@ -30,6 +30,7 @@ from data.models import (
 )
 from data.parameters import update_parameters
 from data.workflows import StepSpec
+from tests.unit.test_rollups import assert_rollups_match_a_rebuild
 
 FILE = """account,name,customer_group,currency,on_hold,credit_limit,city,invoice_account,terms_of_payment
 {p}001,Customer {p}001,RETAIL,EUR,No,10000,,,Net30
@@ -179,6 +180,8 @@ def test_set_based_import_writes_what_the_engine_writes(world, monkeypatch, beha
     if behavior == "propose":
         assert bulk.counts["proposed"] >= 4 and bulk.counts["created"] == 2
         assert len(a["requests"]) >= 5
+    # both paths counted their submissions for the dashboards
+    assert_rollups_match_a_rebuild(world.db)
 
 
 def test_a_chunk_uses_the_set_based_writer(world, monkeypatch):

@@ -107,6 +107,22 @@ def test_command_line_migrates_seeds_and_escalates(tmp_path, monkeypatch, capsys
     assert "Escalated" in capsys.readouterr().out
 
 
+def test_the_demo_history_is_counted_for_the_dashboards(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("SECRET_KEY", "k")
+    assert cli.main(["seed", "--customers", "20"]) == 0
+    engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    read = "SELECT level, slot, metric, key, bucket, n FROM activity_rollups ORDER BY 1, 2, 3, 4, 5"
+    with engine.connect() as connection:
+        counted = connection.exec_driver_sql(read).all()
+    assert counted
+    assert cli.main(["recount-dashboards"]) == 0
+    assert "Counted" in capsys.readouterr().out
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql(read).all() == counted
+    engine.dispose()
+
+
 def test_command_line_import_reports_and_exits_non_zero_on_failures(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("SECRET_KEY", "k")
