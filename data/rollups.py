@@ -16,10 +16,11 @@ logarithmic buckets 4% wide: a percentile read from them is within 2% of
 the exact value. The six cycle-time bands of the histogram chart are kept
 exactly.
 
-Facts are taken from the ORM flush (``after_flush``), so every service that
-changes requests through a session counts them; writers that insert rows
-directly (the set-based import, the history generator) call ``record`` or
-``rebuild`` themselves.
+Facts are taken from the ORM flush (``after_flush``) and written just before
+the transaction commits (``before_commit``: the hot rows of the current hour
+stay locked only while it commits), so every service that changes requests
+through a session counts them; writers that insert rows directly (the
+set-based import, the history generator) call ``record`` or ``rebuild``.
 """
 
 from __future__ import annotations
@@ -171,12 +172,19 @@ def write(connection: Connection | Session, tally: Tally) -> None:
     connection.execute(statement, rows)
 
 
+def _pending(session: Session) -> Tally:
+    """The facts of this transaction, written just before it commits."""
+    tally = session.info.get("rollups")
+    if tally is None:
+        tally = session.info["rollups"] = Tally()
+    return tally
+
+
 def record(session: Session, facts: Iterable[tuple[datetime, str, str, int]]) -> None:
     """Count facts written without the ORM: (moment, metric, key, bucket) each."""
-    tally = Tally()
+    tally = _pending(session)
     for moment, metric, key, bucket in facts:
         tally.add(moment, metric, key, bucket)
-    write(session, tally)
 
 
 def _became_set(obj: Any, attribute: str) -> datetime | None:
@@ -204,7 +212,9 @@ def _sent_back_fields(details: Any) -> list[str]:
 
 
 def _collect(session: Session, _context: Any) -> None:
-    tally = Tally()
+    # inside a savepoint the counts go in at once, to be undone with it if it is
+    nested = session.in_nested_transaction()
+    tally = Tally() if nested else _pending(session)
     connection = session.connection()
     for obj in list(session.new) + list(session.dirty):
         if isinstance(obj, ChangeRequest):
@@ -239,11 +249,26 @@ def _collect(session: Session, _context: Any) -> None:
         ):
             for name in _sent_back_fields(obj.details) or _fields(connection, obj.request_id):
                 tally.add(obj.at, FIELD_SENT_BACK, name)
-    if tally:
+    if nested and tally:
         write(connection, tally)
 
 
+def _write_pending(session: Session) -> None:
+    # the last changes first, then the counts: the rollup rows every decision adds
+    # to stay locked only while the transaction commits
+    session.flush()
+    tally = session.info.pop("rollups", None)
+    if tally:
+        write(session, tally)
+
+
+def _forget_pending(session: Session, *_args: Any) -> None:
+    session.info.pop("rollups", None)
+
+
 event.listen(Session, "after_flush", _collect)
+event.listen(Session, "before_commit", _write_pending)
+event.listen(Session, "after_rollback", _forget_pending)
 
 
 # ---------------------------------------------------------------- rebuilding

@@ -119,3 +119,20 @@ def test_local_periods_start_on_local_midnights():
     first_hour = (date(2026, 3, 1) - date(1970, 1, 1)).days * 24 - 1
     assert periods[0][1:] == (first_hour, first_hour + 24)
     assert periods[-1][2] == first_hour + 10 * 24
+
+
+def test_counts_of_a_transaction_undone_are_forgotten(world):
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "12000"})
+    world.act("clerk", workflow.submit, result.request.id)
+    before = rollup_rows(world.db)
+
+    with pytest.raises(RuntimeError), world.db.session() as session:
+        approver = world.user(session, "approver")
+        workflow.approve(session, approver, result.request.id)
+        session.flush()
+        raise RuntimeError("the transaction fails after the decision")
+    assert rollup_rows(world.db) == before
+    with world.db.session() as session, session.begin_nested():
+        workflow.approve(session, world.user(session, "approver"), result.request.id)
+    assert rollup_rows(world.db) != before
+    assert_rollups_match_a_rebuild(world.db)
