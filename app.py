@@ -6,6 +6,7 @@ database, and serves on HOST:PORT. ``gunicorn app:server`` serves production.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from urllib.parse import quote
 
@@ -57,11 +58,34 @@ def background_manager(settings: Settings):
         celery = Celery("countersign", broker=settings.jobs_url, backend=settings.jobs_url)
         return CeleryManager(celery, expire=3600)
     import diskcache
-    from dash import DiskcacheManager
 
     folder = settings.jobs_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(folder)), expire=3600)
+    return _local_jobs_manager()(diskcache.Cache(str(folder)), expire=3600)
+
+
+def _local_jobs_manager():
+    """Dash's DiskcacheManager, calm about a job process that ends while it is looked at.
+
+    Between "does process N exist" and "list its children" a finished job can
+    exit; Dash then raises NoSuchProcess out of the request that collects the
+    job's result. A process that is gone needs no stopping.
+    """
+    import psutil
+    from dash import DiskcacheManager
+
+    class LocalJobs(DiskcacheManager):
+        def terminate_job(self, job):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                super().terminate_job(job)
+
+        def job_running(self, job):
+            try:
+                return super().job_running(job)
+            except psutil.NoSuchProcess:
+                return False
+
+    return LocalJobs
 
 
 def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None = None) -> Dash:

@@ -53,6 +53,8 @@ class InboxRow:
     due_at: datetime | None
     overdue: bool
     decision: str | None
+    since: datetime | None = None
+    """when it reached the approver (when they decided it, on the Decided tab)"""
 
 
 def _tab_condition(tab: str, actor: User, now: datetime):
@@ -80,7 +82,8 @@ def inbox(
     overdue_only: bool = False,
     search: str | None = None,
 ) -> list[InboxRow]:
-    """Requests for ``actor`` in one tab, oldest first (most recent first once decided)."""
+    """Requests for ``actor`` in one tab, those waiting longest for them first (the most
+    recently decided first on the Decided tab)."""
     require_role(actor, *AREAS["approvals"])
     now = utcnow()
     submitter = aliased(User)
@@ -104,6 +107,7 @@ def inbox(
             Assignment.state,
             Assignment.decided_at,
             RequestStep.state,
+            Assignment.created_at,
         )
         .join(RequestStep, RequestStep.id == Assignment.request_step_id)
         .join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
@@ -127,9 +131,11 @@ def inbox(
             or_(func.lower(Customer.account).like(term), func.lower(Customer.name).like(term))
         )
     if tab == "decided":
-        query = query.order_by(Assignment.decided_at.desc())
+        query = query.order_by(Assignment.decided_at.desc(), Assignment.id.desc())
     else:
-        query = query.order_by(ChangeRequest.submitted_at, ChangeRequest.id)
+        # longest waiting for this approver first: read in order from
+        # ix_assignments_user_state_created, however many are waiting
+        query = query.order_by(Assignment.created_at, Assignment.id)
     rows = []
     seen: set[int] = set()
     for row in session.execute(query.limit(INBOX_LIMIT)):
@@ -144,8 +150,9 @@ def inbox(
             fields,
             due_at,
             assignment_state,
-            _decided_at,
+            decided_at,
             step_state,
+            arrived_at,
         ) = row
         if request_id in seen:
             continue
@@ -165,6 +172,7 @@ def inbox(
                 due_at,
                 overdue,
                 decision,
+                decided_at if tab == "decided" else arrived_at,
             )
         )
     return rows
@@ -183,7 +191,7 @@ def inbox_counts(session: Session, actor: User) -> dict[str, int]:
     for tab in TABS:
         requests = (
             # "+ 0": an expression no index orders, so the planner starts from the
-            # user's assignments (ix_assignments_user_state) rather than walking every
+            # user's assignments (ix_assignments_user_state_created) rather than walking every
             # request step in order to make them distinct
             select((RequestStep.request_id + 0).label("request_id"))
             .select_from(Assignment)
@@ -350,7 +358,7 @@ def reassign_targets(session: Session, actor: User) -> list[tuple[int, str]]:
 
 
 def next_waiting(session: Session, actor: User, after_request_id: int | None = None) -> int | None:
-    """The oldest request waiting for ``actor`` other than the one just decided.
+    """The request waiting longest for ``actor``, other than the one just decided.
 
     The same order as the inbox's Waiting tab, but one row, read straight
     from the actor's open assignments.
@@ -361,7 +369,7 @@ def next_waiting(session: Session, actor: User, after_request_id: int | None = N
         .join(RequestStep, RequestStep.request_id == ChangeRequest.id)
         .join(Assignment, Assignment.request_step_id == RequestStep.id)
         .where(_tab_condition("waiting", actor, utcnow()))
-        .order_by(ChangeRequest.submitted_at, ChangeRequest.id)
+        .order_by(Assignment.created_at, Assignment.id)
         .limit(1)
     )
     if after_request_id is not None:

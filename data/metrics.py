@@ -187,89 +187,86 @@ def pending_overview(
     offset_minutes: int = 0,
     now: datetime | None = None,
 ) -> PendingOverview:
-    """The managers' dashboard: what waits, where, for whom and for how long."""
+    """The managers' dashboard: what waits, where, for whom and for how long.
+
+    Each figure is driven from the open requests' own rows (their state, their
+    active step, their open assignments, their proposals), never from the
+    whole history; the backlog over time reads the rollups.
+    """
     require_role(actor, "manager")
     days = _checked_days(days)
     now = now or utcnow()
     pending = ChangeRequest.state == "pending"
-    open_requests = session.scalar(
-        select(func.count(ChangeRequest.id)).where(ChangeRequest.state.in_(OPEN_SUBMITTED))
+    by_state = dict(
+        session.execute(
+            select(ChangeRequest.state, func.count(ChangeRequest.id))
+            .where(ChangeRequest.state.in_(OPEN_SUBMITTED))
+            .group_by(ChangeRequest.state)
+        ).all()
     )
-    # driven from the few pending requests, not from every proposal ever made
-    pending_ids = select(ChangeRequest.id).where(pending).scalar_subquery()
-    waiting_changes = ProposedChange.request_id.in_(pending_ids)
-    changes_waiting = session.scalar(select(func.count(ProposedChange.id)).where(waiting_changes))
-    active = and_(RequestStep.state == "active", RequestStep.request_id == ChangeRequest.id)
-    overdue_steps = session.scalar(
-        select(func.count(RequestStep.id))
-        .join(ChangeRequest, active)
-        .where(pending, RequestStep.due_at < now)
-    )
-    waiting = select(ChangeRequest.submitted_at).where(pending)
+    count_pending = by_state.get("pending", 0)
+    # oldest and median age walk ix_change_requests_state_submitted
     oldest = session.scalar(select(func.min(ChangeRequest.submitted_at)).where(pending))
-    count_pending = session.scalar(select(func.count(ChangeRequest.id)).where(pending)) or 0
     median_at = None
     if count_pending:
         # the median age is the age of the middle request, newest first (nearest rank)
         median_at = session.scalar(
-            waiting.order_by(ChangeRequest.submitted_at.desc(), ChangeRequest.id)
+            select(ChangeRequest.submitted_at)
+            .where(pending)
+            .order_by(ChangeRequest.submitted_at.desc())
             .offset((count_pending + 1) // 2 - 1)
             .limit(1)
         )
-    by_step = [
-        (name, count)
-        for name, count in session.execute(
-            select(RequestStep.name, func.count(ChangeRequest.id))
-            .join(ChangeRequest, active)
-            .where(pending)
-            .group_by(RequestStep.name)
-            .order_by(func.count(ChangeRequest.id).desc(), RequestStep.name)
-        )
+    # the running step of each pending request: by step, by age and overdue, in one pass
+    active = and_(RequestStep.state == "active", RequestStep.request_id == ChangeRequest.id)
+    counted: dict[tuple[str, str], int] = {}
+    by_step_counts: dict[str, int] = {}
+    overdue_steps = 0
+    for bucket, step, overdue, count in session.execute(
+        select(_age_bucket(now), RequestStep.name,
+               func.sum(case((RequestStep.due_at < now, 1), else_=0)), func.count())
+        .join(ChangeRequest, active)
+        .where(pending)
+        .group_by(_age_bucket(now), RequestStep.name)
+    ):  # fmt: skip
+        counted[(bucket, step)] = count
+        by_step_counts[step] = by_step_counts.get(step, 0) + count
+        overdue_steps += int(overdue or 0)
+    by_step = sorted(by_step_counts.items(), key=lambda item: (-item[1], item[0]))
+    ageing = [
+        (label, step, counted[(label, step)])
+        for label, *_ in AGE_BUCKETS
+        for step in sorted(by_step_counts)
+        if (label, step) in counted
     ]
     by_approver = [
         (user_id, full_name, count)
         for user_id, full_name, count in session.execute(
-            select(User.id, User.full_name, func.count(func.distinct(ChangeRequest.id)))
+            select(User.id, User.full_name, func.count(func.distinct(RequestStep.request_id)))
             .join(Assignment, Assignment.user_id == User.id)
             .join(RequestStep, RequestStep.id == Assignment.request_step_id)
             .join(ChangeRequest, active)
             .where(pending, Assignment.state == "open")
             .group_by(User.id, User.full_name)
-            .order_by(func.count(func.distinct(ChangeRequest.id)).desc(), User.full_name)
+            .order_by(func.count(func.distinct(RequestStep.request_id)).desc(), User.full_name)
         )
     ]
-    aged = (
-        select(_age_bucket(now).label("bucket"), RequestStep.name.label("step"))
-        .join(ChangeRequest, active)
-        .where(pending)
-        .subquery()
-    )
-    counted = {
-        (label, step): count
-        for label, step, count in session.execute(
-            select(aged.c.bucket, aged.c.step, func.count()).group_by(aged.c.bucket, aged.c.step)
-        )
-    }
-    ageing = [
-        (label, step, counted[(label, step)])
-        for label, *_ in AGE_BUCKETS
-        for step in sorted({s for _, s in counted})
-        if (label, step) in counted
-    ]
+    # driven from the pending requests, not from every proposal ever made
+    pending_ids = select(ChangeRequest.id).where(pending).scalar_subquery()
     by_field = [
         (name, count)
         for name, count in session.execute(
             select(ProposedChange.field, func.count(ProposedChange.id))
-            .where(waiting_changes)
+            .where(ProposedChange.request_id.in_(pending_ids))
             .group_by(ProposedChange.field)
             .order_by(func.count(ProposedChange.id).desc(), ProposedChange.field)
         )
     ]
     return PendingOverview(
         now=now,
-        open_requests=open_requests or 0,
-        changes_waiting=changes_waiting or 0,
-        overdue_steps=overdue_steps or 0,
+        open_requests=sum(by_state.values()),
+        changes_waiting=sum(count for _, count in by_field),
+        overdue_steps=overdue_steps,
         oldest_age=(now - oldest) if oldest else None,
         median_age=(now - median_at) if median_at else None,
         by_step=by_step,

@@ -209,6 +209,7 @@ class ChangeRequest(Base):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_change_requests_state_first", "state", "first_submitted_at"),
+        Index("ix_change_requests_state_submitted", "state", "submitted_at"),
         Index(
             "uq_change_requests_one_open_per_customer",
             "customer_id",
@@ -376,7 +377,10 @@ class Assignment(Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     delegated_from: Mapped[User | None] = relationship(foreign_keys=[delegated_from_id])
 
-    __table_args__ = (Index("ix_assignments_user_state", "user_id", "state"),)
+    __table_args__ = (
+        Index("ix_assignments_user_state_created", "user_id", "state", "created_at"),
+        Index("ix_assignments_user_decided", "user_id", "decided_at"),
+    )
 
 
 class RequestEvent(Base):

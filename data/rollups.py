@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -205,6 +205,11 @@ def _fields(connection: Connection, request_id: int) -> list[str]:
     )
 
 
+def _milliseconds(delta: timedelta) -> float:
+    """Seconds to the millisecond, as the recount gets them from SQL date arithmetic."""
+    return round(delta.total_seconds(), 3)
+
+
 def _sent_back_fields(details: Any) -> list[str]:
     """The fields a Request change event names (it records them as they were)."""
     fields = details.get("fields") if isinstance(details, dict) else None
@@ -223,7 +228,7 @@ def _collect(session: Session, _context: Any) -> None:
                 tally.add(first, SUBMITTED)
             decided = _became_set(obj, "decided_at")
             if decided is not None and obj.state in CLOSED and obj.first_submitted_at:
-                seconds = (decided - obj.first_submitted_at).total_seconds()
+                seconds = _milliseconds(decided - obj.first_submitted_at)
                 tally.add(decided, CLOSED_REQUEST, obj.state, cycle_band(seconds))
                 if obj.state != "discarded":
                     tally.add(decided, CYCLE, "", duration_bucket(seconds))
@@ -234,7 +239,7 @@ def _collect(session: Session, _context: Any) -> None:
             completed = _became_set(obj, "completed_at")
             if completed is not None and obj.state in STEP_DECIDED:
                 if obj.started_at is not None:
-                    seconds = (completed - obj.started_at).total_seconds()
+                    seconds = _milliseconds(completed - obj.started_at)
                     tally.add(completed, STEP, obj.name, duration_bucket(seconds))
                 if obj.due_at is not None:
                     tally.add(completed, SLA, obj.name, int(completed <= obj.due_at))
@@ -310,7 +315,7 @@ def rebuild(connection: Connection) -> dict[str, int]:
                seconds(first, requests.decided_at))
         .where(requests.state.in_(CLOSED), first.is_not(None), requests.decided_at.is_not(None))
     ):  # fmt: skip
-        slot, took = int(slot), float(took)
+        slot, took = int(slot), round(float(took), 3)
         counts[(slot, CLOSED_REQUEST, state, cycle_band(took))] += 1
         if state != "discarded":
             counts[(slot, CYCLE, "", duration_bucket(took))] += 1
@@ -327,7 +332,7 @@ def rebuild(connection: Connection) -> dict[str, int]:
         select(hour(steps.completed_at), steps.name, seconds(steps.started_at, steps.completed_at))
         .where(step_done, steps.started_at.is_not(None))
     ):  # fmt: skip
-        counts[(int(slot), STEP, name, duration_bucket(float(took)))] += 1
+        counts[(int(slot), STEP, name, duration_bucket(round(float(took), 3)))] += 1
     in_time = case((steps.completed_at <= steps.due_at, 1), else_=0)
     for slot, name, within, n in connection.execute(
         select(hour(steps.completed_at), steps.name, in_time, func.count())

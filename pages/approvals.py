@@ -17,7 +17,9 @@ COLUMNS = [
     {"field": "account", "headerName": "Customer", "width": 120},
     {"field": "customer_name", "headerName": "Name", "flex": 2, "minWidth": 180},
     {"field": "submitter", "headerName": "Submitter", "width": 160},
-    {"field": "submitted_at", "headerName": "Submitted", "width": 170},
+    {"field": "since", "headerName": "Since", "width": 150,
+     "headerTooltip": "When it reached you (on Decided by me: when you decided)"},
+    {"field": "submitted_at", "headerName": "Submitted", "width": 150},
     {"field": "step", "headerName": "Step", "width": 160},
     {"field": "fields", "headerName": "Fields", "width": 90, "type": "rightAligned"},
     {
@@ -130,6 +132,7 @@ def inbox_rows(tab, field, group, overdue, search):
             "account": r.account,
             "customer_name": r.customer_name,
             "submitter": r.submitter,
+            "since": r.since.strftime("%Y-%m-%d %H:%M") if r.since else "",
             "submitted_at": r.submitted_at.strftime("%Y-%m-%d %H:%M") if r.submitted_at else "",
             "step": r.step,
             "fields": r.fields,

@@ -111,3 +111,28 @@ def test_a_celery_worker_runs_the_import_for_the_web_process(web, tmp_path):
         worker.terminate()
         worker.wait(timeout=20)
         log.close()
+
+
+def test_a_job_that_ends_while_it_is_being_stopped_is_no_error(tmp_path, monkeypatch):
+    import subprocess
+
+    import diskcache
+    import psutil
+
+    from app import _local_jobs_manager
+
+    manager = _local_jobs_manager()(diskcache.Cache(str(tmp_path / "jobs")), expire=60)
+    job = subprocess.Popen(["sleep", "30"])
+    try:
+
+        def gone(process, *args, **kwargs):
+            raise psutil.NoSuchProcess(process.pid)
+
+        # the job exits between "does it exist" and "list its children"
+        monkeypatch.setattr(psutil.Process, "children", gone)
+        monkeypatch.setattr(psutil.Process, "status", gone)
+        manager.terminate_job(job.pid)
+        assert manager.job_running(job.pid) is False
+    finally:
+        job.kill()
+        job.wait()

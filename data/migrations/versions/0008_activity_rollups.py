@@ -1,4 +1,5 @@
-"""Hourly and daily counts behind the dashboards, filled from the history already there
+"""Hourly and daily counts behind the dashboards, filled from the history already there;
+indexes for the pending requests' ages and an approver's inbox in order
 
 Revision ID: 0008
 Revises: 0007
@@ -28,10 +29,24 @@ def upgrade() -> None:
         ),
         sqlite_with_rowid=False,
     )
+    # the pending dashboard's oldest and median age walk the pending requests in order
+    op.create_index(
+        "ix_change_requests_state_submitted", "change_requests", ["state", "submitted_at"]
+    )
+    # an approver's inbox in order (waiting longest first; decided most recently first)
+    op.drop_index("ix_assignments_user_state", table_name="assignments")
+    op.create_index(
+        "ix_assignments_user_state_created", "assignments", ["user_id", "state", "created_at"]
+    )
+    op.create_index("ix_assignments_user_decided", "assignments", ["user_id", "decided_at"])
     from data.rollups import rebuild
 
     rebuild(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_index("ix_assignments_user_decided", table_name="assignments")
+    op.drop_index("ix_assignments_user_state_created", table_name="assignments")
+    op.create_index("ix_assignments_user_state", "assignments", ["user_id", "state"])
+    op.drop_index("ix_change_requests_state_submitted", table_name="change_requests")
     op.drop_table("activity_rollups")
