@@ -222,12 +222,16 @@ def pending_overview(
     counted: dict[tuple[str, str], int] = {}
     by_step_counts: dict[str, int] = {}
     overdue_steps = 0
-    for bucket, step, overdue, count in session.execute(
-        select(_age_bucket(now), RequestStep.name,
-               func.sum(case((RequestStep.due_at < now, 1), else_=0)), func.count())
+    running = (
+        select(_age_bucket(now).label("bucket"), RequestStep.name.label("step"),
+               case((RequestStep.due_at < now, 1), else_=0).label("overdue"))
         .join(ChangeRequest, active)
         .where(pending)
-        .group_by(_age_bucket(now), RequestStep.name)
+        .subquery()
+    )  # fmt: skip
+    for bucket, step, overdue, count in session.execute(
+        select(running.c.bucket, running.c.step, func.sum(running.c.overdue), func.count())
+        .group_by(running.c.bucket, running.c.step)
     ):  # fmt: skip
         counted[(bucket, step)] = count
         by_step_counts[step] = by_step_counts.get(step, 0) + count
