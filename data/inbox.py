@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from data.access import AREAS
@@ -179,20 +179,33 @@ def inbox(
 
 
 COUNT_CAP = 1000
-"""Tabs count up to this many requests; more shows as ``COUNT_CAP + 1`` ("1,000+")."""
+"""Tabs show at most this many; more shows as "1,000+" (the Decided tab counts no further)."""
 
 
 def inbox_counts(session: Session, actor: User) -> dict[str, int]:
-    """Requests in each tab, counted up to COUNT_CAP + 1 (a long history of decisions
-    costs no more to count than a thousand)."""
+    """Requests in each tab.
+
+    An open assignment only ever belongs to the running step of a pending
+    request, one per approver and request (the lifecycle tests hold the
+    workflow to that), so Waiting and Delegated count the actor's open
+    assignments alone, from ix_assignments_user_state_created. Overdue and
+    decided requests are counted up to COUNT_CAP + 1: a long history costs no
+    more to count than a thousand.
+    """
     require_role(actor, *AREAS["approvals"])
     now = utcnow()
-    counts = {}
-    for tab in TABS:
+    handed_over = Assignment.via.in_(("delegation", "reassignment"))
+    waiting, delegated = session.execute(
+        select(func.count(), func.coalesce(func.sum(case((handed_over, 1), else_=0)), 0)).where(
+            Assignment.user_id == actor.id, Assignment.state == "open"
+        )
+    ).one()
+    counts = {"waiting": waiting, "delegated": delegated}
+    for tab in ("overdue", "decided"):
         requests = (
             # "+ 0": an expression no index orders, so the planner starts from the
-            # user's assignments (ix_assignments_user_state_created) rather than walking every
-            # request step in order to make them distinct
+            # user's assignments (ix_assignments_user_state_created) rather than walking
+            # every request step in order to make them distinct
             select((RequestStep.request_id + 0).label("request_id"))
             .select_from(Assignment)
             .join(RequestStep, RequestStep.id == Assignment.request_step_id)

@@ -378,7 +378,7 @@ class Assignment(Base):
     delegated_from: Mapped[User | None] = relationship(foreign_keys=[delegated_from_id])
 
     __table_args__ = (
-        Index("ix_assignments_user_state_created", "user_id", "state", "created_at"),
+        Index("ix_assignments_user_state_created", "user_id", "state", "created_at", "via"),
         Index("ix_assignments_user_decided", "user_id", "decided_at"),
     )
 

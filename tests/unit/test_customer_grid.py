@@ -34,6 +34,18 @@ def test_pages_in_account_order_and_counts(grid):
     assert accounts(last) == ["C005"] and last.total == 5  # evident from a short block
 
 
+def test_counts_stop_at_the_cap_and_leave_the_end_open(grid, monkeypatch):
+    import data.customers
+
+    monkeypatch.setattr(data.customers, "COUNT_CAP", 4)
+    assert grid(0, 2, count=True).total is None  # 5 customers: more than the cap
+    filtered = {"country": {"filterType": "text", "type": "equals", "filter": "at "}}
+    assert grid(0, 1, count=True, filters=filtered).total == 2  # codes match in any case
+    others = {"country": {"filterType": "text", "type": "notEqual", "filter": "at"}}
+    assert accounts(grid(filters=others)) == ["C002", "C005"]  # and no empty country
+    assert grid(4, 6).total == 5  # the last block still says where the end is
+
+
 def test_sorts_by_any_column(grid):
     page = grid(sort=[{"colId": "credit_limit", "sort": "desc"}])
     assert accounts(page)[:2] == ["C003", "C004"]

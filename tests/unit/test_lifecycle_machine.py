@@ -24,10 +24,18 @@ from data import requests as svc
 from data.customers import find_customer, save_customer
 from data.errors import DomainError
 from data.fields import FIELDS, field_spec
-from data.models import AuditEntry, ChangeRequest, Customer, ProposedChange, RequestStep
+from data.models import (
+    Assignment,
+    AuditEntry,
+    ChangeRequest,
+    Customer,
+    ProposedChange,
+    RequestStep,
+)
 from data.parameters import gated_fields, update_parameters
 from data.workflows import StepSpec
 from tests.conftest import DIALECTS, World, fresh_database
+from tests.unit.test_rollups import assert_rollups_match_a_rebuild
 
 ACCOUNTS = ("C001", "C002")
 CLERKS = ("clerk", "clerk2", "clerkapprover")
@@ -230,6 +238,26 @@ class LifecycleMachine(RuleBasedStateMachine):
             ]
 
         assert all(count == 1 for count in self.world.query(work))
+
+    @invariant()
+    def open_assignments_belong_to_running_steps_of_pending_requests(self):
+        # the inbox counts and the pending dashboard rely on this
+        def work(session):
+            return session.execute(
+                select(Assignment.user_id, RequestStep.request_id, RequestStep.state,
+                       ChangeRequest.state)
+                .join(RequestStep, RequestStep.id == Assignment.request_step_id)
+                .join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
+                .where(Assignment.state == "open")
+            ).all()  # fmt: skip
+
+        rows = self.world.query(work)
+        assert all(step == "active" and request == "pending" for *_, step, request in rows)
+        assert len({(user, request_id) for user, request_id, *_ in rows}) == len(rows)
+
+    @invariant()
+    def dashboard_counts_match_a_recount(self):
+        assert_rollups_match_a_rebuild(self.world.db)
 
     @invariant()
     def audit_trail_replays_to_the_current_customers(self):

@@ -36,7 +36,9 @@ def upgrade() -> None:
     # an approver's inbox in order (waiting longest first; decided most recently first)
     op.drop_index("ix_assignments_user_state", table_name="assignments")
     op.create_index(
-        "ix_assignments_user_state_created", "assignments", ["user_id", "state", "created_at"]
+        "ix_assignments_user_state_created",
+        "assignments",
+        ["user_id", "state", "created_at", "via"],
     )
     op.create_index("ix_assignments_user_decided", "assignments", ["user_id", "decided_at"])
     from data.rollups import rebuild
