@@ -228,7 +228,7 @@ class BatchSubmission:
                               "policy": step.policy, "percentage": step.percentage,
                               "state": state, "due_at": due, "completed_at": None,
                               "started_at": now if step is first else None,
-                              "escalated_at": None})  # fmt: skip
+                              "escalated_at": None, "submitted_at": now})  # fmt: skip
                 if state == "skipped":
                     events.append(self._event(now, request_id, None, "step_skipped", step.name))
             events.append(self._event(now, request_id, None, "step_started", first.name))

@@ -257,6 +257,7 @@ def generate_history(
                         "state": step_state, "started_at": started,
                         "due_at": started + timedelta(hours=limit) if started and limit else None,
                         "completed_at": completed, "escalated_at": None,
+                        "submitted_at": first,
                     })  # fmt: skip
                     decider = rng.choice(holders)
                     for holder in holders:

@@ -164,10 +164,10 @@ class PendingOverview:
     backlog: list[tuple[date, int]]
 
 
-def _age_bucket(now: datetime):
+def _age_bucket(now: datetime, submitted=ChangeRequest.submitted_at):
     whens = []
     for label, low, _high in reversed(AGE_BUCKETS):
-        whens.append((ChangeRequest.submitted_at <= now - low * DAY, literal(label)))
+        whens.append((submitted <= now - low * DAY, literal(label)))
     return case(*whens, else_=literal(AGE_BUCKETS[0][0]))
 
 
@@ -217,18 +217,18 @@ def pending_overview(
             .offset((count_pending + 1) // 2 - 1)
             .limit(1)
         )
-    # the running step of each pending request: by step, by age and overdue, in one pass
-    active = and_(RequestStep.state == "active", RequestStep.request_id == ChangeRequest.id)
+    # the running step of each pending request (only pending requests have one): by
+    # step, by age and overdue, in one pass over ix_request_steps_running
+    running = (
+        select(_age_bucket(now, RequestStep.submitted_at).label("bucket"),
+               RequestStep.name.label("step"),
+               case((RequestStep.due_at < now, 1), else_=0).label("overdue"))
+        .where(RequestStep.state == "active")
+        .subquery()
+    )  # fmt: skip
     counted: dict[tuple[str, str], int] = {}
     by_step_counts: dict[str, int] = {}
     overdue_steps = 0
-    running = (
-        select(_age_bucket(now).label("bucket"), RequestStep.name.label("step"),
-               case((RequestStep.due_at < now, 1), else_=0).label("overdue"))
-        .join(ChangeRequest, active)
-        .where(pending)
-        .subquery()
-    )  # fmt: skip
     for bucket, step, overdue, count in session.execute(
         select(running.c.bucket, running.c.step, func.sum(running.c.overdue), func.count())
         .group_by(running.c.bucket, running.c.step)
@@ -243,16 +243,19 @@ def pending_overview(
         for step in sorted(by_step_counts)
         if (label, step) in counted
     ]
+    # open assignments: one per approver on the running step of a pending request
+    held = (
+        select(Assignment.user_id, func.count().label("n"))
+        .where(Assignment.state == "open")
+        .group_by(Assignment.user_id)
+        .subquery()
+    )
     by_approver = [
         (user_id, full_name, count)
         for user_id, full_name, count in session.execute(
-            select(User.id, User.full_name, func.count(func.distinct(RequestStep.request_id)))
-            .join(Assignment, Assignment.user_id == User.id)
-            .join(RequestStep, RequestStep.id == Assignment.request_step_id)
-            .join(ChangeRequest, active)
-            .where(pending, Assignment.state == "open")
-            .group_by(User.id, User.full_name)
-            .order_by(func.count(func.distinct(RequestStep.request_id)).desc(), User.full_name)
+            select(User.id, User.full_name, held.c.n)
+            .join(held, held.c.user_id == User.id)
+            .order_by(held.c.n.desc(), User.full_name)
         )
     ]
     # driven from the pending requests, not from every proposal ever made

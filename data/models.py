@@ -345,11 +345,18 @@ class RequestStep(Base):
         UTCDateTime, index=True, active_history=True
     )
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the step's round was submitted (the request's ``submitted_at`` while the
+    round runs): the pending dashboard ages running steps without reading requests."""
 
     request: Mapped[ChangeRequest] = relationship(back_populates="steps")
     workflow_step: Mapped[WorkflowStep | None] = relationship()
     assignments: Mapped[list[Assignment]] = relationship(
         back_populates="step", cascade="all, delete-orphan", order_by="Assignment.id"
+    )
+
+    __table_args__ = (
+        Index("ix_request_steps_running", "state", "name", "submitted_at", "due_at"),
     )
 
 

@@ -355,6 +355,7 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
             policy=workflow_step.policy,
             percentage=workflow_step.percentage,
             state="waiting" if runs else "skipped",
+            submitted_at=request.submitted_at,
         )
         request.steps.append(step)
         if not runs:

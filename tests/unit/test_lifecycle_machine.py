@@ -256,6 +256,18 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert len({(user, request_id) for user, request_id, *_ in rows}) == len(rows)
 
     @invariant()
+    def running_steps_belong_to_pending_requests_and_carry_their_submission(self):
+        def work(session):
+            return session.execute(
+                select(ChangeRequest.state, ChangeRequest.submitted_at, RequestStep.submitted_at)
+                .join(RequestStep, RequestStep.request_id == ChangeRequest.id)
+                .where(RequestStep.state == "active")
+            ).all()
+
+        assert all(state == "pending" and ours == theirs for state, theirs, ours in
+                   self.world.query(work))  # fmt: skip
+
+    @invariant()
     def dashboard_counts_match_a_recount(self):
         assert_rollups_match_a_rebuild(self.world.db)
 

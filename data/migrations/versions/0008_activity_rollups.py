@@ -41,12 +41,25 @@ def upgrade() -> None:
         ["user_id", "state", "created_at", "via"],
     )
     op.create_index("ix_assignments_user_decided", "assignments", ["user_id", "decided_at"])
+    # running steps carry their round's submission time: the pending dashboard ages
+    # them from one index, without reading their requests
+    op.add_column("request_steps", sa.Column("submitted_at", sa.DateTime(), nullable=True))
+    op.execute(
+        "UPDATE request_steps SET submitted_at = (SELECT r.submitted_at FROM change_requests r"
+        " WHERE r.id = request_steps.request_id AND r.round = request_steps.round)"
+    )
+    op.create_index(
+        "ix_request_steps_running", "request_steps", ["state", "name", "submitted_at", "due_at"]
+    )
     from data.rollups import rebuild
 
     rebuild(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_index("ix_request_steps_running", table_name="request_steps")
+    with op.batch_alter_table("request_steps") as batch:
+        batch.drop_column("submitted_at")
     op.drop_index("ix_assignments_user_decided", table_name="assignments")
     op.drop_index("ix_assignments_user_state_created", table_name="assignments")
     op.create_index("ix_assignments_user_state", "assignments", ["user_id", "state"])
