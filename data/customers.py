@@ -309,8 +309,9 @@ def list_customers(
 
     ``sort`` and ``filters`` follow AG Grid's sortModel and filterModel; unknown
     columns or filter types are refused. ``search`` matches account or name.
-    With ``count`` the total of matching rows is counted too, up to COUNT_CAP
-    (``total`` stays None beyond, as it does without ``count``). ``after``, the
+    With ``count`` the total of matching rows is counted too: every customer
+    exactly, a filtered or searched set up to COUNT_CAP (``total`` stays None
+    beyond, as it does without ``count``). ``after``, the
     ``cursor`` of the block that ends where this one starts, reads the block
     by key (an index range) instead of skipping ``start`` rows, when the sort
     allows it (by account, or by one column that is never empty).
@@ -340,7 +341,11 @@ def list_customers(
 
     total = None
     broad = False
-    if count or (filters and sort):
+    searched = bool(filters) or bool(search and search.strip())
+    if count and not searched:
+        # every customer: counted from the smallest index, so the scrollbar knows the end
+        total = session.scalar(select(func.count(Customer.id)))
+    elif count or (filters and sort):
         # counted up to a cap: past it the grid scrolls on without a known end, and a
         # filter that matches half a million customers costs no more than one that
         # matches ten thousand

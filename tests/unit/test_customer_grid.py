@@ -38,7 +38,8 @@ def test_counts_stop_at_the_cap_and_leave_the_end_open(grid, monkeypatch):
     import data.customers
 
     monkeypatch.setattr(data.customers, "COUNT_CAP", 4)
-    assert grid(0, 2, count=True).total is None  # 5 customers: more than the cap
+    assert grid(0, 2, count=True).total == 5  # every customer: counted exactly
+    assert grid(0, 2, count=True, search="c").total is None  # 5 found: more than the cap
     filtered = {"country": {"filterType": "text", "type": "equals", "filter": "at "}}
     assert grid(0, 1, count=True, filters=filtered).total == 2  # codes match in any case
     others = {"country": {"filterType": "text", "type": "notEqual", "filter": "at"}}
