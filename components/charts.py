@@ -53,7 +53,7 @@ def _layout(
         "legend": {"orientation": "h", "y": -0.2},
         "barmode": "stack" if stacked else "group",
         "font": {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12},
-        "xaxis": {**(xaxis or {})},
+        "xaxis": {"automargin": True, **(xaxis or {})},
         "yaxis": {"gridcolor": "#eee", "rangemode": "tozero", **(yaxis or {})},
         **extra,
     }

@@ -160,7 +160,7 @@ def render(*values):
     )  # fmt: skip
     field_rows = tables["per-field"][1]
     per_field = series_chart(
-        [r[0] for r in field_rows],
+        [r[0].replace(" ", "<br>", 1) for r in field_rows],  # upright, on two lines
         {"Rejection rate %": [r[3] for r in field_rows],
          "Request change rate %": [r[5] for r in field_rows]},
         colours={"Rejection rate %": PALETTE["rejected"],
