@@ -7,7 +7,15 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components.feedback import error_alert
 from data.fields import FIELD_OPTIONS_GATEABLE
-from data.inbox import TAB_LABELS, TABS, bulk_approve, count_label, inbox, inbox_counts
+from data.inbox import (
+    INBOX_LIMIT,
+    TAB_LABELS,
+    TABS,
+    bulk_approve,
+    count_label,
+    inbox,
+    inbox_counts,
+)
 from pages._support import attempt, database, guard, read, signed_in_user_id
 
 dash.register_page(__name__, path="/approvals", title="Approvals · Countersign", order=2)
@@ -140,7 +148,16 @@ def inbox_rows(tab, field, group, overdue, search):
         }
         for r in rows
     ]
-    return data, labels, None
+    note = None
+    if len(rows) >= INBOX_LIMIT:
+        which = "most recently decided" if tab == "decided" else "that have waited longest"
+        note = html.P(
+            f"Showing the {INBOX_LIMIT:,} {which}; choose a field, a customer group or "
+            "search to find others.",
+            className="text-muted small mb-2",
+            id="inbox-limited",
+        )
+    return data, labels, note
 
 
 @callback(

@@ -24,6 +24,20 @@ def test_rows_and_counts_for_the_signed_in_approver(web):
     assert labels[0] == "Waiting for me (1)" and labels[3] == "Decided by me (0)"
 
 
+def test_a_long_inbox_says_it_shows_the_longest_waiting(web, monkeypatch):
+    import data.inbox
+    import pages.approvals as page
+
+    web.world.customer("C002")
+    submit(web.world, "C001"), submit(web.world, "C002")
+    monkeypatch.setattr(data.inbox, "INBOX_LIMIT", 1)
+    monkeypatch.setattr(page, "INBOX_LIMIT", 1)
+    with web.signed_in("approver"):
+        rows, labels, note = page.inbox_rows("waiting", None, None, False, None)
+    assert len(rows) == 1 and labels[0] == "Waiting for me (2)"
+    assert "Showing the 1 that have waited longest" in text_of(note)
+
+
 def test_bulk_approve_summarises_mixed_outcomes(web):
     import pages.approvals as page
 
