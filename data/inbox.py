@@ -57,6 +57,10 @@ class InboxRow:
     """when it reached the approver (when they decided it, on the Decided tab)"""
 
 
+HANDED_OVER = Assignment.via.in_(("delegation", "reassignment"))
+"""An assignment that came from someone else (a delegation or a manager's reassignment)."""
+
+
 def _tab_condition(tab: str, actor: User, now: datetime):
     open_for_me = and_(
         Assignment.user_id == actor.id, Assignment.state == "open", RequestStep.state == "active"
@@ -64,7 +68,7 @@ def _tab_condition(tab: str, actor: User, now: datetime):
     if tab == "waiting":
         return open_for_me
     if tab == "delegated":
-        return and_(open_for_me, Assignment.via.in_(("delegation", "reassignment")))
+        return and_(open_for_me, HANDED_OVER)
     if tab == "overdue":
         return and_(open_for_me, RequestStep.due_at < now)
     if tab == "decided":
@@ -194,9 +198,8 @@ def inbox_counts(session: Session, actor: User) -> dict[str, int]:
     """
     require_role(actor, *AREAS["approvals"])
     now = utcnow()
-    handed_over = Assignment.via.in_(("delegation", "reassignment"))
     waiting, delegated = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((handed_over, 1), else_=0)), 0)).where(
+        select(func.count(), func.coalesce(func.sum(case((HANDED_OVER, 1), else_=0)), 0)).where(
             Assignment.user_id == actor.id, Assignment.state == "open"
         )
     ).one()

@@ -35,6 +35,7 @@ from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME
 from data.importfile import safe_cell
 from data.models import (
+    CLOSED_STATES,
     OPEN_STATES,
     Assignment,
     ChangeRequest,
@@ -45,6 +46,7 @@ from data.models import (
     User,
     WorkflowStep,
 )
+from data.rollups import CYCLE_BUCKETS, STEP_DECIDED
 from data.users import require_role
 
 DAY = timedelta(days=1)
@@ -53,14 +55,6 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("1–3 days", 1, 3),
     ("3–7 days", 3, 7),
     ("> 7 days", 7, None),
-)
-CYCLE_BUCKETS: tuple[tuple[str, float, float | None], ...] = (
-    ("< 1 hour", 0, 1),
-    ("1–4 hours", 1, 4),
-    ("4–24 hours", 4, 24),
-    ("1–3 days", 24, 72),
-    ("3–7 days", 72, 168),
-    ("> 7 days", 168, None),
 )
 GROUPINGS = ("day", "week", "month")
 OPEN_SUBMITTED = ("pending", "change_requested")
@@ -116,9 +110,7 @@ def _period(session: Session, column, grouping: str, offset_minutes: int):
 
 def _seconds(session: Session, start, end):
     """Seconds from ``start`` to ``end``."""
-    if _dialect(session) == "postgresql":
-        return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return rollups.seconds_between(_dialect(session), start, end)
 
 
 def _percentiles(session: Session, rows, key, value) -> dict[Any, tuple[int, float, float]]:
@@ -354,7 +346,7 @@ def _day_flows_live(session: Session, first_day: datetime, offset_minutes: int):
     """Requests first submitted, and submitted requests closed, per local day (live)."""
     first = ChangeRequest.first_submitted_at
     closed = and_(
-        ChangeRequest.state.in_(("approved", "rejected", "discarded")), first.is_not(None)
+        ChangeRequest.state.in_(CLOSED_STATES), first.is_not(None)
     )
     day_of_open = _period(session, first, "day", offset_minutes)
     openings = dict(
@@ -790,7 +782,7 @@ class _Live:
         step_rows = (
             _with_request(select(RequestStep.name.label("step"), step_hours.label("hours")), chosen)
             .where(
-                RequestStep.state.in_(DECIDED + ("change_requested",)),
+                RequestStep.state.in_(STEP_DECIDED),
                 RequestStep.started_at.is_not(None),
                 self.in_range(RequestStep.completed_at),
                 *chosen,
@@ -840,7 +832,7 @@ class _Live:
             by_approver = _with_request(by_approver, chosen)
         counted = (
             by_approver.where(
-                decision.in_(("approved", "rejected", "change_requested", "delegated")),
+                decision.in_(tuple(rollups.DECISIONS)),
                 self.in_range(Assignment.decided_at),
                 *chosen,
                 *([Assignment.user_id == filters.approver_id] if filters.approver_id else []),
@@ -872,7 +864,7 @@ class _Live:
             )
             .where(
                 RequestStep.due_at.is_not(None),
-                RequestStep.state.in_(DECIDED + ("change_requested",)),
+                RequestStep.state.in_(STEP_DECIDED),
                 self.in_range(RequestStep.completed_at),
                 *chosen,
                 *([RequestStep.name == filters.step] if filters.step else []),

@@ -47,6 +47,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from data.models import (
+    CLOSED_STATES,
     ActivityRollup,
     Assignment,
     ChangeRequest,
@@ -60,12 +61,19 @@ ACCURACY = 0.02
 """A percentile read from a duration histogram is within this share of the exact one."""
 GAMMA = (1 + ACCURACY) / (1 - ACCURACY)
 _LOG_GAMMA = math.log(GAMMA)
-CYCLE_BANDS = (1, 4, 24, 72, 168)
-"""Upper bounds in hours of the cycle-time histogram's bands (the last band is open)."""
+CYCLE_BUCKETS: tuple[tuple[str, float, float | None], ...] = (
+    ("< 1 hour", 0, 1),
+    ("1–4 hours", 1, 4),
+    ("4–24 hours", 4, 24),
+    ("1–3 days", 24, 72),
+    ("3–7 days", 72, 168),
+    ("> 7 days", 168, None),
+)
+"""The cycle-time histogram's bands: (label, from hours, up to hours)."""
+CYCLE_BANDS = tuple(high for _label, _low, high in CYCLE_BUCKETS if high is not None)
 DECISIONS = {"approved": 1, "rejected": 2, "change_requested": 3, "delegated": 4}
 DECISION_NAMES = {code: name for name, code in DECISIONS.items()}
 STEP_DECIDED = ("approved", "rejected", "change_requested")
-CLOSED = ("approved", "rejected", "discarded")
 
 # metric names (short: they are in every row)
 SUBMITTED = "sub"
@@ -227,7 +235,7 @@ def _collect(session: Session, _context: Any) -> None:
             if first is not None:
                 tally.add(first, SUBMITTED)
             decided = _became_set(obj, "decided_at")
-            if decided is not None and obj.state in CLOSED and obj.first_submitted_at:
+            if decided is not None and obj.state in CLOSED_STATES and obj.first_submitted_at:
                 seconds = _milliseconds(decided - obj.first_submitted_at)
                 tally.add(decided, CLOSED_REQUEST, obj.state, cycle_band(seconds))
                 if obj.state != "discarded":
@@ -287,8 +295,9 @@ def _hour_sql(connection: Connection, column):
     return cast(seconds, Integer).op("/")(literal_column("3600"))
 
 
-def _seconds_sql(connection: Connection, start, end):
-    if connection.dialect.name == "postgresql":
+def seconds_between(dialect: str, start, end):
+    """SQL for the seconds from ``start`` to ``end``."""
+    if dialect == "postgresql":
         return func.extract("epoch", end - start)
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
@@ -300,8 +309,9 @@ def rebuild(connection: Connection) -> dict[str, int]:
     restore): the result equals what the services would have counted.
     """
     hour = lambda column: _hour_sql(connection, column)  # noqa: E731
-    seconds = lambda a, b: _seconds_sql(connection, a, b)  # noqa: E731
-    counts: dict[tuple[int, str, str, int], int] = defaultdict(int)
+    seconds = lambda a, b: seconds_between(connection.dialect.name, a, b)  # noqa: E731
+    tally = Tally()
+    counts = tally.counts
     requests = ChangeRequest.__table__.c
     steps = RequestStep.__table__.c
     first = requests.first_submitted_at
@@ -313,7 +323,8 @@ def rebuild(connection: Connection) -> dict[str, int]:
     for slot, state, took in connection.execute(
         select(hour(requests.decided_at), requests.state,
                seconds(first, requests.decided_at))
-        .where(requests.state.in_(CLOSED), first.is_not(None), requests.decided_at.is_not(None))
+        .where(requests.state.in_(CLOSED_STATES), first.is_not(None),
+               requests.decided_at.is_not(None))
     ):  # fmt: skip
         slot, took = int(slot), round(float(took), 3)
         counts[(slot, CLOSED_REQUEST, state, cycle_band(took))] += 1
@@ -370,8 +381,6 @@ def rebuild(connection: Connection) -> dict[str, int]:
             for slot in unnamed[request_id]:
                 counts[(slot, FIELD_SENT_BACK, name, 0)] += 1
 
-    tally = Tally()
-    tally.counts = counts
     connection.execute(delete(ROLLUP))
     rows = tally.rows()
     for start in range(0, len(rows), 10_000):
