@@ -7,6 +7,7 @@ database, and serves on HOST:PORT. ``gunicorn app:server`` serves production.
 from __future__ import annotations
 
 import contextlib
+import secrets
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,18 +15,21 @@ import dash._callback
 from dash import Dash, Input, Output, State, hooks
 from dash.background_callback.managers import BaseBackgroundCallbackManager
 from dash.exceptions import DashException
-from flask import redirect, request
-from flask_login import LoginManager, current_user, logout_user
-from werkzeug.exceptions import InternalServerError
+from flask import abort, redirect, request, session
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user, login_user, logout_user
+from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge, TooManyRequests
 
 from components.layout import navbar_contents, shell
+from components.signin import safe_next, signin_page
 from data.config import Settings, load_settings
-from data.db import Database, upgrade_database
+from data.db import Database, schema_lock, upgrade_database
 from data.models import User
 from data.notifications import unread_count
 from data.requests import waiting_counts
 from data.seed import is_seeded, seed_demo
-from data.users import end_sessions
+from data.users import BUSY_MESSAGE, SignInLocked, end_sessions, sign_in
 from pages._support import (
     DATABASE_KEY,
     SessionUser,
@@ -38,7 +42,13 @@ from pages._support import (
 )
 
 ROOT = Path(__file__).resolve().parent
-PUBLIC_PATHS = ("/login", "/logout", "/_dash-", "/assets/", "/_favicon", "/_reload-hash")
+PUBLIC_PATHS = ("/login", "/assets/", "/_favicon")
+"""All a signed-out visitor may reach: the sign-in page, its stylesheets and the icon.
+Every Dash endpoint (callbacks, layout, dependencies, bundles) asks for a session
+before it reads anything of the request."""
+MAX_REQUEST_BYTES = 28 * 1024 * 1024
+"""A callback request: an import file of up to 20 MB travels in it, base64-encoded."""
+MAX_SIGNIN_BYTES = 16 * 1024
 
 # every callback request carries the signed-in user to a background job it starts
 hooks.custom_data("countersign")(lambda _context: job_data())
@@ -91,10 +101,12 @@ def _local_jobs_manager():
 def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None = None) -> Dash:
     """The app for these settings, with its database migrated (and seeded in demo mode)."""
     settings = settings or load_settings()
-    upgrade_database(settings.database_url)
     database = Database(settings.database_url)
-    if (settings.demo if seed_if_empty is None else seed_if_empty) and not is_seeded(database):
-        seed_demo(database)
+    # several workers may start at once: one migrates and seeds, the others wait for it
+    with schema_lock(settings.database_url):
+        upgrade_database(settings.database_url, locked=True)
+        if (settings.demo if seed_if_empty is None else seed_if_empty) and not is_seeded(database):
+            seed_demo(database)
 
     # Dash re-runs the page modules for every app it builds; start from a clean slate so
     # that callbacks registered by an earlier app in this process are not added twice.
@@ -120,9 +132,10 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     server.extensions[DATABASE_KEY] = database
-    _set_up_sign_in(server)
+    _set_up_sign_in(server, settings)
     _handle_errors(server)
     app.layout = shell
     _register_shell_callbacks(app)
@@ -184,9 +197,21 @@ def _handle_errors(server) -> None:
             return {"message": "Something went wrong on our side; nothing changed."}, 500
         return "Something went wrong on our side. Please go back and try again.", 500
 
+    @server.errorhandler(RequestEntityTooLarge)
+    def too_large(_error):
+        megabytes = (request.max_content_length or MAX_REQUEST_BYTES) // (1024 * 1024)
+        return {"message": f"This request is larger than {megabytes} MB; nothing changed."}, 413
 
-def _set_up_sign_in(server) -> None:
+
+def _set_up_sign_in(server, settings: Settings) -> None:
     login_manager = LoginManager(server)
+    limiter = Limiter(
+        get_remote_address,
+        app=server,
+        storage_uri=settings.rate_limit_storage,
+        default_limits=[],
+        headers_enabled=False,
+    )
 
     @login_manager.user_loader
     def load_user(session_id: str) -> SessionUser | None:
@@ -194,27 +219,84 @@ def _set_up_sign_in(server) -> None:
         if parsed is None:
             return None
         user_id, epoch = parsed
-        with database().session() as session:
-            user = session.get(User, user_id)
+        with database().session() as session_:
+            user = session_.get(User, user_id)
             if user is None or not user.is_active or user.session_epoch != epoch:
                 return None
             return SessionUser(user.id, epoch)
 
     @server.before_request
     def require_sign_in():
+        if request.path == "/login":
+            request.max_content_length = MAX_SIGNIN_BYTES
         if request.path.startswith(PUBLIC_PATHS) or current_user.is_authenticated:
             return None
-        if request.method == "GET":
+        if request.method == "GET" and not request.path.startswith("/_"):
             return redirect("/login?next=" + quote(request.full_path.rstrip("?")))
         return {"message": "Sign in first."}, 401
 
-    @server.route("/logout")
+    def csrf_token() -> str:
+        if "csrf" not in session:
+            session["csrf"] = secrets.token_urlsafe(24)
+        return session["csrf"]
+
+    @server.get("/login")
+    def login_form():
+        return signin_page(csrf=csrf_token(), target=safe_next(request.args.get("next")))
+
+    @server.post("/login")
+    @limiter.limit(settings.sign_in_limit, key_func=get_remote_address)
+    def login():
+        form = request.form
+        target = safe_next(form.get("next"))
+        username = (form.get("username") or "")[:100]
+
+        def again(message: str, status: int = 200):
+            page = signin_page(csrf=csrf_token(), target=target, username=username,
+                               message=message)  # fmt: skip
+            return page, status
+
+        if not secrets.compare_digest(str(form.get("csrf", "")), session.get("csrf", "-")):
+            return again("This sign-in form has expired; enter your user name and password again.")
+        password = form.get("password") or ""
+        if not username.strip() or not password:
+            return again("Enter your user name and password.")
+        try:
+            signed_in = sign_in(database(), username, password)
+        except SignInLocked as locked:
+            return again(locked.message, 429 if locked.message != BUSY_MESSAGE else 503)
+        if signed_in is None:
+            return again(BAD_CREDENTIALS)
+        session.clear()
+        login_user(SessionUser(signed_in.user_id, signed_in.session_epoch))
+        return redirect(target)
+
+    @server.errorhandler(TooManyRequests)
+    def too_many(_error):
+        if request.path != "/login":
+            return {"message": "Too many requests; wait a minute and try again."}, 429
+        page = signin_page(csrf=csrf_token(), target=safe_next(request.form.get("next")),
+                           message=TOO_MANY_FROM_HERE)  # fmt: skip
+        return page, 429
+
+    @server.post("/logout")
     def logout():
         user_id = signed_in_user_id()
         if user_id is not None:
             database().run(end_sessions, user_id)
         logout_user()
+        session.clear()
         return redirect("/login")
+
+    @server.get("/logout")
+    def logout_by_link():
+        abort(405)
+
+
+BAD_CREDENTIALS = "That user name and password do not match an active account."
+TOO_MANY_FROM_HERE = (
+    "Too many sign-in attempts from your network. Wait a minute and try again."
+)
 
 
 def _register_shell_callbacks(app: Dash) -> None:

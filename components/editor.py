@@ -30,6 +30,7 @@ EVENT_LABELS = {
     "delegated": "Delegated",
     "reassigned": "Reassigned",
     "escalated": "Escalated",
+    "released": "Assignment handed back",
     "step_started": "Step started",
     "step_skipped": "Step skipped",
     "applied": "Changes applied",

@@ -70,13 +70,14 @@ def navbar_contents(user, counts: dict[str, int]) -> dbc.Container:
                 ],
                 className="text-white me-3",
             ),
-            dbc.Button(
-                "Sign out",
-                href="/logout",
-                external_link=True,
-                color="outline-light",
-                size="sm",
-                id="cs-sign-out",
+            html.Form(
+                html.Button(
+                    "Sign out", type="submit", className="btn btn-outline-light btn-sm",
+                    id="cs-sign-out",
+                ),
+                method="POST",
+                action="/logout",
+                className="m-0",
             ),
         ],
         className="d-flex align-items-center ms-auto",

@@ -28,13 +28,14 @@ from data.models import (
     Customer,
     Notification,
     ProposedChange,
+    RequestAuthor,
     RequestEvent,
     RequestStep,
     User,
     WorkflowStep,
 )
 from data.parameters import get_parameters
-from data.requests import assigned_text, current_value_text
+from data.requests import assigned_text, current_value_text, excluded_deciders
 from data.users import require_role
 from data.workflows import ChangeSet, active_version, evaluate_condition, resolve_assignees
 
@@ -157,9 +158,9 @@ class BatchSubmission:
         require_role(actor, "clerk")
         self.actor = actor
         self.version = active_version(session)
-        disallow_self = get_parameters(session).disallow_submitter_approval
         self.steps: list[WorkflowStep] = list(self.version.steps) if self.version else []
-        exclude = actor.id if disallow_self else None
+        # the importing user is each request's only author
+        exclude = excluded_deciders(get_parameters(session), frozenset({actor.id}))
         self.assignees = {step.id: resolve_assignees(session, step, exclude) for step in self.steps}
 
     def steps_for(self, changes: ChangeSet) -> list[WorkflowStep] | None:
@@ -235,6 +236,10 @@ class BatchSubmission:
             started[request_id] = (first, customer.account)
 
         session.execute(insert(ProposedChange.__table__), proposals)
+        session.execute(
+            insert(RequestAuthor.__table__),
+            [{"request_id": rid, "user_id": actor_id} for rid in request_ids.values()],
+        )
         table = RequestStep.__table__
         step_rows = session.execute(
             insert(table).returning(table.c.id, table.c.request_id, table.c.state), steps

@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
             def create(session):
                 ensure_defaults(session)
-                add_user(session, args.username, args.name, password, args.roles.split(","))
+                add_user(session, args.username, args.name, password, args.roles.split(","),
+                         password_policy=True)  # fmt: skip
 
             database.run(create)
             print(f"Created {args.username}.")

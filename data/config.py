@@ -30,6 +30,11 @@ class Settings:
     jobs_dir: str = ""
     """The diskcache folder when ``jobs_url`` is empty (default: beside a SQLite database,
     else instance/jobs)."""
+    sign_in_limit: str = "20 per minute; 200 per hour"
+    """Sign-in attempts from one address (beside the lockout of each user name)."""
+    rate_limit_storage: str = "memory://"
+    """Where those attempts are counted: memory:// counts per process; redis://… counts
+    them once for every worker and server (the jobs' Redis when there is one)."""
 
     def jobs_folder(self) -> Path:
         if self.jobs_dir:
@@ -74,6 +79,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                 "export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')"
             )
         secret_key = _demo_secret_key()
+    jobs_url = env.get("COUNTERSIGN_JOBS_URL", "").strip()
     try:
         port = int(env.get("PORT", "8050"))
     except ValueError:
@@ -85,6 +91,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         host=env.get("HOST", "127.0.0.1"),
         port=port,
         secure_cookies=env.get("COUNTERSIGN_HTTPS", "").strip() == "1",
-        jobs_url=env.get("COUNTERSIGN_JOBS_URL", "").strip(),
+        jobs_url=jobs_url,
         jobs_dir=env.get("COUNTERSIGN_JOBS_DIR", "").strip(),
+        sign_in_limit=env.get("COUNTERSIGN_SIGN_IN_LIMIT", "").strip() or Settings.sign_in_limit,
+        rate_limit_storage=jobs_url if jobs_url.startswith("redis") else "memory://",
     )

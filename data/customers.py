@@ -173,20 +173,28 @@ def save_customer(
     actor: User,
     account: str,
     raw: dict[str, Any],
-    expected_version: int | None = None,
+    *,
+    expected_version: int,
 ) -> SaveResult:
     """The clerk's Save: non-gated fields apply at once, gated ones become proposals.
 
     ``raw`` holds only the fields the user changed. A gated field set back to the
     customer's current value withdraws its proposal. Nothing is saved when any
-    value is invalid, when the customer changed since ``expected_version``, or
-    when a gated field is locked by a pending request.
+    value is invalid, when the customer changed since ``expected_version`` (the
+    version the editor was opened on: required), or when a gated field is locked
+    by a pending request.
     """
     require_role(actor, "clerk")
+    if type(expected_version) is not int:
+        raise ValidationFailed(
+            {"version": "is required"},
+            "This save does not say which version of the customer it edits; "
+            "reload the customer and try again. Nothing was saved.",
+        )
     customer = session.get(
         Customer, find_customer(session, account).id, with_for_update=True, populate_existing=True
     )
-    if expected_version is not None and expected_version != customer.version:
+    if expected_version != customer.version:
         raise Conflict(
             f"Customer {customer.account} was changed by someone else since you opened it. "
             "Reload to see the latest values; nothing was saved."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import time
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import NullPool
 
 from data.config import normalise_database_url
 from data.errors import Conflict
@@ -184,28 +186,59 @@ def _refresh_sqlite_statistics(connection) -> None:
     connection.commit()
 
 
-def upgrade_database(url: str, revision: str = "head") -> None:
-    """Bring the database to ``revision``; several processes may call this at once."""
+@contextmanager
+def schema_lock(url: str) -> Iterator[None]:
+    """One process at a time, across processes and machines, brings this database up
+    (migrations, then the demo seed): PostgreSQL's advisory lock, or a lock file beside
+    a SQLite database."""
+    url = normalise_database_url(url)
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if not path or path.startswith(":memory:") or url == "sqlite://":
+            yield
+            return
+        lock_path = Path(path + ".lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+def upgrade_database(url: str, revision: str = "head", *, locked: bool = False) -> None:
+    """Bring the database to ``revision``; several processes may call this at once
+    (``locked``: the caller holds ``schema_lock`` already)."""
+    if not locked:
+        with schema_lock(url):
+            upgrade_database(url, revision, locked=True)
+        return
     url = normalise_database_url(url)
     engine = make_engine(url)
     try:
         with engine.connect() as connection, _sqlite_foreign_keys_paused(connection):
-            if engine.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
-                connection.commit()
-            try:
-                config = alembic_config(url)
-                config.attributes["connection"] = connection
-                command.upgrade(config, revision)
-                connection.commit()
-                if engine.dialect.name == "sqlite":
-                    _refresh_sqlite_statistics(connection)
-            finally:
-                if engine.dialect.name == "postgresql":
-                    connection.execute(
-                        text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
-                    )
-                    connection.commit()
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+            if engine.dialect.name == "sqlite":
+                _refresh_sqlite_statistics(connection)
     finally:
         engine.dispose()
 

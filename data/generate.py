@@ -171,6 +171,7 @@ def generate_history(
         Assignment,
         ChangeRequest,
         ProposedChange,
+        RequestAuthor,
         RequestEvent,
         RequestStep,
     )
@@ -200,6 +201,7 @@ def generate_history(
     while done < requests:
         size = min(batch, requests - done)
         rows: dict[str, list[dict]] = {table.name: [] for table in tables}
+        authors: list[dict] = []
         with db.engine.begin() as connection:
             ids = _next_ids(connection, tables)
             for _ in range(size):
@@ -309,11 +311,13 @@ def generate_history(
                         "comment": None, "details": None,
                     })  # fmt: skip
                     ids["request_events"] += 1
+                authors.append({"request_id": request_id, "user_id": clerk_id})
                 made["requests"] += 1
                 made["open"] += is_open
             for table in tables:
                 if rows[table.name]:
                     connection.execute(insert(table), rows[table.name])
+            connection.execute(insert(RequestAuthor.__table__), authors)
         done += size
     with db.engine.begin() as connection:
         # the rows went in without the services: count them for the dashboards

@@ -26,7 +26,13 @@ from data.models import (
     User,
     UserRole,
 )
-from data.requests import allowed_actions, approve, current_step, current_value_text
+from data.requests import (
+    UNDECIDED_ASSIGNMENT_STATES,
+    allowed_actions,
+    approve,
+    current_step,
+    current_value_text,
+)
 from data.users import require_active, require_role
 
 TABS = ("waiting", "delegated", "overdue", "decided")
@@ -55,6 +61,9 @@ class InboxRow:
     decision: str | None
     since: datetime | None = None
     """when it reached the approver (when they decided it, on the Decided tab)"""
+    round: int = 0
+    """the submission round listed: a bulk approval names it, so a request resubmitted
+    since the list was drawn is not approved unseen"""
 
 
 HANDED_OVER = Assignment.via.in_(("delegation", "reassignment"))
@@ -112,6 +121,7 @@ def inbox(
             Assignment.decided_at,
             RequestStep.state,
             Assignment.created_at,
+            ChangeRequest.round,
         )
         .join(RequestStep, RequestStep.id == Assignment.request_step_id)
         .join(ChangeRequest, ChangeRequest.id == RequestStep.request_id)
@@ -157,6 +167,7 @@ def inbox(
             decided_at,
             step_state,
             arrived_at,
+            request_round,
         ) = row
         if request_id in seen:
             continue
@@ -177,6 +188,7 @@ def inbox(
                 overdue,
                 decision,
                 decided_at if tab == "decided" else arrived_at,
+                request_round,
             )
         )
     return rows
@@ -337,18 +349,19 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
 
 
 def open_assignments(session: Session, actor: User, request_id: int) -> list[tuple[int, str, str]]:
-    """(assignment id, holder, step) of a request's open assignments, for Reassign."""
+    """(assignment id, holder, step) of a request's undecided assignments, for Reassign
+    (one handed back by a holder who may no longer decide is marked so)."""
     require_role(actor, "manager")
     return [
-        (assignment_id, holder, step)
-        for assignment_id, holder, step in session.execute(
-            select(Assignment.id, User.full_name, RequestStep.name)
+        (assignment_id, holder + (" (handed back)" if state == "released" else ""), step)
+        for assignment_id, holder, step, state in session.execute(
+            select(Assignment.id, User.full_name, RequestStep.name, Assignment.state)
             .join(RequestStep, RequestStep.id == Assignment.request_step_id)
             .join(User, User.id == Assignment.user_id)
             .where(
                 RequestStep.request_id == request_id,
                 RequestStep.state == "active",
-                Assignment.state == "open",
+                Assignment.state.in_(UNDECIDED_ASSIGNMENT_STATES),
             )
             .order_by(Assignment.id)
         )
@@ -401,19 +414,22 @@ class BulkResult:
     message: str
 
 
-def bulk_approve(database: Database, actor_id: int, request_ids: list[int]) -> list[BulkResult]:
-    """Approve each request in its own unit of work, with every check a single approval has.
+def bulk_approve(
+    database: Database, actor_id: int, selected: list[tuple[int, int]]
+) -> list[BulkResult]:
+    """Approve each (request id, round seen) in its own unit of work, with every check a
+    single approval has.
 
     Stale requests are not approved in bulk: they need a person's explicit confirmation.
     """
     with database.session() as session:
         require_role(session.get(User, actor_id) if actor_id else None, *AREAS["approvals"])
     results = []
-    for request_id in request_ids:
+    for request_id, seen_round in selected:
 
-        def work(session: Session, request_id: int = request_id) -> str:
+        def work(session: Session, request_id: int = request_id, seen: int = seen_round) -> str:
             actor = session.get(User, actor_id)
-            request = approve(session, actor, request_id)
+            request = approve(session, actor, request_id, seen_round=seen)
             return request.customer.account
 
         try:

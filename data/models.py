@@ -205,6 +205,9 @@ class ChangeRequest(Base):
     events: Mapped[list[RequestEvent]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RequestEvent.id"
     )
+    author_rows: Mapped[list[RequestAuthor]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -225,6 +228,26 @@ class ChangeRequest(Base):
 
     def change_for(self, field: str) -> ProposedChange | None:
         return next((change for change in self.changes if change.field == field), None)
+
+    @property
+    def author_ids(self) -> frozenset[int]:
+        """Everyone who created, proposed, edited, discarded or submitted any of it."""
+        return frozenset(row.user_id for row in self.author_rows)
+
+    def add_author(self, user_id: int) -> None:
+        if user_id not in self.author_ids:
+            self.author_rows.append(RequestAuthor(user_id=user_id))
+
+
+class RequestAuthor(Base):
+    """A user who shaped a request; segregation of duties keeps them from deciding it."""
+
+    __tablename__ = "request_authors"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("change_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
 
 
 class ProposedChange(Base):
@@ -463,6 +486,10 @@ class ImportBatch(Base):
     proposed_count: Mapped[int] = mapped_column(Integer, default=0)
     rejected_count: Mapped[int] = mapped_column(Integer, default=0)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Last sign of life of the job running it: a running batch silent for long was cut off."""
+    message: Mapped[str | None] = mapped_column(Text)
+    """How it ended, for a person, when it did not simply finish."""
 
     created_by: Mapped[User] = relationship()
     rows: Mapped[list[ImportRow]] = relationship(

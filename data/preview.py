@@ -43,13 +43,12 @@ def preview_version(
             changes[name] = (original, new)
     if not changes:
         raise ValidationFailed({"changes": "the change set changes nothing on this customer"})
-    exclude = None  # the submitter is not known in a preview
     return [
         StepPreview(
             name=step.name,
             runs=evaluate_condition(step.condition, changes),
             condition=describe_condition(step.condition),
-            asked=[user.full_name for user, _, _ in resolve_assignees(session, step, exclude)],
+            asked=[user.full_name for user, _, _ in resolve_assignees(session, step)],
         )
         for step in version.steps
     ]

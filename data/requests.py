@@ -18,8 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from data.access import may_decide
 from data.audit import record_customer_change
 from data.errors import (
+    Conflict,
     InvalidTransition,
     NotFound,
     PermissionDenied,
@@ -33,6 +35,7 @@ from data.models import (
     Assignment,
     ChangeRequest,
     Customer,
+    Parameters,
     ProposedChange,
     RequestEvent,
     RequestStep,
@@ -51,7 +54,19 @@ from data.workflows import (
     resolve_assignees,
 )
 
-COUNTED_ASSIGNMENT_STATES = ("open", "approved", "rejected")
+UNDECIDED_ASSIGNMENT_STATES = ("open", "released")
+"""An assignment still to be decided; a released one (its holder may no longer decide)
+waits for a manager's Reassign and counts as undecided, so letting go never decides."""
+COUNTED_ASSIGNMENT_STATES = (*UNDECIDED_ASSIGNMENT_STATES, "approved", "rejected")
+
+CHANGED_SINCE_SEEN = (
+    "This request changed since you opened it: its proposed changes were resubmitted. "
+    "Review them again before you decide; nothing was decided."
+)
+
+
+class RequestChanged(Conflict):
+    """A decision names a round of the request that is no longer the one waiting."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,20 @@ def change_set(request: ChangeRequest) -> ChangeSet:
     return {change.field: (change.original_value, change.new_value) for change in request.changes}
 
 
+def excluded_deciders(parameters: Parameters, author_ids: frozenset[int]) -> frozenset[int]:
+    """Who may not decide a request: everyone who shaped it (created, proposed, edited,
+    discarded or submitted any of it), while Disallow approval by submitter is on.
+
+    The one home of segregation of duties: assignment, delegation, reassignment,
+    escalation and every decision ask it.
+    """
+    return author_ids if parameters.disallow_submitter_approval else frozenset()
+
+
+def _excluded(session: Session, request: ChangeRequest) -> frozenset[int]:
+    return excluded_deciders(get_parameters(session), request.author_ids)
+
+
 def _label(state: str) -> str:
     return REQUEST_STATE_LABELS.get(state, state)
 
@@ -153,7 +182,7 @@ def allowed_actions(session: Session, request: ChangeRequest | None, actor: User
     if request.state == "pending" and is_submitter:
         actions.add("recall")
     step = current_step(request) if request.state == "pending" else None
-    if step and any(a.user_id == actor.id and a.state == "open" for a in step.assignments):
+    if step and _decision_problem(session, request, step, actor) is None:
         actions.add("decide")
     return actions
 
@@ -185,6 +214,7 @@ def ensure_draft(session: Session, customer: Customer, actor: User) -> ChangeReq
     request = open_request_for(session, customer.id)
     if request is None:
         request = ChangeRequest(customer=customer, state="draft", created_by_id=actor.id)
+        request.add_author(actor.id)
         session.add(request)
         session.flush()
         return request
@@ -216,6 +246,7 @@ def propose(
     """Add or replace the proposal for a field; a value back to the original removes it."""
     existing = request.change_for(field)
     _touch(request)
+    request.add_author(actor.id)
     if new_text == original_text:
         if existing is not None:
             request.changes.remove(existing)
@@ -254,6 +285,7 @@ def delete_proposal(session: Session, actor: User, request_id: int, field: str) 
     if change is None:
         raise NotFound(f"There is no proposed change for {field_label(field)}.")
     request.changes.remove(change)
+    request.add_author(actor.id)
     _touch(request)
     session.flush()
     close_if_empty(session, request, actor)
@@ -266,6 +298,7 @@ def discard_all(session: Session, actor: User, request_id: int) -> ChangeRequest
     request = get_request(session, request_id, lock=True)
     check_proposals_editable(request, actor)
     request.changes.clear()
+    request.add_author(actor.id)
     _touch(request)
     session.flush()
     close_if_empty(session, request, actor)
@@ -293,6 +326,7 @@ def submit(session: Session, actor: User, request_id: int) -> ChangeRequest:
         )
     request.workflow_version = version
     request.submitted_by_id = actor.id
+    request.add_author(actor.id)
     request.submitted_at = utcnow()
     if request.first_submitted_at is None:
         request.first_submitted_at = request.submitted_at
@@ -320,16 +354,15 @@ def resubmit(session: Session, actor: User, request_id: int) -> ChangeRequest:
 
 def _start_round(session: Session, request: ChangeRequest, actor: User, action: str) -> None:
     """Create this round's steps (conditions evaluated now) and start the first that runs."""
-    disallow_self = get_parameters(session).disallow_submitter_approval
-    exclude = request.submitted_by_id if disallow_self else None
+    excluded = _excluded(session, request)
     changes = change_set(request)
     running: list[WorkflowStep] = []
     for workflow_step in request.workflow_version.steps:
         if evaluate_condition(workflow_step.condition, changes):
-            if not resolve_assignees(session, workflow_step, exclude):
+            if not resolve_assignees(session, workflow_step, excluded):
                 raise InvalidTransition(
                     f"Step '{workflow_step.name}' has nobody who may approve this request"
-                    + (" (the submitter cannot approve their own request)" if exclude else "")
+                    + (" (nobody who proposed or submitted it may approve it)" if excluded else "")
                     + ". Ask an admin to add approvers to the workflow."
                 )
             running.append(workflow_step)
@@ -374,10 +407,8 @@ def _activate(session: Session, request: ChangeRequest, step: RequestStep) -> No
     step.started_at = now
     limit = step.workflow_step.time_limit_hours
     step.due_at = now + timedelta(hours=limit) if limit else None
-    exclude = (
-        request.submitted_by_id if get_parameters(session).disallow_submitter_approval else None
-    )
-    for user, via, via_role in resolve_assignees(session, step.workflow_step, exclude):
+    excluded = _excluded(session, request)
+    for user, via, via_role in resolve_assignees(session, step.workflow_step, excluded):
         step.assignments.append(Assignment(user_id=user.id, via=via, via_role=via_role))
         _notify_assigned(session, request, step, user.id)
     _event(session, request, None, "step_started", step=step)
@@ -479,32 +510,48 @@ def _stale_error(stale: list[StaleProposal]) -> StaleChange:
     )
 
 
+def _decision_problem(
+    session: Session, request: ChangeRequest, step: RequestStep, actor: User
+) -> str | None:
+    """Why ``actor`` may not decide ``step`` now, or None when they may.
+
+    One person, one vote per step: whoever already decided the step (under any
+    assignment: their own, a delegation, a reassignment) may not decide it again.
+    """
+    if actor.id in _excluded(session, request):
+        return "You proposed or submitted changes in this request, so you cannot decide it."
+    mine = [a for a in step.assignments if a.user_id == actor.id]
+    if any(a.state in ("approved", "rejected") for a in mine):
+        return "You have already decided this step."
+    open_assignment = next((a for a in mine if a.state == "open"), None)
+    if open_assignment is None:
+        return "This request is not waiting for you."
+    if not may_decide(actor, open_assignment.via_role):
+        return "Your roles no longer include deciding approvals."
+    return None
+
+
 def _my_open_assignment(
-    session: Session, request: ChangeRequest, actor: User, action: str
+    session: Session, request: ChangeRequest, actor: User, seen_round: int | None
 ) -> tuple[RequestStep, Assignment]:
+    """The step and assignment ``actor`` decides now; every rule of deciding checked here."""
     require_active(actor)
     if request.state != "pending":
         raise InvalidTransition(
             f"This request is {_label(request.state)}; it can no longer be decided."
         )
-    if (
-        action in ("approve", "delegate")
-        and request.submitted_by_id == actor.id
-        and get_parameters(session).disallow_submitter_approval
-    ):
-        raise PermissionDenied("You submitted this request, so you cannot approve it.")
+    if seen_round is not None and seen_round != request.round:
+        raise RequestChanged(CHANGED_SINCE_SEEN)
     step = current_step(request)
-    assignment = (
-        next((a for a in step.assignments if a.user_id == actor.id and a.state == "open"), None)
+    problem = (
+        _decision_problem(session, request, step, actor)
         if step
-        else None
+        else "This request is not waiting for you."
     )
-    if assignment is None:
-        if step and any(
-            a.user_id == actor.id and a.state in ("approved", "rejected") for a in step.assignments
-        ):
-            raise InvalidTransition("You have already decided this step.")
-        raise PermissionDenied("This request is not waiting for you.")
+    if problem is not None:
+        error = InvalidTransition if problem.startswith("You have already") else PermissionDenied
+        raise error(problem)
+    assignment = next(a for a in step.assignments if a.user_id == actor.id and a.state == "open")
     return step, assignment
 
 
@@ -520,11 +567,16 @@ def approve(
     request_id: int,
     comment: str | None = None,
     *,
+    seen_round: int,
     confirm_stale: bool = False,
 ) -> ChangeRequest:
-    """Workflow › Approve; when all approvals are complete the values are applied."""
+    """Workflow › Approve; when all approvals are complete the values are applied.
+
+    ``seen_round`` is the round of the request the approver reviewed (``request.round``
+    when the page was drawn): a request resubmitted since is refused, not approved.
+    """
     request = get_request(session, request_id, lock=True)
-    step, assignment = _my_open_assignment(session, request, actor, "approve")
+    step, assignment = _my_open_assignment(session, request, actor, seen_round)
     stale = stale_proposals(request)
     if stale and not confirm_stale:
         raise _stale_error(stale)
@@ -550,10 +602,12 @@ def approve(
     return request
 
 
-def reject(session: Session, actor: User, request_id: int, comment: str) -> ChangeRequest:
+def reject(
+    session: Session, actor: User, request_id: int, comment: str, *, seen_round: int
+) -> ChangeRequest:
     comment = _require_comment(comment, "reject")
     request = get_request(session, request_id, lock=True)
-    step, assignment = _my_open_assignment(session, request, actor, "reject")
+    step, assignment = _my_open_assignment(session, request, actor, seen_round)
     _decide(assignment, "rejected", comment)
     _touch(request)
     _event(session, request, actor, "rejected", step=step, comment=comment)
@@ -565,11 +619,13 @@ def reject(session: Session, actor: User, request_id: int, comment: str) -> Chan
     return request
 
 
-def request_change(session: Session, actor: User, request_id: int, comment: str) -> ChangeRequest:
+def request_change(
+    session: Session, actor: User, request_id: int, comment: str, *, seen_round: int
+) -> ChangeRequest:
     """Send the request back to its submitter with a comment."""
     comment = _require_comment(comment, "request a change")
     request = get_request(session, request_id, lock=True)
-    step, assignment = _my_open_assignment(session, request, actor, "request_change")
+    step, assignment = _my_open_assignment(session, request, actor, seen_round)
     _decide(assignment, "change_requested", comment)
     _close_round(request, "change_requested")
     request.state = "change_requested"
@@ -593,7 +649,7 @@ def delegate(
 ) -> ChangeRequest:
     """Hand one's own open assignment to another approver."""
     request = get_request(session, request_id, lock=True)
-    step, assignment = _my_open_assignment(session, request, actor, "delegate")
+    step, assignment = _my_open_assignment(session, request, actor, None)
     target = _check_new_assignee(session, request, step, to_user_id)
     assignment.state = "delegated"
     assignment.decided_at = utcnow()
@@ -625,7 +681,11 @@ def reassign(
     if assignment is None:
         raise NotFound(f"Assignment {assignment_id} does not exist.")
     request = get_request(session, assignment.step.request_id, lock=True)
-    if assignment.state != "open" or assignment.step.state != "active":
+    if (
+        assignment.state not in UNDECIDED_ASSIGNMENT_STATES
+        or assignment.step.state != "active"
+        or request.state != "pending"
+    ):
         raise InvalidTransition("This assignment is no longer open.")
     target = _check_new_assignee(session, request, assignment.step, to_user_id)
     assignment.state = "reassigned"
@@ -652,14 +712,22 @@ def reassign(
 def _check_new_assignee(
     session: Session, request: ChangeRequest, step: RequestStep, to_user_id: int
 ) -> User:
+    """The user an assignment may be handed to (delegation or Reassign): someone who
+    may decide, is no author of the request, and has no say yet on this step."""
     target = session.get(User, to_user_id)
     if target is None or not target.is_active:
         raise ValidationFailed({"to_user": "choose an active user"})
-    if not target.has_role("approver", "manager"):
+    if not may_decide(target):
         raise ValidationFailed({"to_user": f"{target.full_name} is not an approver"})
-    if target.id == request.submitted_by_id and get_parameters(session).disallow_submitter_approval:
-        raise ValidationFailed({"to_user": "the submitter cannot approve their own request"})
-    if any(a.user_id == target.id and a.state == "open" for a in step.assignments):
+    if target.id in _excluded(session, request):
+        raise ValidationFailed(
+            {"to_user": f"{target.full_name} proposed or submitted these changes, "
+                        "so they cannot decide them"}
+        )  # fmt: skip
+    theirs = [a for a in step.assignments if a.user_id == target.id]
+    if any(a.state in ("approved", "rejected") for a in theirs):
+        raise ValidationFailed({"to_user": f"{target.full_name} has already decided this step"})
+    if any(a.state == "open" for a in theirs):
         raise ValidationFailed(
             {"to_user": f"{target.full_name} is already asked to decide this step"}
         )
@@ -679,14 +747,16 @@ def step_outcome(step: RequestStep) -> str | None:
     ]
     if escalated:
         return escalated[0].state
-    counted = [
-        a
-        for a in step.assignments
-        if a.via != "escalation" and a.state in COUNTED_ASSIGNMENT_STATES
-    ]
-    total = len(counted)
-    approvals = sum(a.state == "approved" for a in counted)
-    rejections = sum(a.state == "rejected" for a in counted)
+    # one person, one vote: a user's decision counts once, whatever assignments they held
+    votes: dict[int, str] = {}
+    for a in step.assignments:
+        if a.via == "escalation" or a.state not in COUNTED_ASSIGNMENT_STATES:
+            continue
+        if a.state in ("approved", "rejected") or a.user_id not in votes:
+            votes[a.user_id] = a.state
+    total = len(votes)
+    approvals = sum(state == "approved" for state in votes.values())
+    rejections = sum(state == "rejected" for state in votes.values())
     still_open = total - approvals - rejections
     if total == 0:
         return None
@@ -754,10 +824,7 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
         if step.escalated_at is not None or step.workflow_step is None:
             continue
         request = get_request(session, step.request_id, lock=True)
-        exclude = (
-            request.submitted_by_id if get_parameters(session).disallow_submitter_approval else None
-        )
-        targets = escalation_targets(session, step.workflow_step, exclude)
+        targets = escalation_targets(session, step.workflow_step, _excluded(session, request))
         if not targets:
             continue
         already = {a.user_id for a in step.assignments if a.state == "open"}
@@ -769,9 +836,11 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
                 request,
                 f"Request #{request.id} for {request.customer.account} is overdue ({step.name}).",
             )
-        for user in targets:
+        for user, via_role in targets:
             if user.id not in already:
-                step.assignments.append(Assignment(user_id=user.id, via="escalation"))
+                step.assignments.append(
+                    Assignment(user_id=user.id, via="escalation", via_role=via_role)
+                )
                 _notify_assigned(session, request, step, user.id)
         step.escalated_at = now or utcnow()
         _touch(request)
@@ -781,8 +850,39 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
             None,
             "escalated",
             step=step,
-            details={"to": [user.username for user in targets]},
+            details={"to": [user.username for user, _ in targets]},
         )
         escalated += 1
     session.flush()
     return escalated
+
+
+# ---------------------------------------------------------------- role changes
+
+
+def release_undecidable_assignments(session: Session, user: User, reason: str) -> int:
+    """Hand back every open assignment ``user`` may no longer decide (roles removed,
+    account deactivated): each waits, released, for a manager's Reassign, and the
+    request's history says so. Returns how many were released."""
+    released = 0
+    for assignment in session.scalars(
+        select(Assignment)
+        .join(RequestStep, RequestStep.id == Assignment.request_step_id)
+        .where(
+            Assignment.user_id == user.id,
+            Assignment.state == "open",
+            RequestStep.state == "active",
+        )
+    ):
+        if may_decide(user, assignment.via_role):
+            continue
+        request = get_request(session, assignment.step.request_id, lock=True)
+        assignment.state = "released"
+        assignment.decided_at = utcnow()
+        _touch(request)
+        _event(session, request, None, "released", step=assignment.step,
+               comment=f"{user.full_name} {reason}; a manager can reassign it.",
+               details={"from": user.username})  # fmt: skip
+        released += 1
+    session.flush()
+    return released

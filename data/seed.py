@@ -154,7 +154,8 @@ class _Seeder:
             lambda s: s.scalar(select(Customer).where(Customer.account == account))
         )
         values = _proposal(rng, customer)
-        request_id = self.as_user("clerk", start, save_customer, account, values).request.id
+        request_id = self.as_user("clerk", start, save_customer, account, values,
+                                  expected_version=customer.version).request.id
         if outcome == "draft":
             return
         moment = start + timedelta(minutes=rng.randrange(5, 90))
@@ -178,6 +179,7 @@ class _Seeder:
                 svc.request_change,
                 request_id,
                 "Please attach the credit check and confirm the amount.",
+                seen_round=1,
             )
             if outcome == "change_requested":
                 return
@@ -189,13 +191,14 @@ class _Seeder:
                 svc.reject,
                 request_id,
                 "Not supported by the latest credit check.",
+                seen_round=1,
             )
             return
         self.approve_all_steps(rng, request_id, later)
 
     def approve_all_steps(self, rng: random.Random, request_id: int, later) -> None:
         while True:
-            state, assignees = self.db.run(lambda s: _waiting_on(s, request_id))
+            state, assignees, seen = self.db.run(lambda s: _waiting_on(s, request_id))
             if state != "pending":
                 return
             self.as_user(
@@ -204,15 +207,17 @@ class _Seeder:
                 svc.approve,
                 request_id,
                 rng.choice(("OK", "Checked against the credit report.", "", "Approved.")),
+                seen_round=seen,
             )
 
 
-def _waiting_on(session: Session, request_id: int) -> tuple[str, list[str]]:
+def _waiting_on(session: Session, request_id: int) -> tuple[str, list[str], int]:
     request = svc.get_request(session, request_id)
     step = svc.current_step(request)
     if step is None:
-        return request.state, []
-    return request.state, [a.user.username for a in step.assignments if a.state == "open"]
+        return request.state, [], request.round
+    return (request.state, [a.user.username for a in step.assignments if a.state == "open"],
+            request.round)  # fmt: skip
 
 
 def is_seeded(db: Database) -> bool:

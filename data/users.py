@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from data.clock import utcnow
@@ -14,9 +21,64 @@ from data.errors import DomainError, NotFound, PermissionDenied, ValidationFaile
 from data.labels import ROLE_LABELS
 from data.models import ROLES, LoginFailure, User, UserRole
 
+if TYPE_CHECKING:
+    from data.db import Database
+
 _hasher = PasswordHasher()
 
-MIN_PASSWORD_LENGTH = 4
+MIN_PASSWORD_LENGTH = 12
+"""For every password a person chooses (NIST SP 800-63B asks at least 8; 12 here)."""
+MAX_PASSWORD_LENGTH = 256
+USERNAME_PATTERN = re.compile(r"^[\w.]+$")
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    """The 30,000 most used passwords (zxcvbn's list, from leaked password sets)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def new_password_problem(password: str, username: str = "") -> str | None:
+    """Why a password a person chooses is refused (short, common, their user name), or None."""
+    problem = None
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problem = f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        problem = f"must be at most {MAX_PASSWORD_LENGTH} characters"
+    elif password.lower() in _common_passwords() or len(set(password)) < 4:
+        problem = "is one of the most common passwords; choose another"
+    elif username and username.lower() in password.lower():
+        problem = "must not contain the user name"
+    return problem
+
+
+def check_new_password(password: str, username: str = "") -> None:
+    problem = new_password_problem(password, username)
+    if problem:
+        raise ValidationFailed({"password": problem}, f"Password {problem}.")
+
+
+def _script(character: str) -> str | None:
+    """The writing system of a letter ("LATIN", "CYRILLIC", …); None for digits and marks."""
+    if not character.isalpha():
+        return None
+    return unicodedata.name(character, "UNKNOWN").split(" ")[0]
+
+
+def normalise_username(raw: str) -> str:
+    """The one spelling of a user name: NFKC (fullwidth ａ is a, ２ is 2), trimmed, lower."""
+    return unicodedata.normalize("NFKC", raw or "").strip().lower()
+
+
+def username_problem(username: str) -> str | None:
+    """Why a (normalised) user name cannot be used, or None."""
+    if not username or len(username) > 40 or not USERNAME_PATTERN.match(username):
+        return "use letters, digits, dots and underscores (at most 40)"
+    if len({script for script in map(_script, username) if script}) > 1:
+        return "use letters of one alphabet only (no look-alike letters from another)"
+    return None
 
 
 def hash_password(password: str) -> str:
@@ -54,19 +116,31 @@ def _check_roles(roles: list[str] | set[str] | tuple[str, ...]) -> list[str]:
 
 
 def add_user(
-    session: Session, username: str, full_name: str, password: str, roles: list[str]
+    session: Session,
+    username: str,
+    full_name: str,
+    password: str,
+    roles: list[str],
+    *,
+    password_policy: bool = False,
 ) -> User:
-    """Create a user with no permission check: for the seed and the command line."""
+    """Create a user with no permission check: for the seed and the command line.
+
+    ``password_policy``: the password is one a person chose now, held to
+    ``new_password_problem`` (the demo seed's and the tests' are not)."""
     errors: dict[str, str] = {}
-    username = username.strip().lower()
-    if not username or not username.replace("_", "").replace(".", "").isalnum():
-        errors["username"] = "use letters, digits, dots and underscores"
+    username = normalise_username(username)
+    problem = username_problem(username)
+    if problem:
+        errors["username"] = problem
     elif session.scalar(select(User.id).where(User.username == username)) is not None:
         errors["username"] = f"{username} is already taken"
     if not full_name.strip():
         errors["full_name"] = "is required"
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if not password:
+        errors["password"] = "is required"
+    elif password_policy and (problem := new_password_problem(password, username)):
+        errors["password"] = problem
     if errors:
         raise ValidationFailed(errors)
     user = User(
@@ -82,7 +156,7 @@ def create_user(
     session: Session, actor: User, username: str, full_name: str, password: str, roles: list[str]
 ) -> User:
     require_role(actor, "admin")
-    return add_user(session, username, full_name, password, roles)
+    return add_user(session, username, full_name, password, roles, password_policy=True)
 
 
 def set_roles(session: Session, actor: User, user_id: int, roles: list[str]) -> User:
@@ -95,6 +169,7 @@ def set_roles(session: Session, actor: User, user_id: int, roles: list[str]) -> 
         UserRole(role=role) for role in sorted(wanted - user.roles)
     ]
     session.flush()
+    _release_assignments(session, user, "no longer holds a role that decides approvals")
     return user
 
 
@@ -104,8 +179,18 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
     if user.id == actor.id and not active:
         raise ValidationFailed({"is_active": "you cannot deactivate yourself"})
     user.is_active = active
+    # every session cookie issued before, by the old or the new status, stops working
+    user.session_epoch = (user.session_epoch or 0) + 1
     session.flush()
+    if not active:
+        _release_assignments(session, user, "was deactivated")
     return user
+
+
+def _release_assignments(session: Session, user: User, reason: str) -> None:
+    from data.requests import release_undecidable_assignments  # requests imports this module
+
+    release_undecidable_assignments(session, user, reason)
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -127,36 +212,84 @@ class SignInLocked(DomainError):
     """Sign-ins for this user name are paused after repeated failures."""
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with these credentials, or None (never says which part was wrong).
+BUSY_MESSAGE = "Signing in is busy right now; wait a moment and try again."
 
-    Every user name, known or not, is locked for 15 minutes after 5 failures
-    within 15 minutes, with the same message either way; the failures are
-    written in this transaction, so the caller commits them.
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Who signed in, as the session cookie names them."""
+
+    user_id: int
+    session_epoch: int
+
+
+def _count_attempt(session: Session, key: str) -> bool:
+    """Count a sign-in attempt for ``key`` before its password is looked at; False when
+    the name is paused (the pause, if this attempt starts it, is written too).
+
+    The first statement writes (an insert that does nothing when the row is
+    there), so SQLite takes its write lock at once and parallel attempts queue
+    instead of failing to upgrade a read lock; PostgreSQL locks the row.
     """
-    key = username.strip().lower()[:40]
     now = utcnow()
-    record = session.get(LoginFailure, key, with_for_update=True)
-    if record is not None and record.locked_until is not None and record.locked_until > now:
-        _hasher.hash(password)  # spend the same time as a real check
-        raise SignInLocked(LOCKED_MESSAGE)
-    user = session.scalar(select(User).where(User.username == key))
-    if user is None:
-        _hasher.hash(password)
-    elif password_matches(user.password_hash, password) and user.is_active:
-        if record is not None:
-            session.delete(record)
-        return user
-    if record is None:
-        record = LoginFailure(username=key, failures=0, first_failed_at=now)
-        session.add(record)
-    elif now - record.first_failed_at > FAILURE_WINDOW or record.locked_until is not None:
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(LoginFailure)
+        .values(username=key, failures=0, first_failed_at=now)
+        .on_conflict_do_nothing()
+    )
+    record = session.get(LoginFailure, key, with_for_update=True, populate_existing=True)
+    if record.locked_until is not None and record.locked_until > now:
+        return False
+    if now - record.first_failed_at > FAILURE_WINDOW or record.locked_until is not None:
         record.failures, record.first_failed_at, record.locked_until = 0, now, None
-    record.failures += 1
     if record.failures >= MAX_FAILURES:
         record.locked_until = now + LOCKOUT
-    session.flush()
-    return None
+        return False
+    record.failures += 1  # taken back if the password turns out right
+    return True
+
+
+def sign_in(database: Database, username: str, password: str) -> SignedIn | None:
+    """The active user with these credentials, or None (never says which part was wrong).
+
+    Every user name, known or not, is paused for 15 minutes after 5 failures
+    within 15 minutes, with the same message either way. Each attempt is
+    counted (committed) before its password is checked: an attempt that
+    cannot be counted is refused unchecked (``SignInLocked`` with a busy
+    message), so parallel guesses never get past the count.
+    """
+    key = normalise_username(username)[:40]
+    if not key or not password or len(password) > MAX_PASSWORD_LENGTH:
+        _hasher.hash(password or "-")  # spend the same time as a real check
+        return None
+    try:
+        may_check = database.run(_count_attempt, key)
+    except (SQLAlchemyError, DomainError):
+        raise SignInLocked(BUSY_MESSAGE) from None
+    if not may_check:
+        _hasher.hash(password)
+        raise SignInLocked(LOCKED_MESSAGE)
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.username == key))
+        found = (user.id, user.password_hash, user.is_active, user.session_epoch) if user else None
+    if found is None:
+        _hasher.hash(password)
+        return None
+    user_id, password_hash, active, epoch = found
+    if not (password_matches(password_hash, password) and active):
+        return None
+    try:
+        database.run(_forget_failures, key)
+    except (SQLAlchemyError, DomainError):
+        raise SignInLocked(BUSY_MESSAGE) from None
+    return SignedIn(user_id, epoch or 0)
+
+
+def _forget_failures(session: Session, key: str) -> None:
+    record = session.get(LoginFailure, key, with_for_update=True)
+    if record is not None:
+        session.delete(record)
 
 
 def end_sessions(session: Session, user_id: int) -> None:
@@ -202,10 +335,7 @@ def update_user(
         set_active(session, actor, user_id, active)
         changes.append("activated" if active else "deactivated")
     if new_password:
-        if len(new_password) < MIN_PASSWORD_LENGTH:
-            raise ValidationFailed(
-                {"password": f"must be at least {MIN_PASSWORD_LENGTH} characters"}
-            )
+        check_new_password(new_password, user.username)
         user.password_hash = hash_password(new_password)
         user.session_epoch = (user.session_epoch or 0) + 1
         changes.append("password reset")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from data.access import may_decide
 from data.errors import NotFound, ValidationFailed
 from data.fields import FIELDS_BY_NAME, field_label
 from data.labels import PROPOSED_CUSTOMER_CHANGE_WORKFLOW
@@ -222,33 +224,35 @@ def active_version(session: Session) -> WorkflowVersion | None:
 
 
 def resolve_assignees(
-    session: Session, step: WorkflowStep, exclude_user_id: int | None
+    session: Session, step: WorkflowStep, excluded: Collection[int] = ()
 ) -> list[tuple[User, str, str | None]]:
-    """The active users asked to decide a step: (user, via, via_role), submitter excluded."""
+    """The users asked to decide a step: (user, via, via_role); ``excluded`` (the
+    request's authors, under segregation of duties) and users who may not decide left out."""
     chosen: dict[int, tuple[User, str, str | None]] = {}
     for user_id in step.assignee_user_ids:
         user = session.get(User, user_id)
-        if user is not None and user.is_active and user.id != exclude_user_id:
+        if user is not None and user.id not in excluded and may_decide(user):
             chosen[user.id] = (user, "user", None)
     if step.assignee_role:
         for user in active_users_with_role(session, step.assignee_role):
-            if user.id != exclude_user_id and user.id not in chosen:
+            if user.id not in excluded and user.id not in chosen:
                 chosen[user.id] = (user, "role", step.assignee_role)
     return list(chosen.values())
 
 
 def escalation_targets(
-    session: Session, step: WorkflowStep, exclude_user_id: int | None
-) -> list[User]:
-    users: dict[int, User] = {}
+    session: Session, step: WorkflowStep, excluded: Collection[int] = ()
+) -> list[tuple[User, str | None]]:
+    """The users a step past its time limit goes to: (user, via_role)."""
+    users: dict[int, tuple[User, str | None]] = {}
     if step.escalate_to_user_id is not None:
         user = session.get(User, step.escalate_to_user_id)
-        if user is not None and user.is_active and user.id != exclude_user_id:
-            users[user.id] = user
+        if user is not None and user.id not in excluded and may_decide(user):
+            users[user.id] = (user, None)
     if step.escalate_to_role:
         for user in active_users_with_role(session, step.escalate_to_role):
-            if user.id != exclude_user_id:
-                users.setdefault(user.id, user)
+            if user.id not in excluded:
+                users.setdefault(user.id, (user, step.escalate_to_role))
     return list(users.values())
 
 

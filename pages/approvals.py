@@ -137,6 +137,7 @@ def inbox_rows(tab, field, group, overdue, search):
         {
             "row_id": str(r.request_id),
             "request_id": r.request_id,
+            "round": r.round,
             "account": r.account,
             "customer_name": r.customer_name,
             "submitter": r.submitter,
@@ -178,14 +179,15 @@ def on_filters(tab, field, group, overdue, search, _refresh):
 
 
 def bulk_summary(selected) -> html.Div:
-    ids = [
-        row["request_id"]
+    chosen = [
+        (row["request_id"], row["round"])
         for row in selected or []
-        if isinstance(row, dict) and isinstance(row.get("request_id"), int)
+        if isinstance(row, dict)
+        and all(type(row.get(key)) is int for key in ("request_id", "round"))
     ]
-    if not ids:
+    if not chosen:
         return error_alert("Select the requests to approve first.")
-    results, alert = attempt(lambda: bulk_approve(database(), signed_in_user_id(), ids))
+    results, alert = attempt(lambda: bulk_approve(database(), signed_in_user_id(), chosen))
     if results is None:
         return alert
     passed = [r for r in results if r.approved]

@@ -112,7 +112,7 @@ def perform(trigger: Any, store: dict, values: list) -> dict:
         changes = changed_fields(values, store["shown"])
         try:
             result, alert = attempt(
-                lambda: act(save_customer, account, changes, store["version"]),
+                lambda: act(save_customer, account, changes, expected_version=store.get("version")),
                 passing=(ValidationFailed,),
             )
         except ValidationFailed as error:

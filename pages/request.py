@@ -51,9 +51,17 @@ def layout(request_id: str = "", after: str = "", **_query):
         [
             dcc.Store(id="rq-id", data=int(request_id)),
             html.Div(id="rq-alert"),
-            html.Div(request_body(view, reassign_panel(int(request_id))), id="rq-body"),
+            html.Div(body(view, int(request_id)), id="rq-body"),
         ]
     )
+
+
+def body(view, request_id: int) -> list:
+    """The request as this user sees it, with the round they see (a decision names it)."""
+    return [
+        dcc.Store(id="rq-seen-round", data=view.request.round),
+        request_body(view, reassign_panel(request_id)),
+    ]
 
 
 def reassign_panel(request_id: int):
@@ -132,17 +140,25 @@ def reassign_response(request_id, assignment_id, to_user_id, comment):
         return no_update, alert
     view, view_alert = attempt(lambda: read(request_view, request_id))
     return (
-        request_body(view, reassign_panel(request_id)) if view else no_update,
+        body(view, request_id) if view else no_update,
         success_alert("Reassigned.") if view else view_alert,
     )
 
 
-def decide(action: str, request_id: int, comment: str | None, delegate_to, confirm: bool):
-    """Carry out one decision; return (alert, the "Next request" link or None)."""
+def decide(
+    action: str, request_id: int, comment: str | None, delegate_to, confirm: bool, seen_round
+):
+    """Carry out one decision on the round the user saw; return (alert, the "Next
+    request" link or None)."""
+    seen = seen_round if isinstance(seen_round, int) and not isinstance(seen_round, bool) else -1
     services = {
-        "approve": lambda: act(workflow.approve, request_id, comment, confirm_stale=bool(confirm)),
-        "reject": lambda: act(workflow.reject, request_id, comment),
-        "request_change": lambda: act(workflow.request_change, request_id, comment),
+        "approve": lambda: act(
+            workflow.approve, request_id, comment, seen_round=seen, confirm_stale=bool(confirm)
+        ),
+        "reject": lambda: act(workflow.reject, request_id, comment, seen_round=seen),
+        "request_change": lambda: act(
+            workflow.request_change, request_id, comment, seen_round=seen
+        ),
         "recall": lambda: act(workflow.recall, request_id),
         "delegate": lambda: (
             act(workflow.delegate, request_id, int(delegate_to), comment)
@@ -171,17 +187,20 @@ def _choose_delegate():
     State("rq-comment", "value"),
     State("rq-delegate", "value"),
     State("rq-confirm-stale", "value"),
+    State("rq-seen-round", "data"),
     prevent_initial_call=True,
 )
-def on_decision(_clicks, request_id, comment, delegate_to, confirm):
+def on_decision(_clicks, request_id, comment, delegate_to, confirm, seen_round):
     if not (ctx.triggered and ctx.triggered[0].get("value")):
         raise dash.exceptions.PreventUpdate
-    return decision_response(ctx.triggered_id["action"], request_id, comment, delegate_to, confirm)
+    return decision_response(
+        ctx.triggered_id["action"], request_id, comment, delegate_to, confirm, seen_round
+    )
 
 
-def decision_response(action, request_id, comment, delegate_to, confirm):
+def decision_response(action, request_id, comment, delegate_to, confirm, seen_round):
     try:
-        alert, following = decide(action, request_id, comment, delegate_to, confirm)
+        alert, following = decide(action, request_id, comment, delegate_to, confirm, seen_round)
     except StaleChange as error:
         alert, following = (
             dbc.Alert(
@@ -207,5 +226,4 @@ def decision_response(action, request_id, comment, delegate_to, confirm):
                 ),
             ]
         )
-    body = request_body(view, reassign_panel(request_id)) if view else no_update
-    return body, (alert or view_alert)
+    return (body(view, request_id) if view else no_update), (alert or view_alert)

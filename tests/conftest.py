@@ -159,6 +159,20 @@ class World:
 
         return self.db.run(work)
 
+    def seen(self, request_id: int) -> int:
+        """The round of the request as an approver sees it now (a decision names it)."""
+        from data.models import ChangeRequest
+
+        with self.db.session() as session:
+            return session.get(ChangeRequest, request_id).round
+
+    def version_of(self, account: str) -> int:
+        """The customer's version as an editor opened now would hold it."""
+        from data.customers import find_customer
+
+        with self.db.session() as session:
+            return find_customer(session, account).version
+
     def workflow(self, steps: list[StepSpec]) -> int:
         def work(session):
             admin = self.user(session, "admin")

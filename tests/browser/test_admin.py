@@ -104,12 +104,12 @@ def test_admin_builds_a_two_step_workflow_that_new_submissions_follow(browser, w
     assert browser.console_errors() == []
 
     # a new submission follows the new workflow: both steps for a big increase
-    request_id = web.world.act("clerk", save_customer, "C001", {"credit_limit": "90000"}).request.id
+    request_id = web.world.act("clerk", save_customer, "C001", {"credit_limit": "90000"}, expected_version=web.world.version_of("C001")).request.id
     web.world.act("clerk", svc.submit, request_id)
-    web.world.act("approver", svc.approve, request_id)
+    web.world.act("approver", svc.approve, request_id, seen_round=web.world.seen(request_id))
     steps = web.world.query(lambda s: [(st.name, st.state) for st in s.get(ChangeRequest, request_id).steps])
     assert steps == [("Credit desk", "approved"), ("Board", "active")]
-    web.world.act("manager", svc.approve, request_id)
+    web.world.act("manager", svc.approve, request_id, seen_round=web.world.seen(request_id))
     assert credit_limit(web) == Decimal("90000.00")
 
 

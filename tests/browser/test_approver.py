@@ -79,9 +79,9 @@ def test_clerk_submits_and_two_approvers_approve_in_turn(browser, web):
 def test_reject_needs_a_comment_and_request_change_reaches_the_clerk(browser, web):
     world = web.world
     world.customer("C002")
-    first = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}).request.id
+    first = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}, expected_version=world.version_of("C001")).request.id
     world.act("clerk", svc.submit, first)
-    second = world.act("clerk", save_customer, "C002", {"credit_limit": "20000"}).request.id
+    second = world.act("clerk", save_customer, "C002", {"credit_limit": "20000"}, expected_version=world.version_of("C002")).request.id
     world.act("clerk", svc.submit, second)
 
     browser.start().sign_in("approver")
@@ -106,7 +106,7 @@ def test_reject_needs_a_comment_and_request_change_reaches_the_clerk(browser, we
 
 def test_the_submitter_is_not_offered_approval_and_a_late_approver_is_told(browser, web):
     world = web.world
-    request_id = world.act("clerkapprover", save_customer, "C001", {"credit_limit": "20000"}).request.id
+    request_id = world.act("clerkapprover", save_customer, "C001", {"credit_limit": "20000"}, expected_version=world.version_of("C001")).request.id
     world.act("clerkapprover", svc.submit, request_id)
 
     browser.start().sign_in("clerkapprover")
@@ -120,7 +120,7 @@ def test_the_submitter_is_not_offered_approval_and_a_late_approver_is_told(brows
     browser.sign_in("approver")
     browser.open(f"/requests/{request_id}")
     browser.wait_text("#rq-header", "Changes pending approval")
-    world.act("approver2", svc.approve, request_id)
+    world.act("approver2", svc.approve, request_id, seen_round=world.seen(request_id))
     browser.click_text("Approve", "#rq-body")
     browser.wait_text("#rq-alert", "This request is Approved; it can no longer be decided.")
     assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("20000.00")

@@ -18,7 +18,7 @@ APPROVER = '<b onmouseover="window.__xss=3">Approver</b>'
 def test_html_in_names_is_shown_as_text_everywhere(browser, web):
     world = web.world
     world.customer("C666", name=NAME)
-    request_id = world.act("clerk", save_customer, "C666", {"credit_limit": "20000"}).request.id
+    request_id = world.act("clerk", save_customer, "C666", {"credit_limit": "20000"}, expected_version=world.version_of("C666")).request.id
     world.act("clerk", svc.submit, request_id)
     world.query(lambda s: (s.execute(update(User).where(User.username == "approver")
                                      .values(full_name=APPROVER)), s.commit()))  # fmt: skip

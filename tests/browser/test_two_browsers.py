@@ -41,7 +41,7 @@ def approve_button(driver):
 
 def test_exactly_one_of_two_simultaneous_approvals_wins(browser: Browser, web, second_driver):
     world = web.world
-    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "30000"}).request.id
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "30000"}, expected_version=world.version_of("C001")).request.id
     world.act("clerk", svc.submit, request_id)
     browser.start()
     base = browser.duo.server_url

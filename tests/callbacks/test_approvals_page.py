@@ -9,7 +9,7 @@ from tests.callbacks.test_customer_editor import text_of
 
 
 def submit(world, account, clerk="clerk"):
-    request_id = world.act(clerk, save_customer, account, {"credit_limit": "20000"}).request.id
+    request_id = world.act(clerk, save_customer, account, {"credit_limit": "20000"}, expected_version=world.version_of(account)).request.id
     world.act(clerk, svc.submit, request_id)
     return request_id
 
@@ -45,9 +45,9 @@ def test_bulk_approve_summarises_mixed_outcomes(web):
     mine = submit(web.world, "C001", clerk="clerkapprover")
     theirs = submit(web.world, "C002")
     with web.signed_in("clerkapprover"):
-        summary = page.bulk_summary([{"request_id": mine}, {"request_id": theirs}])
+        summary = page.bulk_summary([{"request_id": mine, "round": 1}, {"request_id": theirs, "round": 1}])
     text = text_of(summary)
-    assert "Approved 1 of 2." in text and "submitted this request" in text
+    assert "Approved 1 of 2." in text and "proposed or submitted changes in this request" in text
     states = web.world.query(lambda s: [s.get(ChangeRequest, i).state for i in (mine, theirs)])
     assert states == ["pending", "approved"]
     with web.signed_in("clerkapprover"):
@@ -63,10 +63,10 @@ def test_next_request_is_looked_up_when_asked_for(web):
     web.world.customer("C002")
     second = submit(web.world, "C002")
     with web.signed_in("approver"):
-        body, alert = page.decision_response("approve", first, None, None, False)
+        body, alert = page.decision_response("approve", first, None, None, False, 1)
         assert f"/requests/next?after={first}" in str(alert)
         opened = page.layout("next", after=str(first))
         assert f"#{second}" in text_of(opened)
-        web.world.act("approver", svc.approve, second)
+        web.world.act("approver", svc.approve, second, seen_round=web.world.seen(second))
         assert "Nothing else is waiting for you" in text_of(page.layout("next", after=str(second)))
         assert "Nothing else" in text_of(page.layout("next", after="junk"))

@@ -150,7 +150,7 @@ def test_other_clerks_cannot_resubmit_a_request_sent_back_to_its_submitter(edito
 
     editor.load().set("credit_limit", "25000").click("cs-save")
     editor.click({"type": ACTION, "action": "submit"})
-    editor.web.world.act("approver", svc.request_change, editor.request().id, "Lower, please")
+    editor.web.world.act("approver", svc.request_change, editor.request().id, "Lower, please", seen_round=editor.web.world.seen(editor.request().id))
 
     out = editor.load(username="clerk2").click({"type": ACTION, "action": "resubmit"}, username="clerk2")
     assert "Only the submitter" in text_of(out["alert"])

@@ -171,11 +171,11 @@ class Payloads:
         key = find_output_key(self.app, fragment)
         return callback_payload(self.app, key, values, matches or {}, changed=changed)
 
-    def editor(self, account, trigger, changes=None, request_id=None):
+    def editor(self, account, trigger, changes=None, request_id=None, version=1):
         fields = [{"type": "cs-field", "name": n} for n in self.fields]
         values = {
             ("cs-field", "value"): [(changes or {}).get(n) for n in self.fields],
-            ("cs-editor", "data"): {"account": account, "version": None,
+            ("cs-editor", "data"): {"account": account, "version": version,
                                     "request_id": request_id,
                                     "shown": {n: "" for n in self.fields}},
         }  # fmt: skip
@@ -194,10 +194,11 @@ class Payloads:
         return self.body("inbox-grid.rowData", {("inbox-tabs", "active_tab"): "waiting"},
                          changed="inbox-tabs.active_tab")  # fmt: skip
 
-    def approve(self, request_id, confirm=False):
+    def approve(self, request_id, confirm=False, seen_round=1):
         return self.body("rq-body.children...rq-alert.children..",
                          {("rq-action", "n_clicks"): [1], ("rq-id", "data"): request_id,
-                          ("rq-confirm-stale", "value"): confirm},
+                          ("rq-confirm-stale", "value"): confirm,
+                          ("rq-seen-round", "data"): seen_round},
                          {"rq-action": [{"type": "rq-action", "action": "approve"}]},
                          '{"action":"approve","type":"rq-action"}.n_clicks')  # fmt: skip
 

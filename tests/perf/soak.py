@@ -53,7 +53,7 @@ def main() -> int:
         from sqlalchemy import select
 
         from data.db import Database, upgrade_database
-        from data.models import Customer, User
+        from data.models import ChangeRequest, Customer, User
         from data.seed import seed_demo
 
         upgrade_database(url)
@@ -96,17 +96,27 @@ def main() -> int:
             http.cookies.set("session", session_cookie(users[username]), domain="127.0.0.1")
             return http
 
+        reader = Database(url)
+
+        def version_of(account):
+            """What the editor holds when the clerk opens the customer."""
+            with reader.session() as session:
+                return session.scalar(select(Customer.version).where(Customer.account == account))
+
         def clerk():
             http = session_for("clerk")
             while time.perf_counter() < stop_at:
                 account = random.choice(accounts)
+                version = version_of(account)
                 if random.random() < 0.5:
                     post(http, "edit", payloads.editor(account, "save",
-                                                       {"city": f"Soak {random.randrange(10**6)}"}))
+                                                       {"city": f"Soak {random.randrange(10**6)}"},
+                                                       version=version))
                     continue
                 amount = str(random.randrange(1, 90) * 1000)
                 status, content = post(http, "edit", payloads.editor(account, "save",
-                                                                     {"credit_limit": amount}))
+                                                                     {"credit_limit": amount},
+                                                                     version=version))
                 if status == 200 and b'"request_id":' in content:
                     marker = content.split(b'"request_id":', 1)[1].split(b",", 1)[0].strip(b" }")
                     if marker.isdigit():
@@ -123,7 +133,10 @@ def main() -> int:
                 if not ids:
                     time.sleep(0.2)
                     continue
-                post(http, "approve", payloads.approve(random.choice(ids[:10]), confirm=True))
+                chosen = random.choice(ids[:10])
+                with reader.session() as session:
+                    seen = session.get(ChangeRequest, chosen).round
+                post(http, "approve", payloads.approve(chosen, confirm=True, seen_round=seen))
 
         def importer():
             http = session_for("clerk")

@@ -10,7 +10,7 @@ from data.errors import PermissionDenied, ValidationFailed
 from data.models import AuditEntry
 from data.parameters import parameters_view, update_parameters
 from data.preview import preview_version
-from data.users import authenticate, create_user, update_user
+from data.users import create_user, sign_in, update_user
 from data.workflows import StepSpec, active_version, step_spec_from_form
 
 
@@ -54,7 +54,7 @@ def test_bad_parameters_are_refused(world, options, field):
 
 
 def test_parameters_view_counts_open_proposals_per_field(world):
-    world.act("clerk", save_customer, "C001", {"credit_limit": "20000"})
+    world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}, expected_version=world.version_of("C001"))
     view = world.act("admin", parameters_view)
     rows = {row.name: row for row in view.fields}
     assert (rows["credit_limit"].gated, rows["credit_limit"].pending) == (True, 1)
@@ -112,18 +112,18 @@ def test_preview_shows_which_steps_run_and_who_is_asked(world):
 
 
 def test_admin_manages_users(world):
-    user = world.act("admin", create_user, "Eve", "Eve Example", "pw-1234", ["clerk"])
+    user = world.act("admin", create_user, "Eve", "Eve Example", "a long pass phrase 1", ["clerk"])
     assert user.username == "eve"
     with pytest.raises(ValidationFailed, match="already taken"):
-        world.act("admin", create_user, "eve", "Another", "pw-1234", ["clerk"])
+        world.act("admin", create_user, "eve", "Another", "a long pass phrase 1", ["clerk"])
 
     changes = world.act("admin", update_user, user.id, roles=["clerk", "approver"], active=True,
-                        new_password="new-pass")
+                        new_password="another pass phrase 2")
     assert changes == ["roles", "password reset"]
-    assert world.query(lambda s: authenticate(s, "eve", "new-pass")).roles == {"clerk", "approver"}
+    assert sign_in(world.db, "eve", "another pass phrase 2").user_id == user.id
 
     assert world.act("admin", update_user, user.id, roles=["clerk", "approver"], active=False) == ["deactivated"]
-    assert world.query(lambda s: authenticate(s, "eve", "new-pass")) is None
+    assert sign_in(world.db, "eve", "another pass phrase 2") is None
     with pytest.raises(ValidationFailed, match="own Admin role"):
         world.act("admin", update_user, world.user_id("admin"), roles=["clerk"], active=True)
     with pytest.raises(ValidationFailed, match="at least"):

@@ -15,7 +15,7 @@ def grid(world):
          ("Gamma_Trading", "AT", "12000"), ("Alpine Motors", "DE", "0")], start=2,
     ):  # fmt: skip
         world.customer(f"C00{number}", name=name, country=country, credit_limit=limit)
-    world.act("clerk", save_customer, "C003", {"credit_limit": "90000"})  # a draft request
+    world.act("clerk", save_customer, "C003", {"credit_limit": "90000"}, expected_version=world.version_of("C003"))  # a draft request
 
     def page(start=0, end=100, **options):
         return world.act("clerk", list_customers, start, end, **options)

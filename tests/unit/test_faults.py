@@ -33,7 +33,7 @@ class Fault:
 
 
 def two_field_request(world):
-    result = world.act("clerk", save_customer, "C001", {"credit_limit": "30000", "on_hold": "All"})
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "30000", "on_hold": "All"}, expected_version=world.version_of("C001"))
     world.act("clerk", svc.submit, result.request.id)
     return result.request.id
 
@@ -57,12 +57,12 @@ def test_a_fault_while_an_approval_applies_leaves_nothing_and_a_retry_applies_al
     request_id = two_field_request(world)
     fault = Fault(monkeypatch, requests_module, "record_customer_change", on_call=2, forever=True)
     with pytest.raises((DomainError, OperationalError)):
-        world.act("approver", svc.approve, request_id)
+        world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert fault.calls >= 2  # the first field was written before the fault
     assert state_of(world, request_id) == ("pending", Decimal("10000.00"), "No", 0, 0)
 
     monkeypatch.setattr(requests_module, "record_customer_change", fault.real)
-    world.act("approver", svc.approve, request_id)
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state_of(world, request_id) == ("approved", Decimal("30000.00"), "All", 2, 1)
 
 
@@ -72,13 +72,13 @@ def test_a_passing_fault_is_retried_by_the_unit_of_work(world, monkeypatch):
     lost_race = OperationalError("UPDATE", {}, Exception("could not serialize access"))
     fault = Fault(monkeypatch, requests_module, "record_customer_change", on_call=2,
                   error=lost_race)  # fmt: skip
-    world.act("approver", svc.approve, request_id)
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert fault.calls == 4  # two fields, the second failing once, then both again
     assert state_of(world, request_id) == ("approved", Decimal("30000.00"), "All", 2, 1)
 
 
 def test_a_fault_in_a_workflow_transition_leaves_the_request_as_it_was(world, monkeypatch):
-    result = world.act("clerk", save_customer, "C001", {"credit_limit": "30000"})
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "30000"}, expected_version=world.version_of("C001"))
     Fault(monkeypatch, requests_module, "_event", on_call=1, forever=True)
     with pytest.raises((DomainError, OperationalError, Conflict)):
         world.act("clerk", svc.submit, result.request.id)
@@ -93,10 +93,10 @@ def test_the_approver_sees_a_clear_message_and_can_try_again(web, monkeypatch):
     request_id = two_field_request(web.world)
     fault = Fault(monkeypatch, requests_module, "record_customer_change", on_call=2, forever=True)
     with web.signed_in("approver"):
-        _body, alert = page.decision_response("approve", request_id, None, None, False)
+        _body, alert = page.decision_response("approve", request_id, None, None, False, 1)
     assert "nothing was changed" in text_of(alert).lower()
     assert state_of(web.world, request_id)[0] == "pending"
     monkeypatch.setattr(requests_module, "record_customer_change", fault.real)
     with web.signed_in("approver"):
-        _body, alert = page.decision_response("approve", request_id, None, None, False)
+        _body, alert = page.decision_response("approve", request_id, None, None, False, 1)
     assert "Approved." in text_of(alert)

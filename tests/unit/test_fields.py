@@ -90,7 +90,7 @@ def test_bad_values_are_refused(name, raw, message):
 def test_bad_values_change_nothing_in_the_database(world, name, raw, message):
     before = world.query(lambda s: dict(vars(find_customer(s, "C001"))))
     with pytest.raises(ValidationFailed) as error:
-        world.act("clerk", save_customer, "C001", {name: raw, "city": "Changed"})
+        world.act("clerk", save_customer, "C001", {name: raw, "city": "Changed"}, expected_version=world.version_of("C001"))
     assert list(error.value.errors) == [name]
     assert error.value.errors[name].startswith(FIELDS_BY_NAME[name].label)
     after = world.query(lambda s: dict(vars(find_customer(s, "C001"))))
@@ -100,14 +100,14 @@ def test_bad_values_change_nothing_in_the_database(world, name, raw, message):
 
 def test_invoice_account_must_be_an_existing_customer(world):
     with pytest.raises(ValidationFailed, match="is not a customer"):
-        world.act("clerk", save_customer, "C001", {"invoice_account": "C404"})
+        world.act("clerk", save_customer, "C001", {"invoice_account": "C404"}, expected_version=world.version_of("C001"))
     world.customer("C002")
-    world.act("clerk", save_customer, "C001", {"invoice_account": "C002"})
+    world.act("clerk", save_customer, "C001", {"invoice_account": "C002"}, expected_version=world.version_of("C001"))
 
 
 def test_unknown_and_key_fields_cannot_be_saved(world):
     with pytest.raises(ValidationFailed) as error:
-        world.act("clerk", save_customer, "C001", {"shoe_size": "42", "account": "C777"})
+        world.act("clerk", save_customer, "C001", {"shoe_size": "42", "account": "C777"}, expected_version=world.version_of("C001"))
     assert set(error.value.errors) == {"shoe_size", "account"}
 
 

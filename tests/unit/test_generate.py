@@ -72,7 +72,7 @@ def test_the_app_goes_on_working_after_a_generated_history(db):
                      days=1, all_pending=True, fields=("on_hold",))
     with db.session() as session:
         request_id = session.scalar(select(ChangeRequest.id).order_by(ChangeRequest.id))
-        svc.approve(session, session.get(User, first), request_id)  # new events, audit, notices
+        svc.approve(session, session.get(User, first), request_id, seen_round=1)  # new events, audit, notices
     with db.session() as session:
         request = session.get(ChangeRequest, request_id)
         assert request.state == "approved" and request.customer.on_hold != "No"
@@ -98,11 +98,13 @@ def test_generated_open_requests_can_be_decided_through_the_engine(db):
         ).first()
         approver = session.get(User, first)
     assert two_steps is not None
-    db.run(lambda s: svc.approve(s, s.get(User, approver.id), two_steps, confirm_stale=True))
+    db.run(lambda s: svc.approve(s, s.get(User, approver.id), two_steps, confirm_stale=True,
+                                  seen_round=1))
     with db.session() as session:
         request = session.get(ChangeRequest, two_steps)
         step = svc.current_step(request)
         assert request.state == "pending" and step.name == "Finance manager"
         assert [a.user_id for a in step.assignments] == [finance]
-    db.run(lambda s: svc.approve(s, s.get(User, finance), two_steps, confirm_stale=True))
+    db.run(lambda s: svc.approve(s, s.get(User, finance), two_steps, confirm_stale=True,
+                                  seen_round=1))
     assert db.run(lambda s: s.get(ChangeRequest, two_steps).state) == "approved"

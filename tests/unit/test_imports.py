@@ -76,7 +76,7 @@ def test_propose_refuses_a_customer_with_another_open_request(world):
     from data.customers import save_customer
 
     world.act("admin", update_parameters, data_entity_behavior="propose")
-    world.act("clerk", save_customer, "C001", {"on_hold": "All"})
+    world.act("clerk", save_customer, "C001", {"on_hold": "All"}, expected_version=world.version_of("C001"))
     summary = run(world, CHANGE)
     assert outcomes(summary) == [("C001", "failed")]
     assert "already has an open change request" in summary.results[0].message
@@ -266,8 +266,8 @@ def test_the_audit_trail_explains_every_value_after_imports_edits_and_approvals(
     world.customer("C002")
     summary = run(world, "account,credit_limit,city\nC001,25000,Genova\nC003,1,Pisa\nC002,,Bari\n")
     request_id = world.query(lambda s: s.scalar(select(ChangeRequest.id).where(ChangeRequest.state == "pending")))
-    world.act("approver", svc.approve, request_id)
-    world.act("clerk", save_customer, "C002", {"city": "Lecce"})
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
+    world.act("clerk", save_customer, "C002", {"city": "Lecce"}, expected_version=world.version_of("C002"))
     check = world.query(verify_audit)
     assert check.ok, check.problems
     assert check.customers == 2 and summary.counts["failed"] == 1  # C003 lacks its required fields

@@ -164,7 +164,7 @@ def test_set_based_import_writes_what_the_engine_writes(world, monkeypatch, beha
     from data.customers import save_customer
 
     for prefix in "AB":
-        world.act("clerk", save_customer, f"{prefix}008", {"credit_limit": "15000"})
+        world.act("clerk", save_customer, f"{prefix}008", {"credit_limit": "15000"}, expected_version=world.version_of(f"{prefix}008"))
 
     def run(prefix, set_based):
         monkeypatch.setattr(imports, "SET_BASED", set_based)
@@ -212,7 +212,7 @@ def test_a_customer_changed_since_the_chunk_read_it_stops_the_set_based_update(w
     read = world.query(
         lambda s: s.execute(select(columns.id, columns.version, columns.city)).one()
     )
-    world.act("clerk", save_customer, "C001", {"city": "Pavia"})
+    world.act("clerk", save_customer, "C001", {"city": "Pavia"}, expected_version=world.version_of("C001"))
 
     def work(session):
         clerk = session.scalar(select(User).where(User.username == "clerk"))

@@ -18,7 +18,7 @@ from data.workflows import StepSpec
 
 
 def submitted(world, account, values, clerk="clerk"):
-    request_id = world.act(clerk, save_customer, account, values).request.id
+    request_id = world.act(clerk, save_customer, account, values, expected_version=world.version_of(account)).request.id
     world.act(clerk, svc.submit, request_id)
     return request_id
 
@@ -45,7 +45,7 @@ def test_tabs_filters_and_oldest_first(world):
         "C002", "Clerk", "Credit", 1, True)
 
     world.act("approver", svc.delegate, new, world.user_id("approver2"), "yours")
-    world.act("approver", svc.approve, old)
+    world.act("approver", svc.approve, old, seen_round=world.seen(old))
     assert ids(world.act("approver2", inbox, "delegated")) == [new]
     assert ids(world.act("approver", inbox, "decided")) == [old]
     assert world.act("approver", inbox_counts) == {"waiting": 0, "delegated": 0, "overdue": 0, "decided": 1}
@@ -86,12 +86,13 @@ def test_bulk_approve_reports_each_request(world):
     stale = submitted(world, "C003", {"credit_limit": "20000"})
     world.query(lambda s: setattr(find_customer(s, "C003"), "credit_limit", Decimal("1")))
     done = submitted(world, "C004", {"credit_limit": "20000"})
-    world.act("approver2", svc.approve, done)
+    world.act("approver2", svc.approve, done, seen_round=world.seen(done))
 
-    results = bulk_approve(world.db, world.user_id("clerkapprover"), [plain, own, stale, done])
+    results = bulk_approve(world.db, world.user_id("clerkapprover"),
+                           [(rid, world.seen(rid)) for rid in (plain, own, stale, done)])
     outcome = {r.request_id: (r.approved, r.message) for r in results}
     assert outcome[plain] == (True, "Approved.")
-    assert outcome[own][0] is False and "submitted this request" in outcome[own][1]
+    assert outcome[own][0] is False and "proposed or submitted" in outcome[own][1]
     assert outcome[stale][0] is False and "confirm" in outcome[stale][1]
     assert outcome[done][0] is False and "no longer be decided" in outcome[done][1]
     assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("20000.00")
@@ -107,13 +108,13 @@ def notifications_of(world, username):
 def test_notifications_for_assignment_decisions_and_sending_back(world):
     first = submitted(world, "C001", {"credit_limit": "20000"})
     assert notifications_of(world, "approver") == ["assigned"]
-    world.act("approver", svc.request_change, first, "Lower")
+    world.act("approver", svc.request_change, first, "Lower", seen_round=world.seen(first))
     assert notifications_of(world, "clerk") == ["change_requested"]
     world.act("clerk", svc.resubmit, first)
-    world.act("approver2", svc.approve, first)
+    world.act("approver2", svc.approve, first, seen_round=world.seen(first))
     world.customer("C002")
     second = submitted(world, "C002", {"credit_limit": "20000"})
-    world.act("approver3", svc.reject, second, "No")
+    world.act("approver3", svc.reject, second, "No", seen_round=world.seen(second))
     assert notifications_of(world, "clerk") == ["change_requested", "approved", "rejected"]
 
 
@@ -138,10 +139,10 @@ def test_tab_counts_stop_at_the_cap(world, monkeypatch):
         world.customer(f"C{number:03d}")
     for number in range(1, 6):
         request_id = world.act("clerk", save_customer, f"C{number:03d}",
-                               {"credit_limit": "99000"}).request.id  # fmt: skip
+                               {"credit_limit": "99000"}, expected_version=world.version_of(f"C{number:03d}")).request.id  # fmt: skip
         world.act("clerk", submit, request_id)
         if number <= 4:
-            world.act("approver", approve, request_id)
+            world.act("approver", approve, request_id, seen_round=world.seen(request_id))
     counts = world.act("approver", inbox_counts)
     assert counts["decided"] == 3 and counts["waiting"] == 1
     assert (count_label(3), count_label(2)) == ("2+", "2")

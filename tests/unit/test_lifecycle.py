@@ -34,13 +34,13 @@ def request_of(world, account="C001"):
 
 
 def propose_and_submit(world, clerk="clerk", **values):
-    result = world.act(clerk, save_customer, "C001", values or {"credit_limit": "20000"})
+    result = world.act(clerk, save_customer, "C001", values or {"credit_limit": "20000"}, expected_version=world.version_of("C001"))
     world.act(clerk, svc.submit, result.request.id)
     return result.request.id
 
 
 def test_gated_field_becomes_proposal_and_non_gated_applies_at_once(world):
-    result = world.act("clerk", save_customer, "C001", {"credit_limit": "25000", "city": "Milano"})
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "25000", "city": "Milano"}, expected_version=world.version_of("C001"))
 
     assert result.applied == ["city"]
     assert [(c.field, c.original_value, c.new_value) for c in result.proposed] == [
@@ -55,8 +55,8 @@ def test_gated_field_becomes_proposal_and_non_gated_applies_at_once(world):
 
 
 def test_changing_a_gated_field_again_replaces_its_proposal(world):
-    world.act("clerk", save_customer, "C001", {"credit_limit": "25000"})
-    world.act("clerk2", save_customer, "C001", {"credit_limit": "30000"})
+    world.act("clerk", save_customer, "C001", {"credit_limit": "25000"}, expected_version=world.version_of("C001"))
+    world.act("clerk2", save_customer, "C001", {"credit_limit": "30000"}, expected_version=world.version_of("C001"))
 
     request = request_of(world)
     assert [(c.field, c.new_value) for c in request.changes] == [("credit_limit", "30000.00")]
@@ -64,8 +64,8 @@ def test_changing_a_gated_field_again_replaces_its_proposal(world):
 
 
 def test_setting_a_gated_field_back_to_its_original_value_withdraws_the_proposal(world):
-    world.act("clerk", save_customer, "C001", {"credit_limit": "25000", "on_hold": "All"})
-    result = world.act("clerk", save_customer, "C001", {"credit_limit": "10000"})
+    world.act("clerk", save_customer, "C001", {"credit_limit": "25000", "on_hold": "All"}, expected_version=world.version_of("C001"))
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "10000"}, expected_version=world.version_of("C001"))
 
     assert result.withdrawn == ["credit_limit"]
     assert [c.field for c in request_of(world).changes] == ["on_hold"]
@@ -73,7 +73,7 @@ def test_setting_a_gated_field_back_to_its_original_value_withdraws_the_proposal
 
 def test_invalid_value_refuses_the_whole_save(world):
     with pytest.raises(ValidationFailed) as error:
-        world.act("clerk", save_customer, "C001", {"city": "Roma", "credit_limit": "-5"})
+        world.act("clerk", save_customer, "C001", {"city": "Roma", "credit_limit": "-5"}, expected_version=world.version_of("C001"))
 
     assert set(error.value.errors) == {"credit_limit"}
     assert "Credit limit" in error.value.errors["credit_limit"]
@@ -83,7 +83,7 @@ def test_invalid_value_refuses_the_whole_save(world):
 
 def test_approvals_disabled_applies_every_edit_at_once(world):
     world.act("admin", update_parameters, approvals_enabled=False)
-    result = world.act("clerk", save_customer, "C001", {"credit_limit": "25000"})
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "25000"}, expected_version=world.version_of("C001"))
 
     assert result.applied == ["credit_limit"]
     assert customer(world).credit_limit == Decimal("25000.00")
@@ -92,13 +92,13 @@ def test_approvals_disabled_applies_every_edit_at_once(world):
 
 def test_unticked_field_applies_at_once(world):
     world.act("admin", update_parameters, gated={"credit_limit": False})
-    world.act("clerk", save_customer, "C001", {"credit_limit": "25000"})
+    world.act("clerk", save_customer, "C001", {"credit_limit": "25000"}, expected_version=world.version_of("C001"))
 
     assert customer(world).credit_limit == Decimal("25000.00")
 
 
 def test_discard_one_proposal_and_discard_all(world):
-    result = world.act("clerk", save_customer, "C001", {"credit_limit": "25000", "on_hold": "All"})
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "25000", "on_hold": "All"}, expected_version=world.version_of("C001"))
     world.act("clerk", svc.delete_proposal, result.request.id, "credit_limit")
     assert [c.field for c in request_of(world).changes] == ["on_hold"]
 
@@ -124,18 +124,18 @@ def test_gated_fields_are_read_only_while_pending(world):
     propose_and_submit(world)
 
     with pytest.raises(ValidationFailed) as error:
-        world.act("clerk", save_customer, "C001", {"on_hold": "All"})
+        world.act("clerk", save_customer, "C001", {"on_hold": "All"}, expected_version=world.version_of("C001"))
     assert "pending approval" in error.value.errors["on_hold"]
     with pytest.raises(InvalidTransition):
         world.act("clerk", svc.discard_all, request_of(world).id)
     # a non-gated field still saves
-    world.act("clerk", save_customer, "C001", {"city": "Torino"})
+    world.act("clerk", save_customer, "C001", {"city": "Torino"}, expected_version=world.version_of("C001"))
     assert customer(world).city == "Torino"
 
 
 def test_approval_applies_every_value_in_one_go_with_audit(world):
     request_id = propose_and_submit(world, credit_limit="20000", on_hold="Invoice")
-    world.act("approver", svc.approve, request_id, "fine")
+    world.act("approver", svc.approve, request_id, "fine", seen_round=world.seen(request_id))
 
     stored = customer(world)
     assert stored.credit_limit == Decimal("20000.00")
@@ -160,24 +160,24 @@ def test_approval_applies_every_value_in_one_go_with_audit(world):
 def test_reject_applies_nothing_and_needs_a_comment(world):
     request_id = propose_and_submit(world)
     with pytest.raises(ValidationFailed):
-        world.act("approver", svc.reject, request_id, "  ")
+        world.act("approver", svc.reject, request_id, "  ", seen_round=world.seen(request_id))
     assert request_of(world).state == "pending"
 
-    world.act("approver", svc.reject, request_id, "Too high")
+    world.act("approver", svc.reject, request_id, "Too high", seen_round=world.seen(request_id))
     assert request_of(world).state == "rejected"
     assert customer(world).credit_limit == Decimal("10000.00")
 
 
 def test_request_change_then_resubmit_by_submitter_only(world):
     request_id = propose_and_submit(world)
-    world.act("approver", svc.request_change, request_id, "Use 15,000")
+    world.act("approver", svc.request_change, request_id, "Use 15,000", seen_round=world.seen(request_id))
     request = request_of(world)
     assert request.state == "change_requested"
     assert request.last_comment == "Use 15,000"
 
     with pytest.raises(PermissionDenied):
-        world.act("clerk2", save_customer, "C001", {"credit_limit": "15000"})
-    world.act("clerk", save_customer, "C001", {"credit_limit": "15000"})
+        world.act("clerk2", save_customer, "C001", {"credit_limit": "15000"}, expected_version=world.version_of("C001"))
+    world.act("clerk", save_customer, "C001", {"credit_limit": "15000"}, expected_version=world.version_of("C001"))
     with pytest.raises(PermissionDenied):
         world.act("clerk2", svc.resubmit, request_id)
     world.act("clerk", svc.resubmit, request_id)
@@ -185,7 +185,7 @@ def test_request_change_then_resubmit_by_submitter_only(world):
     request = request_of(world)
     assert request.state == "pending"
     assert request.round == 2
-    world.act("approver2", svc.approve, request_id)
+    world.act("approver2", svc.approve, request_id, seen_round=world.seen(request_id))
     assert customer(world).credit_limit == Decimal("15000.00")
 
 
@@ -199,15 +199,15 @@ def test_recall_returns_to_draft_and_only_the_submitter_may(world):
     assert request.state == "draft"
     assert all(a.state == "cancelled" for a in request.steps[0].assignments)
     with pytest.raises(InvalidTransition):
-        world.act("approver", svc.approve, request_id)
+        world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     # discarding a recalled request keeps its history as Discarded
     world.act("clerk", svc.discard_all, request_id)
     assert request_of(world).state == "discarded"
 
 
 def test_one_open_request_per_customer(world):
-    first = world.act("clerk", save_customer, "C001", {"credit_limit": "25000"}).request.id
-    second = world.act("clerk2", save_customer, "C001", {"on_hold": "All"}).request.id
+    first = world.act("clerk", save_customer, "C001", {"credit_limit": "25000"}, expected_version=world.version_of("C001")).request.id
+    second = world.act("clerk2", save_customer, "C001", {"on_hold": "All"}, expected_version=world.version_of("C001")).request.id
 
     assert first == second
     assert world.query(lambda s: s.scalar(select(func.count(ProposedChange.id)))) == 2
@@ -225,11 +225,11 @@ def test_stale_proposal_needs_explicit_confirmation(world):
     world.query(direct)
 
     with pytest.raises(StaleChange) as error:
-        world.act("approver", svc.approve, request_id)
+        world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert error.value.fields == ["credit_limit"]
     assert request_of(world).state == "pending"
 
-    world.act("approver", svc.approve, request_id, confirm_stale=True)
+    world.act("approver", svc.approve, request_id, confirm_stale=True, seen_round=world.seen(request_id))
     assert customer(world).credit_limit == Decimal("20000.00")
     audit = world.query(
         lambda s: s.scalar(select(AuditEntry).where(AuditEntry.source == "approved_request"))
@@ -242,13 +242,13 @@ def test_submitter_cannot_approve_own_request_unless_parameter_off(world):
     assigned = world.query(lambda s: [a.user.username for a in s.get(ChangeRequest, request_id).steps[0].assignments])
     assert "clerkapprover" not in assigned
     with pytest.raises(PermissionDenied):
-        world.act("clerkapprover", svc.approve, request_id)
+        world.act("clerkapprover", svc.approve, request_id, seen_round=world.seen(request_id))
     assert request_of(world).state == "pending"
 
     world.act("clerkapprover", svc.recall, request_id)
     world.act("admin", update_parameters, disallow_submitter_approval=False)
     world.act("clerkapprover", svc.submit, request_id)
-    world.act("clerkapprover", svc.approve, request_id)
+    world.act("clerkapprover", svc.approve, request_id, seen_round=world.seen(request_id))
     assert request_of(world).state == "approved"
 
 
@@ -258,14 +258,14 @@ def test_disabling_approvals_does_not_drop_pending_requests(world):
 
     assert request_of(world).state == "pending"
     with pytest.raises(ValidationFailed):  # its field stays locked until it is decided
-        world.act("clerk", save_customer, "C001", {"credit_limit": "99"})
-    world.act("approver", svc.approve, request_id)
+        world.act("clerk", save_customer, "C001", {"credit_limit": "99"}, expected_version=world.version_of("C001"))
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert customer(world).credit_limit == Decimal("20000.00")
 
 
 def test_stale_form_is_refused(world):
     version = customer(world).version
-    world.act("clerk2", save_customer, "C001", {"city": "Bari"})
+    world.act("clerk2", save_customer, "C001", {"city": "Bari"}, expected_version=world.version_of("C001"))
 
     with pytest.raises(Conflict):
         world.act("clerk", save_customer, "C001", {"city": "Lecce"}, expected_version=version)
@@ -276,7 +276,7 @@ def test_history_records_every_action(world):
     request_id = propose_and_submit(world)
     world.act("clerk", svc.recall, request_id)
     world.act("clerk", svc.submit, request_id)
-    world.act("approver", svc.approve, request_id, "ok")
+    world.act("approver", svc.approve, request_id, "ok", seen_round=world.seen(request_id))
 
     actions = world.query(
         lambda s: [

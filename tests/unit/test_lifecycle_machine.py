@@ -119,7 +119,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         raw = {name: VALUES[name][index % len(VALUES[name])] for name, index in edits.items()}
         gated = self._gated()
         before = self._snapshot(account)
-        self._attempt(clerk, save_customer, account, raw)
+        self._attempt(clerk, save_customer, account, raw, expected_version=self.world.version_of(account))
         self._check_changes(account, before, set(raw) - gated)
 
     @precondition(lambda self: self._accounts_in("draft"))
@@ -146,11 +146,14 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         before = self._snapshot(account)
         if decision == "approve":
-            self._attempt(approver, svc.approve, request_id, "ok", confirm_stale=confirm)
+            self._attempt(approver, svc.approve, request_id, "ok", confirm_stale=confirm,
+                          seen_round=self.world.seen(request_id))
         elif decision == "reject":
-            self._attempt(approver, svc.reject, request_id, "no")
+            self._attempt(approver, svc.reject, request_id, "no",
+                          seen_round=self.world.seen(request_id))
         elif decision == "request_change":
-            self._attempt(approver, svc.request_change, request_id, "please fix")
+            self._attempt(approver, svc.request_change, request_id, "please fix",
+                          seen_round=self.world.seen(request_id))
         else:
             target = self.world.user_id("approver2" if approver != "approver2" else "approver")
             self._attempt(approver, svc.delegate, request_id, target, "over to you")

@@ -60,7 +60,7 @@ def build_history(world) -> dict[str, int]:
 
     def propose(moment, account, **values):
         with clock_at(moment):
-            result = world.act("clerk", save_customer, account, values)
+            result = world.act("clerk", save_customer, account, values, expected_version=world.version_of(account))
             world.act("clerk", workflow.submit, result.request.id)
         return result.request.id
 
@@ -68,16 +68,21 @@ def build_history(world) -> dict[str, int]:
         with clock_at(moment):
             return world.act(username, service, *args)
 
+    def decide(moment, username, service, request_id, *args):
+        with clock_at(moment):
+            return world.act(username, service, request_id, *args,
+                             seen_round=world.seen(request_id))
+
     r1 = propose(at(2, 28, 12), "C001", credit_limit="20000")
-    as_user(at(2, 28, 14), "approver", workflow.approve, r1)
+    decide(at(2, 28, 14), "approver", workflow.approve, r1)
     r2 = propose(at(3, 1, 12), "C002", on_hold="All")
-    as_user(at(3, 2, 18), "approver2", workflow.reject, r2, "Not now")
+    decide(at(3, 2, 18), "approver2", workflow.reject, r2, "Not now")
     r6 = propose(at(3, 2, 12), "C001", on_hold="Invoice")
     r3 = propose(at(3, 5, 12), "C003", credit_limit="100000")
-    as_user(at(3, 5, 13), "approver", workflow.approve, r3)
-    as_user(at(3, 6, 12), "approver3", workflow.approve, r3)
+    decide(at(3, 5, 13), "approver", workflow.approve, r3)
+    decide(at(3, 6, 12), "approver3", workflow.approve, r3)
     r4 = propose(at(3, 6, 12), "C004", name="Customer C004 S.p.A.")
-    as_user(at(3, 6, 17), "approver", workflow.request_change, r4, "Full legal name, please")
+    decide(at(3, 6, 17), "approver", workflow.request_change, r4, "Full legal name, please")
     as_user(at(3, 8, 12), "clerk", workflow.resubmit, r4)
     r5 = propose(at(3, 10, 6), "C005", credit_limit="15000", terms_of_payment="Net60")
     stuck = next(a for a, holder, _ in world.act("manager", open_assignments, r6) if holder == "Approver2")

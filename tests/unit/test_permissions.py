@@ -35,13 +35,13 @@ def snapshot(world):
 
 
 def pending_request(world):
-    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}).request.id
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}, expected_version=world.version_of("C001")).request.id
     world.act("clerk", svc.submit, request_id)
     return request_id
 
 
 def draft_request(world):
-    return world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}).request.id
+    return world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}, expected_version=world.version_of("C001")).request.id
 
 
 def first_assignment(world, request_id):
@@ -53,15 +53,15 @@ NOT_CLERKS = ["approver", "manager", "analyst", "admin"]
 NOT_ADMINS = ["clerk", "approver", "manager", "analyst"]
 CASES = {
     "create_customer": (lambda w: (), lambda w, u: w.act(u, create_customer, NEW_CUSTOMER), NOT_CLERKS),
-    "save_customer": (lambda w: (), lambda w, u: w.act(u, save_customer, "C001", {"city": "X"}), NOT_CLERKS),
-    "save_customer_gated": (lambda w: (), lambda w, u: w.act(u, save_customer, "C001", {"credit_limit": "1"}), NOT_CLERKS),
+    "save_customer": (lambda w: (), lambda w, u: w.act(u, save_customer, "C001", {"city": "X"}, expected_version=w.version_of("C001")), NOT_CLERKS),
+    "save_customer_gated": (lambda w: (), lambda w, u: w.act(u, save_customer, "C001", {"credit_limit": "1"}, expected_version=w.version_of("C001")), NOT_CLERKS),
     "delete_proposal": (draft_request, lambda w, u, r: w.act(u, svc.delete_proposal, r, "credit_limit"), NOT_CLERKS),
     "discard_all": (draft_request, lambda w, u, r: w.act(u, svc.discard_all, r), NOT_CLERKS),
     "submit": (draft_request, lambda w, u, r: w.act(u, svc.submit, r), NOT_CLERKS),
     "recall": (pending_request, lambda w, u, r: w.act(u, svc.recall, r), ["clerk2", "approver", "manager", "admin"]),
-    "approve": (pending_request, lambda w, u, r: w.act(u, svc.approve, r), ["clerk", "clerk2", "manager", "analyst", "admin"]),
-    "reject": (pending_request, lambda w, u, r: w.act(u, svc.reject, r, "no"), ["clerk", "manager", "analyst", "admin"]),
-    "request_change": (pending_request, lambda w, u, r: w.act(u, svc.request_change, r, "x"), ["clerk", "manager", "analyst"]),
+    "approve": (pending_request, lambda w, u, r: w.act(u, svc.approve, r, seen_round=w.seen(r)), ["clerk", "clerk2", "manager", "analyst", "admin"]),
+    "reject": (pending_request, lambda w, u, r: w.act(u, svc.reject, r, "no", seen_round=w.seen(r)), ["clerk", "manager", "analyst", "admin"]),
+    "request_change": (pending_request, lambda w, u, r: w.act(u, svc.request_change, r, "x", seen_round=w.seen(r)), ["clerk", "manager", "analyst"]),
     "delegate": (pending_request, lambda w, u, r: w.act(u, svc.delegate, r, w.user_id("approver"), ""), ["clerk", "manager", "analyst", "admin"]),
     "reassign": (
         lambda w: (first_assignment(w, pending_request(w)),),
@@ -99,35 +99,37 @@ def test_deactivated_user_is_refused_everywhere(world):
     world.act("admin", user_svc.set_active, world.user_id("clerk2"), False)
     before = snapshot(world)
     with pytest.raises(PermissionDenied):
-        world.act("clerk2", save_customer, "C001", {"city": "X"})
+        world.act("clerk2", save_customer, "C001", {"city": "X"}, expected_version=world.version_of("C001"))
     with pytest.raises(PermissionDenied):
         world.act("clerk2", get_customer, "C001")
     assert snapshot(world) == before
-    assert world.query(lambda s: user_svc.authenticate(s, "clerk2", "secret")) is None
+    assert user_svc.sign_in(world.db, "clerk2", "secret") is None
 
 
 def test_no_user_at_all_is_refused(world):
     with pytest.raises(PermissionDenied):
-        world.db.run(lambda s: save_customer(s, None, "C001", {"city": "X"}))
+        world.db.run(lambda s: save_customer(s, None, "C001", {"city": "X"}, expected_version=1))
     assert world.query(lambda s: find_customer(s, "C001").city) is None
 
 
-def test_authenticate_does_not_say_which_part_was_wrong(world):
-    assert world.query(lambda s: user_svc.authenticate(s, "nobody", "secret")) is None
-    assert world.query(lambda s: user_svc.authenticate(s, "clerk", "wrong")) is None
-    assert world.query(lambda s: user_svc.authenticate(s, "Clerk ", "secret")).username == "clerk"
+def test_sign_in_does_not_say_which_part_was_wrong(world):
+    assert user_svc.sign_in(world.db, "nobody", "secret") is None
+    assert user_svc.sign_in(world.db, "clerk", "wrong") is None
+    assert user_svc.sign_in(world.db, "Clerk ", "secret").user_id == world.user_id("clerk")
+    assert user_svc.sign_in(world.db, "ｃｌｅｒｋ", "secret").user_id == world.user_id("clerk")
 
 
 def test_sign_in_locks_a_name_after_five_failures_known_or_not(world):
     from datetime import UTC, datetime, timedelta
 
     from data.clock import clock_at
-    from data.users import LOCKED_MESSAGE, SignInLocked, authenticate
+    from data.users import LOCKED_MESSAGE, SignInLocked, sign_in
 
     def attempt(username, password, moment):
-        with clock_at(moment), world.db.session() as session:
-            user = authenticate(session, username, password)
-            return user.username if user else None
+        with clock_at(moment):
+            signed_in = sign_in(world.db, username, password)
+            names = {world.user_id(n): n for n in ("clerk", "approver")}
+            return names.get(signed_in.user_id) if signed_in else None
 
     start = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
     for name in ("clerk", "nobody-here"):
@@ -151,18 +153,18 @@ def test_no_one_delegates_to_themselves_or_decides_what_is_not_theirs(world):
     from data.errors import DomainError
 
     world.workflow([StepSpec(name="Finance", assignee_user_ids=[world.user_id("approver3")])])
-    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "99000"}).request.id
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "99000"}, expected_version=world.version_of("C001")).request.id
     world.act("clerk", svc.submit, request_id)
     before = snapshot(world)
     with pytest.raises(DomainError):
         world.act("approver3", svc.delegate, request_id, world.user_id("approver3"), "me")
     for username in ("approver", "approver2", "clerkapprover"):  # approvers, but not asked
         with pytest.raises(DomainError):
-            world.act(username, svc.approve, request_id)
+            world.act(username, svc.approve, request_id, seen_round=world.seen(request_id))
         with pytest.raises(DomainError):
-            world.act(username, svc.reject, request_id, "not mine")
+            world.act(username, svc.reject, request_id, "not mine", seen_round=world.seen(request_id))
     with pytest.raises(DomainError):
         world.act("clerk2", svc.recall, request_id)  # someone else's request
     with pytest.raises(DomainError):
-        world.act("clerk", save_customer, "C001", {"credit_limit": "1000"})  # locked while pending
+        world.act("clerk", save_customer, "C001", {"credit_limit": "1000"}, expected_version=world.version_of("C001"))  # locked while pending
     assert snapshot(world) == before

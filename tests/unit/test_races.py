@@ -37,7 +37,7 @@ def race(*calls):
 
 
 def submitted(world, amount):
-    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": amount}).request.id
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": amount}, expected_version=world.version_of("C001")).request.id
     world.act("clerk", svc.submit, request_id)
     return request_id
 
@@ -55,8 +55,8 @@ def test_approve_and_reject_at_once_has_exactly_one_winner(world):
         amount = str(20000 + round_number)
         request_id = submitted(world, amount)
         approve, reject = race(
-            lambda rid=request_id: world.act("approver", svc.approve, rid),
-            lambda rid=request_id: world.act("approver2", svc.reject, rid, "no"),
+            lambda rid=request_id: world.act("approver", svc.approve, rid, seen_round=world.seen(rid)),
+            lambda rid=request_id: world.act("approver2", svc.reject, rid, "no", seen_round=world.seen(rid)),
         )
         winners = [o for o in (approve, reject) if not isinstance(o, DomainError)]
         assert len(winners) == 1, (approve, reject)
@@ -81,8 +81,8 @@ def test_two_approvals_of_an_all_approvers_step_both_count_and_apply_once(world)
         amount = str(30000 + round_number)
         request_id = submitted(world, amount)
         outcomes = race(
-            lambda rid=request_id: world.act("approver", svc.approve, rid),
-            lambda rid=request_id: world.act("approver2", svc.approve, rid),
+            lambda rid=request_id: world.act("approver", svc.approve, rid, seen_round=world.seen(rid)),
+            lambda rid=request_id: world.act("approver2", svc.approve, rid, seen_round=world.seen(rid)),
         )
         assert not any(isinstance(o, DomainError) for o in outcomes), outcomes
         assert world.query(lambda s, rid=request_id: s.get(ChangeRequest, rid).state) == "approved"
@@ -90,24 +90,33 @@ def test_two_approvals_of_an_all_approvers_step_both_count_and_apply_once(world)
         assert applied_entries(world, request_id) == 1
 
 
-def test_a_direct_edit_while_an_approval_applies_keeps_both(world):
+def test_a_direct_edit_while_an_approval_applies_loses_nothing(world):
+    """The clerk's editor was opened before the approval: their save lands whole, or is
+    refused whole with "reload" (the customer changed under it); the approval always
+    lands, and nothing is half applied."""
     for round_number in range(ROUNDS):
         amount, city = str(40000 + round_number), f"City {round_number}"
         request_id = submitted(world, amount)
-        outcomes = race(
-            lambda rid=request_id: world.act("approver", svc.approve, rid),
-            lambda c=city: world.act("clerk2", save_customer, "C001", {"city": c}),
+        opened = world.version_of("C001")
+        approved, saved = race(
+            lambda rid=request_id: world.act("approver", svc.approve, rid, seen_round=world.seen(rid)),
+            lambda c=city, v=opened: world.act("clerk2", save_customer, "C001", {"city": c}, expected_version=v),
         )
-        assert not any(isinstance(o, DomainError) for o in outcomes), outcomes
+        assert not isinstance(approved, DomainError), approved
         customer = world.query(lambda s: find_customer(s, "C001"))
-        assert (customer.credit_limit, customer.city) == (Decimal(amount), city)
+        assert customer.credit_limit == Decimal(amount)
+        if isinstance(saved, DomainError):
+            assert "changed by someone else" in saved.message
+            assert customer.city != city
+        else:
+            assert customer.city == city
 
 
 def test_approve_against_recall_has_exactly_one_winner(world):
     for round_number in range(ROUNDS):
         request_id = submitted(world, str(50000 + round_number))
         approve, recall = race(
-            lambda rid=request_id: world.act("approver", svc.approve, rid),
+            lambda rid=request_id: world.act("approver", svc.approve, rid, seen_round=world.seen(rid)),
             lambda rid=request_id: world.act("clerk", svc.recall, rid),
         )
         winners = [o for o in (approve, recall) if not isinstance(o, DomainError)]
@@ -153,7 +162,7 @@ def test_two_imports_touching_one_customer_give_one_outcome_and_a_true_audit_tra
         open_requests = world.query(lambda s: s.scalars(
             select(ChangeRequest.id).where(ChangeRequest.state == "pending")).all())
         assert len(open_requests) == 1
-        world.act("approver", svc.approve, open_requests[0])
+        world.act("approver", svc.approve, open_requests[0], seen_round=world.seen(open_requests[0]))
 
     check = world.query(verify_audit)
     assert check.ok, check.problems

@@ -47,10 +47,10 @@ def test_the_services_count_what_a_recount_finds(world):
     ids = build_history(world)
     # more of the life of a request: delegated, discarded after a send-back
     world.customer("C006")
-    result = world.act("clerk", save_customer, "C006", {"credit_limit": "12000"})
+    result = world.act("clerk", save_customer, "C006", {"credit_limit": "12000"}, expected_version=world.version_of("C006"))
     world.act("clerk", workflow.submit, result.request.id)
     world.act("approver", workflow.delegate, result.request.id, ids["approver3"], "Away")
-    world.act("approver3", workflow.request_change, result.request.id, "Why?")
+    world.act("approver3", workflow.request_change, result.request.id, "Why?", seen_round=world.seen(result.request.id))
     world.act("clerk", workflow.discard_all, result.request.id)
     assert rollup_rows(world.db)
     assert_rollups_match_a_rebuild(world.db)
@@ -122,17 +122,18 @@ def test_local_periods_start_on_local_midnights():
 
 
 def test_counts_of_a_transaction_undone_are_forgotten(world):
-    result = world.act("clerk", save_customer, "C001", {"credit_limit": "12000"})
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "12000"}, expected_version=world.version_of("C001"))
     world.act("clerk", workflow.submit, result.request.id)
     before = rollup_rows(world.db)
 
     with pytest.raises(RuntimeError), world.db.session() as session:
         approver = world.user(session, "approver")
-        workflow.approve(session, approver, result.request.id)
+        workflow.approve(session, approver, result.request.id, seen_round=1)
         session.flush()
         raise RuntimeError("the transaction fails after the decision")
     assert rollup_rows(world.db) == before
     with world.db.session() as session, session.begin_nested():
-        workflow.approve(session, world.user(session, "approver"), result.request.id)
+        workflow.approve(session, world.user(session, "approver"), result.request.id,
+                         seen_round=1)
     assert rollup_rows(world.db) != before
     assert_rollups_match_a_rebuild(world.db)

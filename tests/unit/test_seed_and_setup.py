@@ -11,7 +11,7 @@ from data.db import Database, downgrade_database, upgrade_database
 from data.models import AuditEntry, ChangeRequest, Customer, User, WorkflowVersion
 from data.parameters import gated_fields
 from data.seed import seed_demo
-from data.users import authenticate
+from data.users import sign_in
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def test_seed_makes_every_role_every_state_and_an_active_two_step_workflow(seede
     with db.session() as session:
         usernames = set(session.scalars(select(User.username)))
         assert {"clerk", "approver", "approver2", "manager", "analyst", "admin"} <= usernames
-        assert authenticate(session, "approver", "demo") is not None
+        assert sign_in(db, "approver", "demo") is not None
         assert session.scalar(select(func.count(Customer.id))) == 60
         states = dict(
             session.execute(

@@ -23,7 +23,7 @@ from data.workflows import (
 
 
 def submit(world, values, clerk="clerk"):
-    request_id = world.act(clerk, save_customer, "C001", values).request.id
+    request_id = world.act(clerk, save_customer, "C001", values, expected_version=world.version_of("C001")).request.id
     world.act(clerk, svc.submit, request_id)
     return request_id
 
@@ -92,16 +92,16 @@ def test_conditional_second_step_runs_only_for_big_increases(world):
     )
     small = submit(world, {"credit_limit": "20000"})
     assert steps(world, small) == [("Credit control", "active"), ("Finance manager", "skipped")]
-    world.act("approver", svc.approve, small)
+    world.act("approver", svc.approve, small, seen_round=world.seen(small))
     assert state(world, small) == "approved"
 
     big = submit(world, {"credit_limit": "100000"})
-    world.act("approver", svc.approve, big)
+    world.act("approver", svc.approve, big, seen_round=world.seen(big))
     assert steps(world, big) == [("Credit control", "approved"), ("Finance manager", "active")]
     assert credit_limit(world) == Decimal("20000.00")  # not yet: all approvals must complete
     with pytest.raises(PermissionDenied):
-        world.act("approver2", svc.approve, big)
-    world.act("manager", svc.approve, big)
+        world.act("approver2", svc.approve, big, seen_round=world.seen(big))
+    world.act("manager", svc.approve, big, seen_round=world.seen(big))
     assert state(world, big) == "approved"
     assert credit_limit(world) == Decimal("100000.00")
 
@@ -137,56 +137,56 @@ def _three_approvers(world, policy, percentage=None):
 
 def test_policy_single_first_response_decides(world):
     request_id = _three_approvers(world, "single")
-    world.act("approver2", svc.reject, request_id, "no")
+    world.act("approver2", svc.reject, request_id, "no", seen_round=world.seen(request_id))
     assert state(world, request_id) == "rejected"
 
 
 def test_policy_all_needs_everyone(world):
     request_id = _three_approvers(world, "all")
-    world.act("approver", svc.approve, request_id)
-    world.act("approver2", svc.approve, request_id)
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
+    world.act("approver2", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state(world, request_id) == "pending"
-    world.act("approver3", svc.approve, request_id)
+    world.act("approver3", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state(world, request_id) == "approved"
 
 
 def test_policy_all_one_rejection_rejects(world):
     request_id = _three_approvers(world, "all")
-    world.act("approver", svc.approve, request_id)
-    world.act("approver3", svc.reject, request_id, "no")
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
+    world.act("approver3", svc.reject, request_id, "no", seen_round=world.seen(request_id))
     assert state(world, request_id) == "rejected"
     assert credit_limit(world) == Decimal("10000.00")
 
 
 def test_policy_majority(world):
     request_id = _three_approvers(world, "majority")
-    world.act("approver", svc.approve, request_id)
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state(world, request_id) == "pending"
-    world.act("approver3", svc.approve, request_id)
+    world.act("approver3", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state(world, request_id) == "approved"
 
 
 def test_policy_majority_rejects_when_it_can_no_longer_be_reached(world):
     request_id = _three_approvers(world, "majority")
-    world.act("approver", svc.reject, request_id, "no")
+    world.act("approver", svc.reject, request_id, "no", seen_round=world.seen(request_id))
     assert state(world, request_id) == "pending"
-    world.act("approver2", svc.reject, request_id, "no")
+    world.act("approver2", svc.reject, request_id, "no", seen_round=world.seen(request_id))
     assert state(world, request_id) == "rejected"
 
 
 def test_policy_percentage(world):
     request_id = _three_approvers(world, "percentage", percentage=60)
-    world.act("approver", svc.approve, request_id)
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state(world, request_id) == "pending"  # 33 % < 60 %
-    world.act("approver2", svc.approve, request_id)
+    world.act("approver2", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state(world, request_id) == "approved"  # 67 % >= 60 %
 
 
 def test_an_approver_decides_a_step_once(world):
     request_id = _three_approvers(world, "all")
-    world.act("approver", svc.approve, request_id)
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     with pytest.raises(InvalidTransition):
-        world.act("approver", svc.approve, request_id)
+        world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
 
 
 def test_delegation_hands_the_assignment_over(world):
@@ -202,8 +202,8 @@ def test_delegation_hands_the_assignment_over(world):
 
     world.act("approver", svc.delegate, request_id, world.user_id("approver2"), "on leave")
     with pytest.raises(PermissionDenied):
-        world.act("approver", svc.approve, request_id)
-    world.act("approver2", svc.approve, request_id)
+        world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
+    world.act("approver2", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state(world, request_id) == "approved"
     delegated = world.query(
         lambda s: s.scalar(select(RequestEvent).where(RequestEvent.action == "delegated"))
@@ -220,7 +220,7 @@ def test_manager_reassigns_a_stuck_assignment(world):
     with pytest.raises(PermissionDenied):
         world.act("approver2", svc.reassign, assignment_id, world.user_id("approver2"))
     world.act("manager", svc.reassign, assignment_id, world.user_id("approver3"), "holiday")
-    world.act("approver3", svc.approve, request_id)
+    world.act("approver3", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state(world, request_id) == "approved"
 
 
@@ -230,10 +230,10 @@ def test_requests_keep_the_workflow_version_they_were_submitted_under(world):
     world.workflow([StepSpec(name="New step", assignee_role="manager")])
 
     assert steps(world, request_id) == [("Old step", "active")]
-    world.act("approver", svc.request_change, request_id, "again")
+    world.act("approver", svc.request_change, request_id, "again", seen_round=world.seen(request_id))
     world.act("clerk", svc.resubmit, request_id)
     assert steps(world, request_id)[-1] == ("Old step", "active")
-    world.act("approver", svc.approve, request_id)
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state(world, request_id) == "approved"
 
 
@@ -262,7 +262,7 @@ def test_activation_refuses_incomplete_definitions(world):
 
 def test_submit_refuses_a_step_nobody_may_approve(world):
     world.workflow([StepSpec(name="Only me", assignee_user_ids=named(world, "clerkapprover"))])
-    request_id = world.act("clerkapprover", save_customer, "C001", {"credit_limit": "1"}).request.id
+    request_id = world.act("clerkapprover", save_customer, "C001", {"credit_limit": "1"}, expected_version=world.version_of("C001")).request.id
     with pytest.raises(InvalidTransition, match="nobody who may approve"):
         world.act("clerkapprover", svc.submit, request_id)
     assert state(world, request_id) == "draft"
@@ -288,5 +288,5 @@ def test_overdue_step_escalates_once_and_the_escalation_target_decides(world):
     assert world.db.run(lambda s: svc.escalate_overdue(s, later)) == 1
     assert world.db.run(lambda s: svc.escalate_overdue(s, later)) == 0
 
-    world.act("manager", svc.approve, request_id, "escalated: fine")
+    world.act("manager", svc.approve, request_id, "escalated: fine", seen_round=world.seen(request_id))
     assert state(world, request_id) == "approved"
