@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import pycountry
+
+from data.numbers import NumberError, parse_decimal, parse_whole
 
 GROUPS = (
     "General",
@@ -135,14 +137,10 @@ class FieldSpec:
         return text
 
     def _parse_money(self, raw: Any) -> Decimal:
-        if isinstance(raw, bool) or not str(raw).isascii():
-            raise FieldError("must be an amount, such as 25000.00")
         try:
-            amount = Decimal(str(raw).replace(",", "").replace(" ", ""))
-        except InvalidOperation:
-            raise FieldError("must be an amount, such as 25000.00") from None
-        if not amount.is_finite():
-            raise FieldError("must be an amount, such as 25000.00")
+            amount = parse_decimal(raw, noun="an amount")
+        except NumberError as error:
+            raise FieldError(str(error)) from None
         if amount < 0:
             raise FieldError("must not be negative")
         if amount > MAX_AMOUNT:
@@ -152,20 +150,10 @@ class FieldSpec:
         return amount.quantize(Decimal("0.01"))
 
     def _parse_integer(self, raw: Any) -> int:
-        if isinstance(raw, bool) or not str(raw).isascii():
-            raise FieldError("must be a whole number")
         try:
-            number = Decimal(str(raw))
-        except InvalidOperation:
-            raise FieldError("must be a whole number") from None
-        if not number.is_finite() or number != number.to_integral_value():
-            raise FieldError("must be a whole number")
-        value = int(number)
-        if self.minimum is not None and value < self.minimum:
-            raise FieldError(f"must be at least {self.minimum}")
-        if self.maximum is not None and value > self.maximum:
-            raise FieldError(f"must be at most {self.maximum}")
-        return value
+            return parse_whole(raw, minimum=self.minimum, maximum=self.maximum)
+        except NumberError as error:
+            raise FieldError(str(error)) from None
 
     def _parse_boolean(self, raw: Any) -> bool:
         if isinstance(raw, bool):

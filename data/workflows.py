@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -24,8 +24,11 @@ from data.models import (
     WorkflowVersion,
     utcnow,
 )
+from data.numbers import NumberError, parse_decimal, parse_whole
 from data.users import active_users_with_role, require_role
 
+MAX_TIME_LIMIT_HOURS = 24 * 366
+"""A step's time limit: at most a year."""
 CONDITION_KINDS = ("changed", "increase", "decrease", "increase_pct", "decrease_pct")
 NUMERIC_CONDITION_KINDS = CONDITION_KINDS[1:]
 
@@ -63,8 +66,8 @@ def condition_problem(condition: dict[str, Any] | None) -> str | None:
             return f"{field_label(name)} is not a number, so it cannot increase or decrease"
         key = "percent" if kind.endswith("_pct") else "amount"
         try:
-            threshold = Decimal(str(condition.get(key)))
-        except InvalidOperation:
+            threshold = parse_decimal(condition.get(key))
+        except NumberError:
             return f"the condition needs a number for {key}"
         if not threshold.is_finite() or threshold < 0:
             return f"the condition's {key} must be zero or more"
@@ -119,8 +122,10 @@ def _check_step(spec: StepSpec, position: int, session: Session) -> dict[str, st
         errors[key] = f"unknown role {spec.assignee_role!r}"
     if spec.escalate_to_role is not None and spec.escalate_to_role not in ROLES:
         errors[key] = f"unknown escalation role {spec.escalate_to_role!r}"
-    if spec.time_limit_hours is not None and spec.time_limit_hours <= 0:
-        errors[key] = "the time limit must be a positive number of hours"
+    if spec.time_limit_hours is not None and not 0 < spec.time_limit_hours <= MAX_TIME_LIMIT_HOURS:
+        errors[key] = (
+            f"the time limit must be from 1 to {MAX_TIME_LIMIT_HOURS:,} hours (a year)"
+        )
     for user_id in [*spec.assignee_user_ids, spec.escalate_to_user_id]:
         if user_id is not None and session.get(User, user_id) is None:
             errors[key] = f"user {user_id} does not exist"
@@ -279,17 +284,27 @@ def version_detail(session: Session, actor: User, version_id: int) -> WorkflowVe
     return version
 
 
-def _whole_number(value: Any, what: str, errors: dict[str, str], key: str) -> int | None:
+def _whole_number(
+    value: Any, what: str, errors: dict[str, str], key: str, maximum: int
+) -> int | None:
     if value in (None, ""):
         return None
     try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        number = Decimal("NaN")
-    if not number.is_finite() or number != number.to_integral_value():
-        errors[key] = f"{what} must be a whole number"
+        return parse_whole(value, minimum=1, maximum=maximum)
+    except NumberError as error:
+        errors[key] = f"{what} {error}"
         return None
-    return int(number)
+
+
+def _user_ids(values: Any, errors: dict[str, str], key: str) -> list[int]:
+    if values in (None, ""):
+        return []
+    if not isinstance(values, list) or not all(
+        type(v) is int or (isinstance(v, str) and v.isdigit() and len(v) < 12) for v in values
+    ):
+        errors[key] = "choose users from the list"
+        return []
+    return [int(v) for v in values]
 
 
 def step_spec_from_form(form: dict[str, Any], position: int) -> StepSpec:
@@ -302,11 +317,9 @@ def step_spec_from_form(form: dict[str, Any], position: int) -> StepSpec:
         condition = {"kind": kind, "field": form.get("condition_field")}
         if kind in NUMERIC_CONDITION_KINDS:
             try:
-                threshold = Decimal(str(form.get("condition_value", "")).replace(",", "").strip())
-            except InvalidOperation:
-                threshold = Decimal("NaN")
-            if not threshold.is_finite():
-                errors[key] = "the condition needs a number"
+                threshold = parse_decimal(form.get("condition_value", ""), example="50,000")
+            except NumberError as error:
+                errors[key] = f"the condition's number {error}"
             else:
                 name = "percent" if kind.endswith("_pct") else "amount"
                 condition[name] = (
@@ -314,13 +327,15 @@ def step_spec_from_form(form: dict[str, Any], position: int) -> StepSpec:
                 )
     spec = StepSpec(
         name=str(form.get("name") or "").strip(),
-        assignee_user_ids=[int(u) for u in form.get("assignee_user_ids") or []],
+        assignee_user_ids=_user_ids(form.get("assignee_user_ids"), errors, key),
         assignee_role=form.get("assignee_role") or None,
         policy=form.get("policy") or "single",
-        percentage=_whole_number(form.get("percentage"), "The percentage", errors, key),
+        percentage=_whole_number(form.get("percentage"), "The percentage", errors, key, 100),
         condition=condition,
-        time_limit_hours=_whole_number(form.get("time_limit_hours"), "The time limit", errors, key),
-        escalate_to_user_id=int(form["escalate_to_user_id"])
+        time_limit_hours=_whole_number(
+            form.get("time_limit_hours"), "The time limit", errors, key, MAX_TIME_LIMIT_HOURS
+        ),
+        escalate_to_user_id=(_user_ids([form["escalate_to_user_id"]], errors, key) or [None])[0]
         if form.get("escalate_to_user_id")
         else None,
         escalate_to_role=form.get("escalate_to_role") or None,
@@ -328,6 +343,18 @@ def step_spec_from_form(form: dict[str, Any], position: int) -> StepSpec:
     if errors:
         raise ValidationFailed(errors)
     return spec
+
+
+def save_version_from_forms(
+    session: Session, actor: User, definition_id: int, forms: list[dict[str, Any]]
+) -> WorkflowVersion:
+    """Save the designer's plain step values as a new version: admins only, checked before
+    any value is read."""
+    require_role(actor, "admin")
+    if not isinstance(forms, list) or not all(isinstance(form, dict) for form in forms):
+        raise ValidationFailed({"steps": "the steps could not be read"})
+    specs = [step_spec_from_form(form, i) for i, form in enumerate(forms, start=1)]
+    return save_version(session, actor, definition_id, specs)
 
 
 def step_form(step: WorkflowStep) -> dict[str, Any]:

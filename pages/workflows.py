@@ -24,7 +24,7 @@ from data.workflows import (
     create_definition,
     describe_condition,
     list_definitions,
-    save_version,
+    save_version_from_forms,
     step_form,
     step_spec_from_form,
     version_detail,
@@ -203,11 +203,9 @@ def designer_action(trigger, state: dict, forms: list[dict]):
         if not state.get("definition_id"):
             return forms, state, attempt(_nothing_open)[1]
 
-        def save(session, actor):
-            specs = [step_spec_from_form(form, i) for i, form in enumerate(forms, start=1)]
-            return save_version(session, actor, state["definition_id"], specs)
-
-        version, alert = attempt(lambda: act(save))
+        version, alert = attempt(
+            lambda: act(save_version_from_forms, state["definition_id"], forms)
+        )
         if version is None:
             return forms, state, alert
         return (
@@ -266,8 +264,12 @@ def on_designer(*args):
 
 
 def designer_response(trigger, state: dict, forms: list[dict]) -> tuple:
-    forms, state, alert = designer_action(trigger, state, forms)
+    # who is asking comes first: nothing of the forms is read for someone who may not
     definitions, list_alert = attempt(lambda: read(list_definitions))
+    if definitions is None:
+        return no_update, no_update, list_alert, no_update, no_update, no_update
+    forms, state, alert = designer_action(trigger, state, forms)
+    definitions, list_alert = attempt(lambda: read(list_definitions))  # the action may add one
     if definitions is None:
         return no_update, no_update, list_alert, no_update, no_update, no_update
     return (

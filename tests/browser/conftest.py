@@ -37,11 +37,17 @@ class Browser:
         self.driver = dash_duo.driver
 
     def start(self):
-        self.duo.start_server(self.web.app)
+        # the server's front page is the sign-in form, not a Dash page to wait for
+        self.duo.start_server(self.web.app, navigate=False)
+        self.base = self.duo.server.url.rstrip("/")
         return self
 
     def open(self, path: str):
-        self.driver.get(self.duo.server_url + path)
+        self.driver.get(self.base + path)
+
+    def sign_out(self):
+        self.press("#cs-sign-out")
+        self.wait_text("h1", "Sign in")
 
     def sign_in(self, username: str, password: str = "secret"):
         self.open("/login")

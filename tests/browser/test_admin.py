@@ -16,8 +16,7 @@ pytestmark = pytest.mark.browser
 
 
 def sign_out(browser):
-    browser.open("/logout")
-    browser.wait_text("h1", "Sign in")
+    browser.sign_out()
 
 
 def radio(browser, group_id, label):

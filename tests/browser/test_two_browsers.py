@@ -44,7 +44,7 @@ def test_exactly_one_of_two_simultaneous_approvals_wins(browser: Browser, web, s
     request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "30000"}, expected_version=world.version_of("C001")).request.id
     world.act("clerk", svc.submit, request_id)
     browser.start()
-    base = browser.duo.server_url
+    base = browser.base
     drivers = (browser.driver, second_driver)
     for driver, username in zip(drivers, ("approver", "approver2"), strict=True):
         sign_in(driver, base, username)
