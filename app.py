@@ -20,11 +20,13 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge, TooManyRequests
+from werkzeug.serving import WSGIRequestHandler
 
 from components.layout import navbar_contents, shell
 from components.signin import safe_next, signin_page
 from data.config import Settings, load_settings
 from data.db import Database, schema_lock, upgrade_database
+from data.imports import recover_abandoned_batches
 from data.models import User
 from data.notifications import unread_count
 from data.requests import waiting_counts
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
         upgrade_database(settings.database_url, locked=True)
         if (settings.demo if seed_if_empty is None else seed_if_empty) and not is_seeded(database):
             seed_demo(database)
+        database.run(recover_abandoned_batches)  # imports cut off when the app last stopped
 
     # Dash re-runs the page modules for every app it builds; start from a clean slate so
     # that callbacks registered by an earlier app in this process are not added twice.
@@ -338,8 +341,17 @@ def __getattr__(name: str):
     raise AttributeError(name)
 
 
+class QuietRequestHandler(WSGIRequestHandler):
+    """``python app.py``'s server, naming no server software or Python version."""
+
+    def version_string(self) -> str:
+        return "Countersign"
+
+
 if __name__ == "__main__":
     settings = load_settings()
     application = create_app(settings)
     print(f"Countersign is serving on http://{settings.host}:{settings.port}")
-    application.run(host=settings.host, port=settings.port, debug=False)
+    application.run(
+        host=settings.host, port=settings.port, debug=False, request_handler=QuietRequestHandler
+    )

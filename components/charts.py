@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape as html_escape
 from typing import Any
 
 import dash_bootstrap_components as dbc
@@ -76,6 +77,12 @@ def empty_figure(message: str = "Nothing in this range") -> Figure:
     }
 
 
+def plot_text(value: Any) -> Any:
+    """A label as plotly shows it: text, never markup (plotly reads <a href>, <b>, <br> in
+    labels and hovers; names typed by people must not become links)."""
+    return html_escape(value, quote=False) if isinstance(value, str) else value
+
+
 def bar_chart(
     labels: Sequence[str],
     values: Sequence[float],
@@ -88,6 +95,7 @@ def bar_chart(
     """One series of bars; ``links`` (one per bar) make each bar a drill-through."""
     if not labels:
         return empty_figure("Nothing waiting")
+    labels = [plot_text(label) for label in labels]
     bar: dict[str, Any] = {
         "type": "bar",
         "x": list(values) if horizontal else list(labels),
@@ -120,14 +128,19 @@ def series_chart(
     links: dict[str, Sequence[str]] | None = None,
     colours: dict[str, str] | None = None,
     value_title: str = "",
+    two_line_labels: bool = False,
 ) -> Figure:
-    """Several named series over the same x (periods, buckets)."""
+    """Several named series over the same x (periods, buckets); ``two_line_labels`` sets
+    each x label upright on two lines (its first space becomes a line break)."""
     if not x:
         return empty_figure()
+    x = [plot_text(value) for value in x]
+    if two_line_labels:
+        x = [value.replace(" ", "<br>", 1) if isinstance(value, str) else value for value in x]
     traces = []
     for index, (name, values) in enumerate(series.items()):
         colour = (colours or {}).get(name) or AGE_COLOURS[index % len(AGE_COLOURS)]
-        trace: dict[str, Any] = {"x": list(x), "y": list(values), "name": name}
+        trace: dict[str, Any] = {"x": x, "y": list(values), "name": plot_text(name)}
         if links and name in links:
             trace["customdata"] = list(links[name])
         if kind == "bar":

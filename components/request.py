@@ -10,6 +10,7 @@ from dash import dcc, html
 from components.editor import EVENT_LABELS, audit_table
 from components.status import status_badge
 from data import labels
+from data.numbers import utc_offset_minutes
 
 ACTION = "rq-action"
 
@@ -24,7 +25,8 @@ def local_when(moment, offset_minutes: int | None) -> str:
         return "—"
     if offset_minutes is None:
         return when(moment)
-    return (moment + timedelta(minutes=int(offset_minutes))).strftime("%Y-%m-%d %H:%M")
+    offset = utc_offset_minutes(offset_minutes)
+    return (moment + timedelta(minutes=offset)).strftime("%Y-%m-%d %H:%M")
 
 
 def request_header(view) -> html.Div:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from dataclasses import dataclass, field
 
+from data.csvout import csv_text
 from data.errors import ValidationFailed
 from data.fields import FIELDS
 
-MAX_BYTES = 50 * 1024 * 1024
+MAX_BYTES = 20 * 1024 * 1024
+"""A file as uploaded (the web request that carries it is capped a little above)."""
+MAX_ROWS = 200_000
+MAX_CELLS = MAX_ROWS * 30
+MAX_UNPACKED_BYTES = 300 * 1024 * 1024
+"""An Excel file is a zip: what its parts unpack to, checked before any is read (a 1.5 MB
+file can unpack to gigabytes)."""
 DELIMITERS = ",;\t|"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -49,6 +56,25 @@ def _decode(content: bytes) -> str:
     return content.decode("latin-1")
 
 
+class _Budget:
+    """Rows and cells read so far; refuses the file once either passes its limit."""
+
+    def __init__(self) -> None:
+        self.rows = self.cells = 0
+
+    def take(self, cells: int) -> None:
+        self.rows += 1
+        self.cells += cells
+        if self.rows > MAX_ROWS + 1:
+            raise ValidationFailed(
+                {"file": f"the file has more than {MAX_ROWS:,} rows; split it into parts"}
+            )
+        if self.cells > MAX_CELLS:
+            raise ValidationFailed(
+                {"file": f"the file has more than {MAX_CELLS:,} cells; split it into parts"}
+            )
+
+
 def _records_from_csv(text: str) -> list[list[str]]:
     sample = text[:20000]
     try:
@@ -56,27 +82,45 @@ def _records_from_csv(text: str) -> list[list[str]]:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
-    return [
-        row
-        for row in csv.reader(io.StringIO(text), delimiter=delimiter)
-        if any(c.strip() for c in row)
-    ]
+    budget, records = _Budget(), []
+    for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+        if any(c.strip() for c in row):
+            budget.take(len(row))
+            records.append(row)
+    return records
+
+
+def _check_unpacked_size(content: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, ValueError):
+        raise ValidationFailed({"file": "this Excel file cannot be read"}) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ValidationFailed(
+            {"file": f"this Excel file unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB; "
+                     "split it into parts or save it as CSV"}
+        )  # fmt: skip
 
 
 def _records_from_xlsx(content: bytes) -> list[list[str]]:
     from openpyxl import load_workbook
 
+    _check_unpacked_size(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:
         raise ValidationFailed({"file": "this Excel file cannot be read"}) from None
-    sheet = workbook.worksheets[0]
-    records = []
-    for row in sheet.iter_rows(values_only=True):
-        cells = ["" if value is None else str(value) for value in row]
-        if any(cell.strip() for cell in cells):
-            records.append(cells)
-    workbook.close()
+    try:
+        sheet = workbook.worksheets[0]
+        budget, records = _Budget(), []
+        for row in sheet.iter_rows(values_only=True):  # read_only: row by row, as it streams
+            cells = ["" if value is None else str(value) for value in row]
+            if any(cell.strip() for cell in cells):
+                budget.take(len(cells))
+                records.append(cells)
+    finally:
+        workbook.close()
     return records
 
 
@@ -113,12 +157,6 @@ def read_import_file(filename: str, content: bytes) -> ImportFile:
     return ImportFile(filename=filename, columns=list(columns), rows=rows)
 
 
-def safe_cell(value: object) -> str:
-    """A cell for a downloaded CSV that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def template_csv() -> str:
     """An empty import file: every field's header and one example row."""
     example = {
@@ -133,8 +171,5 @@ def template_csv() -> str:
         "country": "IT",
         "email": "accounts@example.com",
     }
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([spec.name for spec in FIELDS])
-    writer.writerow([example.get(spec.name, "") for spec in FIELDS])
-    return out.getvalue()
+    names = [spec.name for spec in FIELDS]
+    return csv_text(names, [[example.get(name, "") for name in names]])

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -29,7 +30,7 @@ from data.clock import utcnow
 from data.customers import apply_values, create_customer, parse_new_customer, parse_values
 from data.db import Database
 from data.errors import DomainError, ValidationFailed
-from data.fields import FIELDS_BY_NAME, field_label, field_spec
+from data.fields import CONTROL_CHARACTERS, FIELDS_BY_NAME, FieldError, field_label, field_spec
 from data.importfile import FileRow, ImportFile
 from data.models import OPEN_STATES, ChangeRequest, Customer, ImportBatch, ImportRow, User
 from data.parameters import gated_fields, get_parameters
@@ -137,7 +138,23 @@ class _Plan:
 
 
 def _account(row: FileRow) -> str:
-    return (row.values.get("account") or "").strip().upper()
+    """The row's account number when it is one; "" when missing or malformed (nothing
+    else of a raw cell is ever written before it is validated)."""
+    try:
+        return field_spec("account").parse(row.values.get("account") or None) or ""
+    except FieldError:
+        return ""
+
+
+def _account_problem(row: FileRow) -> str | None:
+    raw = row.values.get("account")
+    if raw is None or not raw.strip():
+        return "Account number is missing."
+    try:
+        field_spec("account").parse(raw)
+    except FieldError as error:
+        return f"Account number {error}."
+    return None
 
 
 def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
@@ -145,8 +162,9 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
     account = _account(row)
     if row.problem:
         raise RowRefused("failed", f"Row {row.problem}.")
-    if not account:
-        raise RowRefused("failed", "Account number is missing.")
+    problem = _account_problem(row)
+    if problem:
+        raise RowRefused("failed", problem)
     given = {name: value for name, value in row.values.items() if name != "account"}
     customer = context.customers.get(account)
     if customer is None:
@@ -243,7 +261,7 @@ def apply_plan(
 
 
 def _duplicates(file: ImportFile) -> dict[str, int]:
-    counted = Counter((row.values.get("account") or "").strip().upper() for row in file.rows)
+    counted = Counter(_account(row) for row in file.rows)
     return {account: count for account, count in counted.items() if account and count > 1}
 
 
@@ -255,20 +273,27 @@ def import_customers(
     dry_run: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportSummary:
-    """Import (or preview, with ``dry_run``) every row of ``file``; clerks only."""
+    """Import (or preview, with ``dry_run``) every row of ``file``; clerks only.
+
+    A batch always ends: finished; failed, when something stops it half way (its
+    counts and message say what was applied); or, if the process dies, marked
+    interrupted by the next import or the next start of the app.
+    """
     with database.session() as session:
         actor = session.get(User, actor_id) if actor_id is not None else None
         require_role(actor, "clerk")
         behavior = get_parameters(session).data_entity_behavior
     batch_id = None
     if not dry_run:
+        database.run(recover_abandoned_batches)
 
         def open_batch(session: Session) -> int:
             batch = ImportBatch(
-                filename=file.filename[:255],
+                filename=printable(file.filename)[:255] or "import",
                 created_by_id=actor_id,
                 behavior=behavior,
                 total_rows=len(file.rows),
+                heartbeat_at=utcnow(),
             )
             session.add(batch)
             session.flush()
@@ -279,23 +304,94 @@ def import_customers(
     summary = ImportSummary(batch_id=batch_id)
     duplicates = _duplicates(file)
     done = 0
-    for start in range(0, len(file.rows), CHUNK_ROWS):
-        chunk = file.rows[start : start + CHUNK_ROWS]
-        try:
-            results = _run_chunk(database, actor_id, chunk, duplicates, batch_id, dry_run)
-        except (DomainError, SQLAlchemyError):
-            # something below the row checks failed: redo the chunk a row at a time
-            results = [
-                _run_row(database, actor_id, row, duplicates, batch_id, dry_run) for row in chunk
-            ]
-        summary.results.extend(results)
-        done += len(chunk)
-        if progress:
-            progress(done, len(file.rows))
+    try:
+        for start in range(0, len(file.rows), CHUNK_ROWS):
+            chunk = file.rows[start : start + CHUNK_ROWS]
+            try:
+                results = _run_chunk(database, actor_id, chunk, duplicates, batch_id, dry_run)
+            except (DomainError, SQLAlchemyError):
+                # something below the row checks failed: redo the chunk a row at a time
+                results = [
+                    _run_row(database, actor_id, row, duplicates, batch_id, dry_run)
+                    for row in chunk
+                ]
+            summary.results.extend(results)
+            done += len(chunk)
+            if batch_id is not None:
+                database.run(_beat, batch_id, summary.counts)
+            if progress:
+                progress(done, len(file.rows))
+    except BaseException:
+        if batch_id is not None:
+            database.run(_end_batch, batch_id, "failed", STOPPED_MESSAGE)
+        raise
 
     if batch_id is not None:
         database.run(_close_batch, batch_id, summary.counts)
     return summary
+
+
+STOPPED_MESSAGE = (
+    "The import stopped before it finished: the rows listed in its results were "
+    "applied as they say; the other rows of the file were not."
+)
+INTERRUPTED_MESSAGE = (
+    "The import was cut off (its job ended without finishing): the rows listed in its "
+    "results were applied as they say; the other rows of the file were not."
+)
+SILENT_FOR = timedelta(minutes=10)
+"""A running batch whose job has given no sign of life for this long was cut off."""
+
+
+def printable(text: str) -> str:
+    """Text without control characters (PostgreSQL refuses NUL in text)."""
+    return CONTROL_CHARACTERS.sub("", text or "")
+
+
+def _beat(session: Session, batch_id: int, counts: dict[str, int]) -> None:
+    batch = session.get(ImportBatch, batch_id)
+    for outcome in OUTCOMES:
+        setattr(batch, f"{outcome}_count", counts[outcome])
+    batch.heartbeat_at = utcnow()
+
+
+def _recorded_counts(session: Session, batch_id: int) -> dict[str, int]:
+    counted = dict(
+        session.execute(
+            select(ImportRow.outcome, func.count())
+            .where(ImportRow.batch_id == batch_id)
+            .group_by(ImportRow.outcome)
+        ).all()
+    )
+    return {outcome: counted.get(outcome, 0) for outcome in OUTCOMES}
+
+
+def _end_batch(session: Session, batch_id: int, status: str, message: str) -> None:
+    """Close a batch that did not finish, with the counts of the rows it recorded."""
+    batch = session.get(ImportBatch, batch_id, with_for_update=True)
+    if batch is None or batch.status != "running":
+        return
+    for outcome, count in _recorded_counts(session, batch_id).items():
+        setattr(batch, f"{outcome}_count", count)
+    batch.status = status
+    batch.message = message
+    batch.finished_at = utcnow()
+
+
+def recover_abandoned_batches(session: Session, now: datetime | None = None) -> int:
+    """Mark interrupted every running batch silent for ``SILENT_FOR``; returns how many."""
+    cutoff = (now or utcnow()) - SILENT_FOR
+    silent = list(
+        session.scalars(
+            select(ImportBatch.id).where(
+                ImportBatch.status == "running",
+                func.coalesce(ImportBatch.heartbeat_at, ImportBatch.created_at) < cutoff,
+            )
+        )
+    )
+    for batch_id in silent:
+        _end_batch(session, batch_id, "interrupted", INTERRUPTED_MESSAGE)
+    return len(silent)
 
 
 def _duplicate_result(row: FileRow, duplicates: dict[str, int]) -> RowResult | None:
@@ -445,9 +541,9 @@ def _row_record(batch_id: int, result: RowResult) -> dict:
     return {
         "batch_id": batch_id,
         "row_number": result.number,
-        "account": result.account,
+        "account": result.account or None,
         "outcome": result.outcome,
-        "message": result.message,
+        "message": printable(result.message),
     }
 
 

@@ -10,8 +10,6 @@ rank ceil(p * n).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -31,9 +29,9 @@ from sqlalchemy.orm import Session, aliased
 
 from data import rollups
 from data.clock import utcnow
+from data.csvout import csv_text
 from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME
-from data.importfile import safe_cell
 from data.models import (
     CLOSED_STATES,
     OPEN_STATES,
@@ -46,6 +44,7 @@ from data.models import (
     User,
     WorkflowStep,
 )
+from data.numbers import utc_offset_minutes
 from data.rollups import CYCLE_BUCKETS, STEP_DECIDED
 from data.users import require_role
 
@@ -187,6 +186,7 @@ def pending_overview(
     """
     require_role(actor, "manager")
     days = _checked_days(days)
+    offset_minutes = utc_offset_minutes(offset_minutes)
     now = now or utcnow()
     pending = ChangeRequest.state == "pending"
     by_state = dict(
@@ -534,6 +534,10 @@ def request_list(
 # ---------------------------------------------------------------- throughput
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+"""The days a dashboard range may name."""
+
+
 @dataclass
 class ThroughputFilters:
     start: date
@@ -573,9 +577,13 @@ class ThroughputFilters:
 
         end_day = day(end, today, "end")
         start_day = day(start, end_day - timedelta(days=89), "start")
-        if start_day > end_day:
+        outside = [key for key, value in (("start", start_day), ("end", end_day))
+                   if not FIRST_DAY <= value <= LAST_DAY]  # fmt: skip
+        for key in outside:
+            errors[key] = f"must be between {FIRST_DAY} and {LAST_DAY}"
+        if not outside and start_day > end_day:
             errors["start"] = "comes after the end of the range"
-        elif (end_day - start_day).days >= MAX_RANGE_DAYS:
+        elif not outside and (end_day - start_day).days >= MAX_RANGE_DAYS:
             errors["start"] = f"the range can span at most {MAX_RANGE_DAYS} days"
         grouping = grouping or "week"
         if grouping not in GROUPINGS:
@@ -701,6 +709,7 @@ def throughput(
     rollup rows (data.rollups); with filters it counts the requests in SQL.
     """
     require_role(actor, "analyst", "manager")
+    offset_minutes = utc_offset_minutes(offset_minutes)
     if _rolled_up(filters, offset_minutes):
         return _throughput_from_rollups(session, filters, offset_minutes)
     return _throughput_live(session, filters, offset_minutes)
@@ -1104,13 +1113,8 @@ def throughput_tables(figures: Throughput) -> dict[str, tuple[list[str], list[tu
 
 
 def table_csv(headers: list[str], rows: list[tuple]) -> str:
-    """A figure table as CSV, every text cell neutralised against formula injection."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([safe_cell(v) if isinstance(v, str) else v for v in row])
-    return out.getvalue()
+    """A figure table as CSV (see data.csvout)."""
+    return csv_text(headers, rows)
 
 
 def kpi_texts(overview: PendingOverview) -> dict[str, str]:

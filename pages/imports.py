@@ -1,8 +1,6 @@
 """Imports: upload a file, preview what each row would do, import it, keep the batches."""
 
 import base64
-import csv
-import io
 import secrets
 
 import dash
@@ -12,8 +10,9 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components.feedback import error_alert, success_alert
 from data import labels
+from data.csvout import csv_text
 from data.errors import DomainError
-from data.importfile import read_import_file, safe_cell, template_csv
+from data.importfile import MAX_BYTES, read_import_file, template_csv
 from data.imports import (
     OUTCOMES,
     batch_rows,
@@ -81,7 +80,7 @@ def layout(**_query):
                 ),
                 className="upload-area mb-3",
                 accept=".csv,.txt,.xlsx",
-                max_size=50 * 1024 * 1024,
+                max_size=MAX_BYTES,
             ),
             progress_box("imp-checking", "info"),
             html.Div(id="imp-message"),
@@ -142,7 +141,8 @@ def batches_table():
                 html.Td(f"#{b.id}"),
                 html.Td(b.filename),
                 html.Td(b.created_at.strftime("%Y-%m-%d %H:%M UTC")),
-                html.Td(b.status.capitalize()),
+                html.Td([b.status.capitalize(),
+                         html.Div(b.message, className="small text-muted") if b.message else None]),
                 html.Td(
                     ", ".join(
                         f"{getattr(b, f'{o}_count')} {o}"
@@ -299,14 +299,8 @@ def on_import(set_progress, clicks, stored):
 
 def batch_csv(batch_id: int) -> str:
     rows = read(batch_rows, batch_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", "account", "outcome", "message"])
-    for row in rows:
-        writer.writerow(
-            [row.row_number, safe_cell(row.account), row.outcome, safe_cell(row.message)]
-        )
-    return out.getvalue()
+    return csv_text(["row", "account", "outcome", "message"],
+                    [(row.row_number, row.account, row.outcome, row.message) for row in rows])
 
 
 @callback(

@@ -160,12 +160,12 @@ def render(*values):
     )  # fmt: skip
     field_rows = tables["per-field"][1]
     per_field = series_chart(
-        [r[0].replace(" ", "<br>", 1) for r in field_rows],  # upright, on two lines
+        [r[0] for r in field_rows],
         {"Rejection rate %": [r[3] for r in field_rows],
          "Request change rate %": [r[5] for r in field_rows]},
         colours={"Rejection rate %": PALETTE["rejected"],
                  "Request change rate %": PALETTE["change_requested"]},
-        value_title="%",
+        value_title="%", two_line_labels=True,
     )  # fmt: skip
     per_approver = series_chart(
         [r[0] for r in figures.per_approver],

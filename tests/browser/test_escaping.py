@@ -13,6 +13,7 @@ pytestmark = pytest.mark.browser
 
 NAME = '<img src=x onerror="window.__xss=1">Evil & Co <script>window.__xss=2</script>'
 APPROVER = '<b onmouseover="window.__xss=3">Approver</b>'
+LINK = '<a href="http://127.0.0.1:9/phish">Approver Two</a>'
 
 
 def test_html_in_names_is_shown_as_text_everywhere(browser, web):
@@ -22,6 +23,8 @@ def test_html_in_names_is_shown_as_text_everywhere(browser, web):
     world.act("clerk", svc.submit, request_id)
     world.query(lambda s: (s.execute(update(User).where(User.username == "approver")
                                      .values(full_name=APPROVER)), s.commit()))  # fmt: skip
+    world.query(lambda s: (s.execute(update(User).where(User.username == "approver2")
+                                     .values(full_name=LINK)), s.commit()))  # fmt: skip
 
     browser.start().sign_in("manager")
     for path, selector in (
@@ -39,4 +42,7 @@ def test_html_in_names_is_shown_as_text_everywhere(browser, web):
         assert browser.driver.execute_script("return window.__xss === undefined"), path
         assert not browser.driver.find_elements("css selector", "img[src='x']"), path
     browser.wait_text("#table-by-approver", APPROVER)  # the tag itself, as text
+    # chart labels too: plotly would draw <a href> in a label as a live link
+    browser.wait_text("#by-approver", "Approver Two</a>")
+    assert not browser.driver.find_elements("css selector", ".js-plotly-plot a[href]")
     assert browser.console_errors() == []

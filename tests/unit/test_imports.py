@@ -9,9 +9,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from data.csvout import csv_text, safe_cell
 from data.customers import find_customer
 from data.errors import PermissionDenied, ValidationFailed
-from data.importfile import MAX_BYTES, read_import_file, safe_cell, template_csv
+from data.importfile import MAX_BYTES, read_import_file, template_csv
 from data.imports import import_customers
 from data.models import AuditEntry, ChangeRequest, Customer, ImportBatch, ImportRow
 from data.parameters import update_parameters
@@ -160,6 +161,21 @@ def test_formula_like_cells_are_stored_as_text_and_neutralised_on_download(world
     assert customer(world).city == "=cmd|' /C calc'!A0"
     assert safe_cell("=cmd|x") == "'=cmd|x" and safe_cell("@SUM(A1)") == "'@SUM(A1)"
     assert safe_cell("-1") == "'-1" and safe_cell("Roma") == "Roma"
+
+
+def test_no_part_of_a_cell_runs_as_a_formula_where_a_locale_splits_it():
+    """Semicolon-locale spreadsheets split unquoted cells at ';': every text cell is
+    quoted, and a formula start after any delimiter is neutralised too."""
+    import csv
+    import io
+
+    text = csv_text(["account", "message"], [("X;=1+1;@SUM(A1)", "a,+b\t-c|@d"), (7, None)])
+    assert text.splitlines()[1] == '"X;\'=1+1;\'@SUM(A1)","a,\'+b\t\'-c|\'@d"'
+    for delimiter in ",;\t|":
+        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
+            for cell in row:
+                assert not cell.lstrip('"').startswith(("=", "+", "-", "@")), (delimiter, cell)
+    assert text.splitlines()[2] == '7,""'
 
 
 def test_only_clerks_may_import(world):
