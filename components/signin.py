@@ -38,11 +38,13 @@ PAGE = """<!DOCTYPE html>
             <input type="hidden" name="next" value="{{ target }}">
             <label class="form-label" for="login-username">User name</label>
             <input class="form-control mb-3" id="login-username" name="username"
-                   autocomplete="username" autofocus required maxlength="100"
+                   autocomplete="username" {{ "" if username else "autofocus" }} required
+                   maxlength="100"
                    value="{{ username }}">
             <label class="form-label" for="login-password">Password</label>
             <input class="form-control mb-3" id="login-password" name="password"
-                   type="password" autocomplete="current-password" required maxlength="256">
+                   type="password" autocomplete="current-password" required maxlength="256"
+                   {{ "autofocus" if username else "" }}>
             <button class="btn btn-primary w-100" id="login-button" type="submit">Sign in</button>
           </form>
         </div>

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import update
 
 from data import requests as svc
@@ -43,6 +44,9 @@ def test_html_in_names_is_shown_as_text_everywhere(browser, web):
         assert not browser.driver.find_elements("css selector", "img[src='x']"), path
     browser.wait_text("#table-by-approver", APPROVER)  # the tag itself, as text
     # chart labels too: plotly would draw <a href> in a label as a live link
-    browser.wait_text("#by-approver", "Approver Two</a>")
+    chart = "[id*='\"chart\":\"by-approver\"']"
+    WebDriverWait(browser.driver, 10).until(lambda d: d.execute_script(
+        "const c = document.querySelector(arguments[0]);"
+        "return c !== null && c.textContent.includes('Approver Two</a>');", chart))
     assert not browser.driver.find_elements("css selector", ".js-plotly-plot a[href]")
     assert browser.console_errors() == []

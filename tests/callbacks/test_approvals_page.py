@@ -70,3 +70,38 @@ def test_next_request_is_looked_up_when_asked_for(web):
         web.world.act("approver", svc.approve, second, seen_round=web.world.seen(second))
         assert "Nothing else is waiting for you" in text_of(page.layout("next", after=str(second)))
         assert "Nothing else" in text_of(page.layout("next", after="junk"))
+
+
+def test_approving_what_changed_since_the_page_was_drawn_reloads_the_diff(web):
+    """The clerk recalls and resubmits another amount while the approver looks at the old one:
+    Approve is refused with the reason, and the page shows the new amount to decide on."""
+    import pages.request as page
+    from data.customers import find_customer
+
+    world = web.world
+    request_id = submit(world, "C001")
+    with web.signed_in("approver"):
+        drawn = page.layout(str(request_id))
+    seen = next(c.data for c in _walk(drawn) if getattr(c, "id", None) == "rq-seen-round")
+    world.act("clerk", svc.recall, request_id)
+    world.act("clerk", save_customer, "C001", {"credit_limit": "990000"},
+              expected_version=world.version_of("C001"))  # fmt: skip
+    world.act("clerk", svc.submit, request_id)
+
+    with web.signed_in("approver"):
+        body, alert = page.decision_response("approve", request_id, None, None, False, seen)
+    assert "changed since you opened it" in text_of(alert)
+    assert "990,000.00" in text_of(body)
+    assert next(c.data for c in _walk(body) if getattr(c, "id", None) == "rq-seen-round") == seen + 1
+    assert world.query(lambda s: find_customer(s, "C001").credit_limit) == 10000
+
+
+def _walk(component):
+    if isinstance(component, list | tuple):
+        for item in component:
+            yield from _walk(item)
+        return
+    if component is None or isinstance(component, str | int | float):
+        return
+    yield component
+    yield from _walk(getattr(component, "children", None))

@@ -24,8 +24,8 @@ def test_preview_then_import_then_download_neutralised_results(web):
         batch_id = int(text_of(result).split("#")[1].split(" ")[0])
         csv_text = page.batch_csv(batch_id)
     assert web.world.query(lambda s: find_customer(s, "C001").city) == '=HYPERLINK("x")'
-    assert csv_text.splitlines()[0] == "row,account,outcome,message"
-    assert "3,C404,failed" in csv_text
+    assert csv_text.splitlines()[0] == '"row","account","outcome","message"'
+    assert '3,"C404","failed"' in csv_text
 
 
 def test_non_clerks_cannot_preview_or_import(web):
@@ -42,7 +42,7 @@ def test_template_download(web):
     import pages.imports as page
 
     with web.signed_in("clerk"):
-        assert page.template_csv().startswith("account,name")
+        assert page.template_csv().startswith('"account","name"')
 
 
 def test_a_long_preview_shows_the_rows_that_matter_first(web, monkeypatch):
