@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dash._callback
-from dash import Dash, Input, Output, State, hooks
+from dash import Dash, Input, Output, State, hooks, no_update
 from dash.background_callback.managers import BaseBackgroundCallbackManager
 from dash.exceptions import DashException
 from flask import abort, redirect, request, session
@@ -29,17 +29,28 @@ from data.db import Database, schema_lock, upgrade_database
 from data.imports import recover_abandoned_batches
 from data.models import User
 from data.notifications import unread_count
+from data.numbers import LOCALES
 from data.requests import waiting_counts
 from data.seed import is_seeded, seed_demo
-from data.users import BUSY_MESSAGE, SignInLocked, end_sessions, sign_in
+from data.users import (
+    BUSY_MESSAGE,
+    SignInLocked,
+    adopt_browser_locale,
+    end_sessions,
+    set_locale,
+    sign_in,
+)
 from pages._support import (
     DATABASE_KEY,
     SessionUser,
+    act,
+    attempt,
     database,
     job_data,
     load_actor,
     log,
     parse_session_id,
+    read,
     signed_in_user_id,
 )
 
@@ -270,6 +281,8 @@ def _set_up_sign_in(server, settings: Settings) -> None:
             return again(locked.message, 429 if locked.message != BUSY_MESSAGE else 503)
         if signed_in is None:
             return again(BAD_CREDENTIALS)
+        browser_locale = request.accept_languages.best_match(list(LOCALES))
+        database().run(adopt_browser_locale, signed_in.user_id, browser_locale)
         session.clear()
         login_user(SessionUser(signed_in.user_id, signed_in.session_epoch))
         return redirect(target)
@@ -319,6 +332,27 @@ def _register_shell_callbacks(app: Dash) -> None:
                   prevent_initial_call=True)  # fmt: skip
     def ping(stamp):
         return stamp
+
+    @app.callback(
+        Output("cs-locale-saved", "data"),
+        Input("cs-locale", "value"),
+        prevent_initial_call=True,
+    )
+    def choose_locale(locale):
+        """The signed-in user's own language; the page is then drawn again in it. (The
+        select is drawn anew with the navbar, which fires this with the current value.)"""
+        current, _alert = attempt(lambda: read(lambda _session, actor: actor.locale))
+        if locale == current:
+            return no_update
+        user, _alert = attempt(lambda: act(set_locale, str(locale or "")))
+        return no_update if user is None else user.locale
+
+    app.clientside_callback(
+        "function(saved) { if (saved) { window.location.reload(); } return null; }",
+        Output("cs-locale-saved", "clear_data"),
+        Input("cs-locale-saved", "data"),
+        prevent_initial_call=True,
+    )
 
     @app.callback(Output("cs-navbar", "children"), Input("cs-url", "pathname"))
     def render_navbar(_pathname):

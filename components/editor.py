@@ -107,7 +107,7 @@ def customer_form(
     return html.Div(cards)
 
 
-def proposed_changes_table(changes: Iterable, editable: bool):
+def proposed_changes_table(changes: Iterable, editable: bool, locale: str | None = None):
     rows = []
     for change in sorted(changes, key=lambda c: FIELD_NAMES.index(c.field)):
         spec = field_spec(change.field)
@@ -126,8 +126,9 @@ def proposed_changes_table(changes: Iterable, editable: bool):
             html.Tr(
                 [
                     html.Td(spec.label),
-                    html.Td(spec.display_text(change.original_value), className="text-muted"),
-                    html.Td(spec.display_text(change.new_value), className="fw-semibold"),
+                    html.Td(spec.display_text(change.original_value, locale),
+                            className="text-muted"),
+                    html.Td(spec.display_text(change.new_value, locale), className="fw-semibold"),
                     html.Td(discard, className="text-end"),
                 ],
                 **{"data-field": change.field},
@@ -154,7 +155,9 @@ def proposed_changes_table(changes: Iterable, editable: bool):
     )
 
 
-def proposed_changes_dialog_content(changes: list, editable: bool) -> list:
+def proposed_changes_dialog_content(
+    changes: list, editable: bool, locale: str | None = None
+) -> list:
     footer = []
     if editable and changes:
         footer.append(
@@ -168,7 +171,7 @@ def proposed_changes_dialog_content(changes: list, editable: bool) -> list:
     footer.append(dbc.Button(labels.OK, id={"type": ACTION, "action": "close"}, color="primary"))
     return [
         dbc.ModalHeader(dbc.ModalTitle(labels.PROPOSED_CHANGES)),
-        dbc.ModalBody(proposed_changes_table(changes, editable)),
+        dbc.ModalBody(proposed_changes_table(changes, editable, locale)),
         dbc.ModalFooter(footer),
     ]
 
@@ -217,7 +220,7 @@ def _when(moment) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
-def audit_table(entries: list) -> html.Div:
+def audit_table(entries: list, locale: str | None = None) -> html.Div:
     if not entries:
         return html.P("No changes have been applied to this customer yet.", className="text-muted")
     rows = [
@@ -226,9 +229,10 @@ def audit_table(entries: list) -> html.Div:
                 html.Td(_when(entry.at), className="text-nowrap small"),
                 html.Td(field_label(entry.field)),
                 html.Td(
-                    field_spec(entry.field).display_text(entry.old_value), className="text-muted"
+                    field_spec(entry.field).display_text(entry.old_value, locale),
+                    className="text-muted",
                 ),
-                html.Td(field_spec(entry.field).display_text(entry.new_value)),
+                html.Td(field_spec(entry.field).display_text(entry.new_value, locale)),
                 html.Td(
                     labels.AUDIT_SOURCE_LABELS.get(entry.source, entry.source)
                     + (f" #{entry.request_id}" if entry.request_id else "")
@@ -311,13 +315,13 @@ def render_editor(view) -> Rendered:
         actions=action_pane(
             request.state if request else None, view.actions, bool(changes), view.may_edit
         ),
-        dialog=proposed_changes_dialog_content(changes, editable),
+        dialog=proposed_changes_dialog_content(changes, editable, view.locale),
         history=html.Div(
             [
                 html.H2("Change requests", className="h6"),
                 request_history(view.requests),
                 html.H2("Applied changes", className="h6 mt-4"),
-                audit_table(view.audit),
+                audit_table(view.audit, view.locale),
             ]
         ),
         store={

@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from data.access import can_open
 from data.labels import ROLE_LABELS
+from data.numbers import LOCALES, format_amount, locale_of
 
 NAV_ITEMS = (
     ("customers", "Customers", "/customers"),
@@ -70,6 +71,18 @@ def navbar_contents(user, counts: dict[str, int]) -> dbc.Container:
                 ],
                 className="text-white me-3",
             ),
+            dbc.Label("Language and number format", html_for="cs-locale",
+                      className="visually-hidden"),
+            dbc.Select(
+                id="cs-locale",
+                options=[
+                    {"label": f"{name} ({format_amount(1500, code)})", "value": code}
+                    for code, name in LOCALES.items()
+                ],
+                value=locale_of(user.locale),
+                size="sm",
+                className="me-3 w-auto",
+            ),
             html.Form(
                 html.Button(
                     "Sign out", type="submit", className="btn btn-outline-light btn-sm",
@@ -91,6 +104,7 @@ def shell() -> html.Div:
     return html.Div(
         [
             dcc.Location(id="cs-url"),
+            dcc.Store(id="cs-locale-saved"),
             dcc.Store(id="cs-tz"),
             dcc.Store(id="cs-ping"),
             dbc.Navbar(

@@ -218,7 +218,7 @@ def request_body(view, side=None) -> html.Div:
                             html.H2("Workflow history", className="h5 mt-4"),
                             events_list(view.events),
                             html.H2("Other recent changes to this customer", className="h5 mt-4"),
-                            audit_table(view.recent_changes),
+                            audit_table(view.recent_changes, view.locale),
                         ],
                         lg=8,
                     ),

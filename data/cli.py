@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from data.config import load_settings
 from data.db import Database, upgrade_database
-from data.errors import DomainError
-from data.importfile import read_import_file
+from data.errors import DomainError, ValidationFailed
+from data.importfile import DECIMAL_CONVENTIONS, read_import_file
 from data.imports import import_customers
 from data.models import User
 from data.parameters import ensure_defaults
@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     imports.add_argument("file", help="a .csv or .xlsx file keyed by account number")
     imports.add_argument("--user", required=True, help="the clerk the import runs as")
     imports.add_argument("--dry-run", action="store_true", help="show what would happen only")
+    imports.add_argument(
+        "--decimal",
+        choices=sorted(DECIMAL_CONVENTIONS),
+        help="the file's decimal separator: '.' reads 1,500.00, ',' reads 1.500,00 "
+        "(default: as the user writes numbers)",
+    )
     commands.add_parser(
         "check-audit", help="replay the audit trail and compare it with every customer"
     )
@@ -67,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             database.run(create)
             print(f"Created {args.username}.")
         elif args.command == "import":
-            return run_import(database, args.file, args.user, args.dry_run)
+            return run_import(database, args.file, args.user, args.dry_run, args.decimal)
         elif args.command == "check-audit":
             return run_check_audit(database)
         elif args.command == "generate":
@@ -153,7 +159,9 @@ def progress_bar(done: int, total: int) -> None:
     print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=sys.stderr)
 
 
-def run_import(database: Database, path: str, username: str, dry_run: bool) -> int:
+def run_import(
+    database: Database, path: str, username: str, dry_run: bool, decimal: str | None = None
+) -> int:
     """Import a file; exit 1 when any row failed or was rejected."""
     try:
         content = Path(path).read_bytes()
@@ -163,7 +171,12 @@ def run_import(database: Database, path: str, username: str, dry_run: bool) -> i
     with database.session() as session:
         user = session.scalar(select(User).where(User.username == username.lower()))
         user_id = user.id if user else None
-    file = read_import_file(Path(path).name, content)
+        locale = DECIMAL_CONVENTIONS[decimal] if decimal else (user.locale if user else None)
+    try:
+        file = read_import_file(Path(path).name, content, locale)
+    except ValidationFailed as error:
+        print(f"countersign: {path}: {error.message}", file=sys.stderr)
+        return 1
     summary = import_customers(database, user_id, file, dry_run=dry_run, progress=progress_bar)
     for result in summary.results:
         if result.outcome in ("failed", "rejected"):

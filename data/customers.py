@@ -22,6 +22,7 @@ from data.models import (
     RequestEvent,
     User,
 )
+from data.numbers import locale_of
 from data.parameters import gated_fields
 from data.requests import (
     allowed_actions,
@@ -71,11 +72,13 @@ def parse_values(
     *,
     creating: bool = False,
     coming_accounts: set[str] | frozenset[str] = frozenset(),
+    locale: str | None = None,
 ) -> dict[str, Any]:
     """Validate raw values with the field catalogue; every error at once, per field.
 
     ``coming_accounts``: accounts not yet written that an invoice account may name
-    (new customers earlier in the same import).
+    (new customers earlier in the same import). ``locale``: how numbers are written
+    (the user's, or the import file's convention).
     """
     errors: dict[str, str] = {}
     parsed: dict[str, Any] = {}
@@ -88,7 +91,7 @@ def parse_values(
             errors[name] = "cannot be changed"
             continue
         try:
-            parsed[name] = spec.parse(value)
+            parsed[name] = spec.parse(value, locale)
         except FieldError as error:
             errors[name] = f"{spec.label} {error}"
     invoice_account = parsed.get("invoice_account")
@@ -130,7 +133,10 @@ def apply_values(
 
 
 def parse_new_customer(
-    session: Session, raw: dict[str, Any], coming_accounts: set[str] | frozenset[str] = frozenset()
+    session: Session,
+    raw: dict[str, Any],
+    coming_accounts: set[str] | frozenset[str] = frozenset(),
+    locale: str | None = None,
 ) -> dict[str, Any]:
     """A new customer's values, validated: every required field present and every value valid."""
     missing = {
@@ -138,7 +144,8 @@ def parse_new_customer(
         for spec in FIELDS
         if spec.required and spec.name not in raw
     }
-    parsed = parse_values(session, dict(raw), creating=True, coming_accounts=coming_accounts)
+    parsed = parse_values(session, dict(raw), creating=True, coming_accounts=coming_accounts,
+                          locale=locale)  # fmt: skip
     if missing:
         raise ValidationFailed(missing)
     return parsed
@@ -150,10 +157,12 @@ def create_customer(
     raw: dict[str, Any],
     source: str = "direct_edit",
     batch_id: int | None = None,
+    locale: str | None = None,
 ) -> Customer:
-    """A new customer applies at once; each set field goes into the audit trail."""
+    """A new customer applies at once; each set field goes into the audit trail. Numbers
+    are read in ``locale`` (an import file's convention), else as the actor writes them."""
     require_role(actor, "clerk")
-    parsed = parse_new_customer(session, raw)
+    parsed = parse_new_customer(session, raw, locale=locale or actor.locale)
     if session.scalar(select(Customer.id).where(Customer.account == parsed["account"])):
         raise ValidationFailed({"account": f"Account number {parsed['account']} already exists"})
     customer = Customer(**parsed)
@@ -199,7 +208,7 @@ def save_customer(
             f"Customer {customer.account} was changed by someone else since you opened it. "
             "Reload to see the latest values; nothing was saved."
         )
-    parsed = parse_values(session, raw)
+    parsed = parse_values(session, raw, locale=actor.locale)
     gated = gated_fields(session)
     request = open_request_for(session, customer.id)
     pending_fields = (
@@ -465,6 +474,8 @@ class EditorView:
     may_edit: bool
     audit: list[AuditEntry]
     requests: list[ChangeRequest]
+    locale: str
+    """How the viewer writes numbers: ``values`` are written that way."""
 
 
 def editor_view(session: Session, actor: User, account: str) -> EditorView:
@@ -489,9 +500,11 @@ def editor_view(session: Session, actor: User, account: str) -> EditorView:
     )
     if request is not None:
         request = next(r for r in history if r.id == request.id)
+    locale = locale_of(actor.locale)
     return EditorView(
         customer=customer,
-        values={spec.name: spec.to_text(getattr(customer, spec.name)) for spec in FIELDS},
+        values={spec.name: spec.input_text(spec.to_text(getattr(customer, spec.name)), locale)
+                for spec in FIELDS},  # fmt: skip
         gated=gated,
         request=request,
         actions=allowed_actions(session, request, actor),
@@ -499,4 +512,5 @@ def editor_view(session: Session, actor: User, account: str) -> EditorView:
         may_edit=actor.has_role("clerk"),
         audit=customer_history(session, customer.id),
         requests=history,
+        locale=locale,
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pycountry
 
-from data.numbers import NumberError, parse_decimal, parse_whole
+from data.numbers import NumberError, NumericCell, format_amount, parse_decimal, parse_whole
 
 GROUPS = (
     "General",
@@ -66,9 +66,12 @@ class FieldSpec:
     def is_numeric(self) -> bool:
         return self.kind in ("money", "integer")
 
-    def parse(self, raw: Any) -> Any:
-        """Turn a raw value into the field's typed value, or raise FieldError."""
-        if isinstance(raw, str):
+    def parse(self, raw: Any, locale: str | None = None) -> Any:
+        """Turn a raw value into the field's typed value, or raise FieldError; numbers are
+        read as a person of ``locale`` writes them (see data.numbers)."""
+        if isinstance(raw, NumericCell):
+            raw = raw if self.is_numeric else str(raw)
+        if isinstance(raw, str) and not isinstance(raw, NumericCell):
             if CONTROL_CHARACTERS.search(raw):
                 raise FieldError("contains a control character")
             raw = raw.strip()
@@ -78,8 +81,9 @@ class FieldSpec:
             if self.required:
                 raise FieldError("is required")
             return self.blank
-        parser = getattr(self, f"_parse_{self.kind}")
-        return parser(raw)
+        if self.is_numeric:
+            return getattr(self, f"_parse_{self.kind}")(raw, locale)
+        return getattr(self, f"_parse_{self.kind}")(raw)
 
     def to_text(self, value: Any) -> str | None:
         """The canonical text stored in proposals and the audit trail."""
@@ -103,18 +107,24 @@ class FieldSpec:
             return int(text)
         return text
 
-    def display(self, value: Any) -> str:
-        """How a person reads the value."""
+    def display(self, value: Any, locale: str | None = None) -> str:
+        """How a person of ``locale`` reads the value."""
         if value is None or value == "":
             return ""
         if self.kind == "boolean":
             return "Yes" if value else "No"
         if self.kind == "money":
-            return f"{Decimal(value):,.2f}"
+            return format_amount(Decimal(value), locale)
         return str(value)
 
-    def display_text(self, text: str | None) -> str:
-        return self.display(self.from_text(text))
+    def display_text(self, text: str | None, locale: str | None = None) -> str:
+        return self.display(self.from_text(text), locale)
+
+    def input_text(self, text: str | None, locale: str | None = None) -> str | None:
+        """A stored value as it stands in an input for a person of ``locale`` to edit."""
+        if self.kind == "money" and text is not None:
+            return format_amount(Decimal(text), locale)
+        return text
 
     def _check_length(self, text: str) -> str:
         if self.max_length is not None and len(text) > self.max_length:
@@ -136,22 +146,22 @@ class FieldSpec:
             raise FieldError("must be an account number: up to 20 letters, digits or dashes")
         return text
 
-    def _parse_money(self, raw: Any) -> Decimal:
+    def _parse_money(self, raw: Any, locale: str | None = None) -> Decimal:
         try:
-            amount = parse_decimal(raw, noun="an amount")
+            amount = parse_decimal(raw, locale=locale, noun="an amount")
         except NumberError as error:
             raise FieldError(str(error)) from None
         if amount < 0:
             raise FieldError("must not be negative")
         if amount > MAX_AMOUNT:
-            raise FieldError(f"must be at most {MAX_AMOUNT:,.2f}")
+            raise FieldError(f"must be at most {format_amount(MAX_AMOUNT, locale)}")
         if amount != amount.quantize(Decimal("0.01")):
             raise FieldError("must have at most two decimals")
         return amount.quantize(Decimal("0.01"))
 
-    def _parse_integer(self, raw: Any) -> int:
+    def _parse_integer(self, raw: Any, locale: str | None = None) -> int:
         try:
-            return parse_whole(raw, minimum=self.minimum, maximum=self.maximum)
+            return parse_whole(raw, minimum=self.minimum, maximum=self.maximum, locale=locale)
         except NumberError as error:
             raise FieldError(str(error)) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from data.csvout import csv_text
 from data.errors import ValidationFailed
 from data.fields import FIELDS
+from data.numbers import DEFAULT_LOCALE, NumericCell, locale_of
 
 MAX_BYTES = 20 * 1024 * 1024
 """A file as uploaded (the web request that carries it is capped a little above)."""
@@ -27,6 +29,8 @@ class FileRow:
     """The row's line in the file, the header being line 1."""
     values: dict[str, str]
     problem: str | None = None
+    locale: str = DEFAULT_LOCALE
+    """How numbers are written in the file's text cells (its decimal convention)."""
 
 
 @dataclass
@@ -35,6 +39,7 @@ class ImportFile:
     columns: list[str]
     """Field names, in the file's order."""
     rows: list[FileRow] = field(default_factory=list)
+    locale: str = DEFAULT_LOCALE
 
 
 def _column_for(header: str) -> str | None:
@@ -46,6 +51,11 @@ def _column_for(header: str) -> str | None:
 
 
 def _decode(content: bytes) -> str:
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's Unicode Text
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValidationFailed({"file": "this UTF-16 text file cannot be read"}) from None
     if b"\x00" in content[:8192]:
         raise ValidationFailed({"file": "this is not a text CSV file (it holds binary data)"})
     for encoding in ("utf-8-sig", "cp1252"):
@@ -115,7 +125,7 @@ def _records_from_xlsx(content: bytes) -> list[list[str]]:
         sheet = workbook.worksheets[0]
         budget, records = _Budget(), []
         for row in sheet.iter_rows(values_only=True):  # read_only: row by row, as it streams
-            cells = ["" if value is None else str(value) for value in row]
+            cells = [_cell_text(value) for value in row]
             if any(cell.strip() for cell in cells):
                 budget.take(len(cells))
                 records.append(cells)
@@ -124,8 +134,23 @@ def _records_from_xlsx(content: bytes) -> list[list[str]]:
     return records
 
 
-def read_import_file(filename: str, content: bytes) -> ImportFile:
-    """Parse the file, or raise ValidationFailed saying what is wrong with it as a whole."""
+def _cell_text(value: object) -> str:
+    """An Excel cell as text; a number cell keeps its value whatever the file's convention."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return NumericCell(value)
+    return str(value)
+
+
+DECIMAL_CONVENTIONS = {".": "en", ",": "it"}
+"""A file's decimal separator → the locale its numbers are read in (1,500.00 or 1.500,00)."""
+
+
+def read_import_file(filename: str, content: bytes, locale: str | None = None) -> ImportFile:
+    """Parse the file, or raise ValidationFailed saying what is wrong with it as a whole;
+    numbers in its text cells are read as written in ``locale``."""
+    locale = locale_of(locale)
     if len(content) > MAX_BYTES:
         raise ValidationFailed({"file": f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB"})
     if not content.strip():
@@ -153,8 +178,8 @@ def read_import_file(filename: str, content: bytes) -> ImportFile:
         extra = [cell for cell in record[len(columns) :] if cell.strip()]
         cells = record[: len(columns)] + [""] * (len(columns) - len(record))
         problem = f"has {len(extra)} cell(s) more than the header" if extra else None
-        rows.append(FileRow(number, dict(zip(columns, cells, strict=True)), problem))
-    return ImportFile(filename=filename, columns=list(columns), rows=rows)
+        rows.append(FileRow(number, dict(zip(columns, cells, strict=True)), problem, locale))
+    return ImportFile(filename=filename, columns=list(columns), rows=rows, locale=locale)
 
 
 def template_csv() -> str:

@@ -135,6 +135,8 @@ class _Plan:
     created_values: dict[str, object] | None = None
     direct: dict[str, object] = field(default_factory=dict)
     needs_approval: dict[str, object] = field(default_factory=dict)
+    locale: str = "en"
+    """How the row's numbers are written (a new customer's values are read again on writing)."""
 
 
 def _account(row: FileRow) -> str:
@@ -170,12 +172,12 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
     if customer is None:
         raw = {"account": account, **given}
         try:
-            values = parse_new_customer(session, raw, context.coming_accounts)
+            values = parse_new_customer(session, raw, context.coming_accounts, row.locale)
         except ValidationFailed as error:
             raise RowRefused("failed", "; ".join(error.errors.values())) from None
         context.coming_accounts.add(account)
         return _Plan(RowResult(row.number, account, "created", "New customer."), create=raw,
-                     created_values=values)  # fmt: skip
+                     created_values=values, locale=row.locale)  # fmt: skip
     # a cell equal to the current value is valid as it stands: only the others are parsed
     try:
         parsed = parse_values(
@@ -183,6 +185,7 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
             {k: v for k, v in given.items()
              if v.strip() and (k not in FIELDS_BY_NAME or v != current_value_text(customer, k))},
             coming_accounts=context.coming_accounts,
+            locale=row.locale,
         )  # fmt: skip
     except ValidationFailed as error:
         raise RowRefused("failed", "; ".join(error.errors.values())) from None
@@ -231,7 +234,8 @@ def apply_plan(
     result = plan.result
     if plan.create is not None:
         try:
-            customer = create_customer(session, actor, plan.create, "import_batch", batch_id)
+            customer = create_customer(session, actor, plan.create, "import_batch", batch_id,
+                                       locale=plan.locale)  # fmt: skip
         except ValidationFailed as error:
             raise RowRefused("failed", "; ".join(error.errors.values())) from None
         context.customers[customer.account] = customer

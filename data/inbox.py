@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from babel.numbers import format_decimal
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -26,6 +27,7 @@ from data.models import (
     User,
     UserRole,
 )
+from data.numbers import locale_of
 from data.requests import (
     UNDECIDED_ASSIGNMENT_STATES,
     allowed_actions,
@@ -264,22 +266,26 @@ class RequestView:
     recent_changes: list[AuditEntry]
     delegates: list[User]
 
+    locale: str = "en"
+    """How the viewer reads numbers; the rows are written that way."""
+
     @property
     def stale(self) -> bool:
         return any(row.stale for row in self.rows)
 
 
-def _difference(field: str, original: str | None, new: str | None) -> str:
+def _difference(field: str, original: str | None, new: str | None, locale: str) -> str:
     spec = field_spec(field)
     if not spec.is_numeric or new is None:
         return ""
     before = Decimal(original) if original is not None else Decimal(0)
     delta = Decimal(new) - before
-    shown = spec.display(abs(delta))
+    shown = spec.display(abs(delta), locale)
     sign = "+" if delta >= 0 else "−"
     if before == 0:
         return f"{sign}{shown}"
-    return f"{sign}{shown} ({sign}{abs(delta) * 100 / abs(before):.1f} %)"
+    share = format_decimal(abs(delta) * 100 / abs(before), format="#,##0.0", locale=locale)
+    return f"{sign}{shown} ({sign}{share} %)"
 
 
 def request_view(session: Session, actor: User, request_id: int) -> RequestView:
@@ -298,6 +304,7 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
     if request is None:
         raise NotFound(f"Change request {request_id} does not exist.")
     customer = request.customer
+    locale = locale_of(actor.locale)
     rows = []
     for change in sorted(request.changes, key=lambda c: list(FIELDS_BY_NAME).index(c.field)):
         spec = field_spec(change.field)
@@ -306,11 +313,11 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
             DiffRow(
                 field=change.field,
                 label=spec.label,
-                original=spec.display_text(change.original_value),
-                current=spec.display_text(current),
-                new=spec.display_text(change.new_value),
+                original=spec.display_text(change.original_value, locale),
+                current=spec.display_text(current, locale),
+                new=spec.display_text(change.new_value, locale),
                 stale=current != change.original_value,
-                change=_difference(change.field, change.original_value, change.new_value),
+                change=_difference(change.field, change.original_value, change.new_value, locale),
             )
         )
     step = current_step(request) if request.state == "pending" else None
@@ -345,6 +352,7 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
         events=list(request.events),
         recent_changes=recent[:10],
         delegates=delegates,
+        locale=locale,
     )
 
 

@@ -75,6 +75,8 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    """The user's language and number format ("en", "it"); None: from the browser."""
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Bumped on sign-out and password reset: every earlier session cookie stops working."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,10 +1,10 @@
 """The one parser for every number a person or a file types: amounts, whole numbers,
-percentages, thresholds, time limits.
+percentages, thresholds, time limits; and how amounts are written for a person.
 
 Text is checked by its shape before anything converts it: no exponent (``1e3000000``
 would take Python minutes to turn into an integer), no more than ``MAX_LENGTH``
-characters, digit groups of exactly three. What does not match is refused, never
-read another way.
+characters, only digits, signs and separators; then it must parse strictly in the
+user's locale (Babel). What does not is refused, never read another way.
 """
 
 from __future__ import annotations
@@ -13,43 +13,97 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import NumberFormatError, format_decimal
+from babel.numbers import parse_decimal as babel_parse_decimal
+
 MAX_LENGTH = 32
 """No amount or count in this product needs more characters than this."""
 
-_PLAIN = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
-_GROUPED = re.compile(r"[+-]?[0-9]{1,3}((,[0-9]{3})+|( [0-9]{3})+)(\.[0-9]+)?")
+LOCALES = {"en": "English", "it": "Italiano"}
+"""The languages and number formats users can choose ("en": 1,500.00; "it": 1.500,00)."""
+DEFAULT_LOCALE = "en"
+_ALLOWED = re.compile(r"[0-9.,+\- \u00a0\u202f']+")
+"""Digits, signs, and the decimal and group separators of the supported locales; anything
+else (an exponent, a letter) is refused before Babel sees it."""
 
 
 class NumberError(ValueError):
     """Text that is not a number in the accepted form; the message is for a person."""
 
 
-def parse_decimal(raw: Any, *, example: str = "25000.00", noun: str = "a number") -> Decimal:
-    """A finite Decimal from ``raw`` (text, int or Decimal): digits with an optional
-    decimal point, optionally grouped in threes by commas or spaces (``25,000.50``)."""
+class NumericCell(str):
+    """A number that came as a number (an Excel cell), not as text: its value does not
+    depend on any locale's separators."""
+
+    number: Decimal
+
+    def __new__(cls, number: Decimal | int | float) -> NumericCell:
+        value = Decimal(str(number))
+        cell = super().__new__(cls, format(value, "f"))
+        cell.number = value
+        return cell
+
+
+def locale_of(code: str | None) -> str:
+    return code if code in LOCALES else DEFAULT_LOCALE
+
+
+def format_amount(value: Decimal | int, locale: str | None = None) -> str:
+    """An amount as a person of ``locale`` reads and types it: 1,500.00 or 1.500,00."""
+    return format_decimal(value, format="#,##0.00", locale=locale_of(locale))
+
+
+def format_whole(value: int, locale: str | None = None) -> str:
+    return format_decimal(value, format="#,##0", locale=locale_of(locale))
+
+
+def parse_decimal(
+    raw: Any, *, locale: str | None = None, noun: str = "a number", example: Any = 1500
+) -> Decimal:
+    """A finite Decimal from ``raw`` written the way a person of ``locale`` writes it.
+
+    Text must parse strictly in that locale (Babel): ``1.500,00`` is 1500 in
+    Italian and refused in English; ``12,5`` is 12.5 in Italian and refused in
+    English (never 125). An int, Decimal or ``NumericCell`` is a number already.
+    """
+    locale = locale_of(locale)
+    written = format_amount(example, locale) if isinstance(example, int) else str(example)
+    refusal = f"must be {noun} written like {written}"
     if isinstance(raw, bool):
-        raise NumberError(f"must be {noun}, such as {example}")
-    if isinstance(raw, int):
-        raw = str(raw)
-    if isinstance(raw, Decimal):
-        if not raw.is_finite() or len(str(raw)) > MAX_LENGTH:
-            raise NumberError(f"must be {noun}, such as {example}")
-        return raw
-    if isinstance(raw, float):
-        raw = repr(raw)
+        raise NumberError(refusal)
+    if isinstance(raw, NumericCell):
+        return raw.number
+    if isinstance(raw, int | float | Decimal):
+        if isinstance(raw, int) and len(str(raw)) > MAX_LENGTH:
+            raise NumberError(f"is too long for {noun} (at most {MAX_LENGTH} characters)")
+        value = Decimal(str(raw))
+        if not value.is_finite() or abs(value.adjusted()) > MAX_LENGTH:
+            raise NumberError(refusal)
+        return value
     text = str(raw).strip()
     if len(text) > MAX_LENGTH:
         raise NumberError(f"is too long for {noun} (at most {MAX_LENGTH} characters)")
-    if not (_PLAIN.fullmatch(text) or _GROUPED.fullmatch(text)):
-        raise NumberError(f"must be {noun}, such as {example}")
-    return Decimal(text.replace(",", "").replace(" ", ""))
+    if not _ALLOWED.fullmatch(text) or not any(ch.isdigit() for ch in text):
+        raise NumberError(refusal)
+    try:
+        value = babel_parse_decimal(text, locale=locale, strict=True)
+    except (NumberFormatError, ValueError):
+        raise NumberError(refusal) from None
+    if not value.is_finite():
+        raise NumberError(refusal)
+    return value
 
 
 def parse_whole(
-    raw: Any, *, minimum: int | None = None, maximum: int | None = None, example: str = "30"
+    raw: Any,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    locale: str | None = None,
+    example: Any = "30",
 ) -> int:
-    """A whole number within [minimum, maximum] (``30`` or ``30.0``)."""
-    number = parse_decimal(raw, example=example, noun="a whole number")
+    """A whole number within [minimum, maximum], written as in ``locale``."""
+    number = parse_decimal(raw, locale=locale, noun="a whole number", example=example)
     if number != number.to_integral_value():
         raise NumberError("must be a whole number")
     if minimum is not None and number < minimum:

@@ -20,6 +20,7 @@ from data.clock import utcnow
 from data.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from data.labels import ROLE_LABELS
 from data.models import ROLES, LoginFailure, User, UserRole
+from data.numbers import LOCALES
 
 if TYPE_CHECKING:
     from data.db import Database
@@ -297,6 +298,23 @@ def end_sessions(session: Session, user_id: int) -> None:
     user = session.get(User, user_id, with_for_update=True)
     if user is not None:
         user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def set_locale(session: Session, actor: User, locale: str) -> User:
+    """The signed-in user's own language and number format."""
+    require_active(actor)
+    if locale not in LOCALES:
+        raise ValidationFailed({"locale": "choose " + " or ".join(LOCALES.values())})
+    actor.locale = locale
+    session.flush()
+    return actor
+
+
+def adopt_browser_locale(session: Session, user_id: int, locale: str | None) -> None:
+    """A user who never chose a language gets the browser's (kept on the user)."""
+    user = session.get(User, user_id)
+    if user is not None and user.locale is None and locale in LOCALES:
+        user.locale = locale
 
 
 def active_users_with_role(session: Session, role: str) -> list[User]:

@@ -12,7 +12,7 @@ from components.feedback import error_alert, success_alert
 from data import labels
 from data.csvout import csv_text
 from data.errors import DomainError
-from data.importfile import MAX_BYTES, read_import_file, template_csv
+from data.importfile import DECIMAL_CONVENTIONS, MAX_BYTES, read_import_file, template_csv
 from data.imports import (
     OUTCOMES,
     batch_rows,
@@ -48,6 +48,8 @@ def layout(**_query):
     if denied is not None:
         return denied
     behavior, _ = attempt(lambda: read(lambda s, _actor: get_parameters(s).data_entity_behavior))
+    user_locale, _ = attempt(lambda: read(lambda _s, actor: actor.locale))
+    decimal = next((sep for sep, code in DECIMAL_CONVENTIONS.items() if code == user_locale), ".")
     return html.Div(
         [
             dcc.Download(id="imp-download"),
@@ -69,6 +71,23 @@ def layout(**_query):
                     labels.DATA_ENTITY_BEHAVIOR_HELP.get(behavior or "allow"),
                 ],
                 className="text-muted small",
+            ),
+            html.Div(
+                [
+                    dbc.Label("Numbers in the file are written", html_for="imp-decimal",
+                              className="me-2 mb-0 small"),
+                    dbc.Select(
+                        id="imp-decimal",
+                        options=[
+                            {"label": "1,500.00 (decimal point)", "value": "."},
+                            {"label": "1.500,00 (decimal comma)", "value": ","},
+                        ],
+                        value=decimal,
+                        size="sm",
+                        className="w-auto",
+                    ),
+                ],
+                className="d-flex align-items-center mb-2",
             ),
             dcc.Upload(
                 id="imp-upload",
@@ -169,13 +188,15 @@ def batches_table():
     return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, id="imp-batch-table")
 
 
-def preview(filename: str | None, contents: str | None, progress=None):
-    """Read the upload and dry-run it: (preview layout, file to keep, message, actions style)."""
+def preview(filename: str | None, contents: str | None, progress=None, decimal: str = "."):
+    """Read the upload and dry-run it: (preview layout, file to keep, message, actions style).
+    ``decimal``: the file's decimal separator, which says how its numbers are read."""
     if not contents:
         return no_update, None, no_update, HIDDEN
+    locale = DECIMAL_CONVENTIONS.get(decimal, "en")
     try:
         data = base64.b64decode(contents.split(",", 1)[1])
-        file = read_import_file(filename or "upload.csv", data)
+        file = read_import_file(filename or "upload.csv", data, locale)
         summary = import_customers(
             database(), signed_in_user_id(), file, dry_run=True, progress=progress
         )
@@ -224,7 +245,8 @@ def preview(filename: str | None, contents: str | None, progress=None):
         ]
     )
     # the token makes each upload's import a job of its own, even for the same file
-    kept = {"filename": filename, "contents": contents, "token": secrets.token_hex(8)}
+    kept = {"filename": filename, "contents": contents, "token": secrets.token_hex(8),
+            "decimal": decimal}  # fmt: skip
     return layout, kept, None, {}
 
 
@@ -234,6 +256,7 @@ def preview(filename: str | None, contents: str | None, progress=None):
     Output("imp-message", "children", allow_duplicate=True),
     Output("imp-actions", "style"),
     Input("imp-upload", "contents"),
+    Input("imp-decimal", "value"),
     State("imp-upload", "filename"),
     prevent_initial_call=True,
     background=True,
@@ -244,12 +267,13 @@ def preview(filename: str | None, contents: str | None, progress=None):
     progress=[Output("imp-checking", "value"), Output("imp-checking-label", "children")],
     progress_default=[0, "Reading the file…"],
 )
-def on_upload(set_progress, contents, filename):
-    """A dry run of the whole file, as a background job: a long file keeps the page live."""
+def on_upload(set_progress, contents, decimal, filename):
+    """A dry run of the whole file, as a background job: a long file keeps the page live;
+    choosing another decimal separator checks the file again."""
 
     progress = reporter(set_progress, "Checking what each row would do")
     with background_job():
-        return preview(filename, contents, progress)
+        return preview(filename, contents, progress, decimal)
 
 
 def run_upload(stored: dict | None, progress=None):
@@ -257,7 +281,8 @@ def run_upload(stored: dict | None, progress=None):
         return error_alert("Upload a file first.")
     try:
         data = base64.b64decode(stored["contents"].split(",", 1)[1])
-        file = read_import_file(stored["filename"], data)
+        locale = DECIMAL_CONVENTIONS.get(stored.get("decimal"), "en")
+        file = read_import_file(stored["filename"], data, locale)
         summary = import_customers(database(), signed_in_user_id(), file, progress=progress)
     except DomainError as error:
         return error_alert(error.message)

@@ -40,7 +40,7 @@ def test_clerk_proposes_submits_recalls_and_discards(browser, web):
     browser.wait_text(".modal-title", "Proposed changes")
     assert dialog_rows(browser) == ["On hold No Invoice Discard", "Credit limit 10,000.00 25,000.00 Discard"]
     # the gated fields show their original values again; the status says not submitted
-    assert browser.field("credit_limit").get_attribute("value") == "10000.00"
+    assert browser.field("credit_limit").get_attribute("value") == "10,000.00"
     assert browser.field("city").get_attribute("value") == "Brescia"
     browser.wait_text("#cs-status", "The proposed changes have not been submitted.")
 
@@ -104,4 +104,30 @@ def test_a_user_without_the_clerk_role_cannot_save(browser, web):
     # the History tab is there for everyone who may see the customer
     browser.click_text("History")
     browser.wait_text("#cs-history", "Applied changes")
+    assert browser.console_errors() == []
+
+
+def test_an_italian_clerk_writes_amounts_the_italian_way(browser, web):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.start().sign_in("clerk")
+    browser.open("/customers/C001")
+    browser.wait_text("#cs-title", "C001")
+    language = browser.driver.find_element(
+        By.XPATH, "//select[@id=//label[normalize-space()='Language and number format']/@for]"
+    )
+    Select(language).select_by_visible_text("Italiano (1.500,00)")
+    # the page is drawn again in Italian
+    WebDriverWait(browser.driver, 10, ignored_exceptions=(StaleElementReferenceException,
+                                                          NoSuchElementException)).until(
+        lambda _: browser.field("credit_limit").get_attribute("value") == "10.000,00"
+    )  # fmt: skip
+    browser.type_into("credit_limit", "11.500,00")
+    browser.press("#cs-save")
+    browser.wait_text(".modal-title", "Proposed changes")
+    assert dialog_rows(browser) == ["Credit limit 10.000,00 11.500,00 Discard"]
+    proposed = web.world.query(lambda s: [(c.field, c.new_value) for c in s.query(ChangeRequest)
+                                          .order_by(ChangeRequest.id.desc()).first().changes])  # fmt: skip
+    assert proposed == [("credit_limit", "11500.00")]
     assert browser.console_errors() == []

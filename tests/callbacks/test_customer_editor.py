@@ -78,7 +78,7 @@ def test_save_splits_gated_and_direct_changes_and_opens_the_dialog(editor):
     dialog = text_of(out["dialog"])
     assert "Proposed changes" in dialog and "10,000.00" in dialog and "25,000.00" in dialog
     assert "Credit limit" in dialog and "Discard all changes" in dialog
-    assert out["values"][FIELD_NAMES.index("credit_limit")] == "10000.00"  # reset to original
+    assert out["values"][FIELD_NAMES.index("credit_limit")] == "10,000.00"  # reset to original
     assert out["values"][FIELD_NAMES.index("city")] == "Brescia"
     assert "have not been submitted" in text_of(out["status"])
     assert "Workflow" in text_of(out["actions"]) and "Proposed changes" in text_of(out["actions"])

@@ -35,8 +35,8 @@ def test_numbers_with_exponents_or_too_many_digits_are_refused_unconverted(raw):
         FIELDS_BY_NAME["credit_limit"].parse(raw)
 
 
-@pytest.mark.parametrize(("raw", "value"), [("25,000.50", "25000.50"), ("25 000", "25000"),
-                                            ("+7", "7"), ("0.5", "0.5"), (12, "12")])  # fmt: skip
+@pytest.mark.parametrize(("raw", "value"), [("25,000.50", "25000.50"), ("+7", "7"),
+                                            ("0.5", "0.5"), (12, "12")])  # fmt: skip
 def test_numbers_in_the_accepted_shapes_still_parse(raw, value):
     from decimal import Decimal
 
