@@ -93,7 +93,7 @@ def navbar_contents(user, counts: dict[str, int]) -> dbc.Container:
                 className="m-0",
             ),
         ],
-        className="d-flex align-items-center ms-auto",
+        className="d-flex flex-wrap align-items-center justify-content-end row-gap-2 ms-auto",
     )
     return dbc.Container(
         [brand(), dbc.Nav(links, navbar=True, className="me-auto"), right], fluid=True

@@ -8,7 +8,7 @@ from components.feedback import success_alert
 from components.status import role_badges
 from data.labels import ROLE_LABELS
 from data.models import ROLES
-from data.users import create_user, list_users, update_user, user_detail
+from data.users import MIN_PASSWORD_LENGTH, create_user, list_users, update_user, user_detail
 from pages._support import act, attempt, guard, read
 
 dash.register_page(__name__, path="/users", title="Users · Countersign", order=7)
@@ -40,6 +40,11 @@ def user_options(users):
     return [{"label": f"{u.full_name} ({u.username})", "value": u.id} for u in users]
 
 
+PASSWORD_RULE = (
+    f"At least {MIN_PASSWORD_LENGTH} characters; not a common password, not the user name."
+)
+
+
 def layout(**_query):
     denied = guard("users")
     if denied is not None:
@@ -60,9 +65,10 @@ def layout(**_query):
                     dbc.Input(
                         id="new-password",
                         type="password",
-                        className="mb-2",
+                        className="mb-1",
                         autoComplete="new-password",
                     ),
+                    dbc.FormText(PASSWORD_RULE, className="d-block mb-2"),
                     dbc.Label("Roles"),
                     dbc.Checklist(
                         id="new-roles",
@@ -103,9 +109,10 @@ def layout(**_query):
                     dbc.Input(
                         id="edit-password",
                         type="password",
-                        className="mb-3",
+                        className="mb-1",
                         autoComplete="new-password",
                     ),
+                    dbc.FormText(PASSWORD_RULE, className="d-block mb-3"),
                     dbc.Button("Save changes", id="edit-save", color="primary"),
                 ]
             ),
