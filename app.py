@@ -36,6 +36,7 @@ from data.users import (
     BUSY_MESSAGE,
     SignInLocked,
     adopt_browser_locale,
+    adopt_time_zone,
     end_sessions,
     set_locale,
     sign_in,
@@ -316,16 +317,24 @@ TOO_MANY_FROM_HERE = (
 
 
 def _register_shell_callbacks(app: Dash) -> None:
-    # the browser's offset from UTC in minutes east, so pages can show local days and times
+    # the browser's IANA time zone, so pages show local days and times
     app.clientside_callback(
         """function(_, known) {
-            const offset = -new Date().getTimezoneOffset();
-            return offset === known ? window.dash_clientside.no_update : offset;
+            const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+            return zone === known ? window.dash_clientside.no_update : zone;
         }""",
         Output("cs-tz", "data"),
         Input("cs-url", "pathname"),
         State("cs-tz", "data"),
     )
+
+    @app.callback(
+        Output("cs-tz-saved", "data"), Input("cs-tz", "data"), prevent_initial_call=True
+    )
+    def remember_time_zone(zone):
+        """Kept on the user, so every page (and every message to them) shows their times."""
+        changed, _alert = attempt(lambda: act(adopt_time_zone, zone))
+        return bool(changed) or no_update
 
     # no page sends this: it is the benchmarks' baseline, a callback that does no work
     @app.callback(Output("cs-ping", "data"), Input("cs-ping", "modified_timestamp"),

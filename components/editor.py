@@ -12,6 +12,7 @@ from dash import html
 from components.status import status_badge
 from data import labels
 from data.fields import EDITABLE_FIELDS, GROUPS, FieldSpec, field_label, field_spec
+from data.localtime import local_text
 
 FIELD = "cs-field"
 FEEDBACK = "cs-feedback"
@@ -216,17 +217,13 @@ def request_status(state: str | None, comment: str | None) -> list:
     return parts
 
 
-def _when(moment) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else ""
-
-
-def audit_table(entries: list, locale: str | None = None) -> html.Div:
+def audit_table(entries: list, locale: str | None = None, zone: str | None = None) -> html.Div:
     if not entries:
         return html.P("No changes have been applied to this customer yet.", className="text-muted")
     rows = [
         html.Tr(
             [
-                html.Td(_when(entry.at), className="text-nowrap small"),
+                html.Td(local_text(entry.at, zone), className="text-nowrap small"),
                 html.Td(field_label(entry.field)),
                 html.Td(
                     field_spec(entry.field).display_text(entry.old_value, locale),
@@ -248,7 +245,7 @@ def audit_table(entries: list, locale: str | None = None) -> html.Div:
     return dbc.Table([header, html.Tbody(rows)], size="sm", hover=True, responsive=True)
 
 
-def request_history(requests: list) -> html.Div:
+def request_history(requests: list, zone: str | None = None) -> html.Div:
     if not requests:
         return html.P("No change requests yet.", className="text-muted")
     items = []
@@ -256,7 +253,7 @@ def request_history(requests: list) -> html.Div:
         events = [
             html.Li(
                 [
-                    html.Span(_when(event.at), className="text-muted small me-2"),
+                    html.Span(local_text(event.at, zone), className="text-muted small me-2"),
                     html.Strong(EVENT_LABELS.get(event.action, event.action)),
                     html.Span(f" · {event.step_name}" if event.step_name else ""),
                     html.Span(f" by {event.actor.full_name}" if event.actor else ""),
@@ -319,9 +316,9 @@ def render_editor(view) -> Rendered:
         history=html.Div(
             [
                 html.H2("Change requests", className="h6"),
-                request_history(view.requests),
+                request_history(view.requests, view.zone),
                 html.H2("Applied changes", className="h6 mt-4"),
-                audit_table(view.audit, view.locale),
+                audit_table(view.audit, view.locale, view.zone),
             ]
         ),
         store={

@@ -106,6 +106,7 @@ def shell() -> html.Div:
             dcc.Location(id="cs-url"),
             dcc.Store(id="cs-locale-saved"),
             dcc.Store(id="cs-tz"),
+            dcc.Store(id="cs-tz-saved"),
             dcc.Store(id="cs-ping"),
             dbc.Navbar(
                 navbar_contents(None, {}), id="cs-navbar", color="dark", dark=True, className="mb-4"

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components.editor import EVENT_LABELS, audit_table
 from components.status import status_badge
 from data import labels
-from data.numbers import utc_offset_minutes
+from data.localtime import local_text
 
 ACTION = "rq-action"
 
 
-def when(moment) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
-
-
-def local_when(moment, offset_minutes: int | None) -> str:
-    """``moment`` in the viewer's local time (offset in minutes east of UTC)."""
-    if moment is None:
-        return "—"
-    if offset_minutes is None:
-        return when(moment)
-    offset = utc_offset_minutes(offset_minutes)
-    return (moment + timedelta(minutes=offset)).strftime("%Y-%m-%d %H:%M")
+def when(moment, zone: str | None = None) -> str:
+    """``moment`` in the viewer's time zone, saying which (UTC when it is not known)."""
+    return local_text(moment, zone, empty="—")
 
 
 def request_header(view) -> html.Div:
@@ -45,13 +34,13 @@ def request_header(view) -> html.Div:
             ),
         ),
         ("Submitted by", request.submitted_by.full_name if request.submitted_by else "—"),
-        ("Submitted at", when(request.submitted_at)),
+        ("Submitted at", when(request.submitted_at, view.zone)),
         ("Current step", step),
         (
             "Due",
             html.Span(
                 [
-                    when(view.due_at),
+                    when(view.due_at, view.zone),
                     " ",
                     dbc.Badge("Overdue", color="danger") if view.overdue else "",
                 ]
@@ -112,11 +101,11 @@ def diff_table(rows) -> dbc.Table:
     return dbc.Table([head, html.Tbody(body)], hover=True, responsive=True, id="rq-diff")
 
 
-def events_list(events) -> html.Ul:
+def events_list(events, zone: str | None = None) -> html.Ul:
     items = [
         html.Li(
             [
-                html.Span(when(event.at), className="text-muted small me-2"),
+                html.Span(when(event.at, zone), className="text-muted small me-2"),
                 html.Strong(EVENT_LABELS.get(event.action, event.action)),
                 html.Span(f" · {event.step_name}" if event.step_name else ""),
                 html.Span(f" by {event.actor.full_name}" if event.actor else ""),
@@ -216,9 +205,9 @@ def request_body(view, side=None) -> html.Div:
                             html.H2(labels.PROPOSED_CHANGES, className="h5"),
                             diff_table(view.rows),
                             html.H2("Workflow history", className="h5 mt-4"),
-                            events_list(view.events),
+                            events_list(view.events, view.zone),
                             html.H2("Other recent changes to this customer", className="h5 mt-4"),
-                            audit_table(view.recent_changes, view.locale),
+                            audit_table(view.recent_changes, view.locale, view.zone),
                         ],
                         lg=8,
                     ),

@@ -476,6 +476,8 @@ class EditorView:
     requests: list[ChangeRequest]
     locale: str
     """How the viewer writes numbers: ``values`` are written that way."""
+    zone: str | None = None
+    """The viewer's time zone (None: UTC)."""
 
 
 def editor_view(session: Session, actor: User, account: str) -> EditorView:
@@ -513,4 +515,5 @@ def editor_view(session: Session, actor: User, account: str) -> EditorView:
         audit=customer_history(session, customer.id),
         requests=history,
         locale=locale,
+        zone=actor.time_zone,
     )

@@ -268,6 +268,8 @@ class RequestView:
 
     locale: str = "en"
     """How the viewer reads numbers; the rows are written that way."""
+    zone: str | None = None
+    """The viewer's time zone (None: UTC)."""
 
     @property
     def stale(self) -> bool:
@@ -353,6 +355,7 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
         recent_changes=recent[:10],
         delegates=delegates,
         locale=locale,
+        zone=actor.time_zone,
     )
 
 

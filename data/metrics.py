@@ -32,6 +32,7 @@ from data.clock import utcnow
 from data.csvout import csv_text
 from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME
+from data.localtime import utc_offset_minutes
 from data.models import (
     CLOSED_STATES,
     OPEN_STATES,
@@ -44,7 +45,6 @@ from data.models import (
     User,
     WorkflowStep,
 )
-from data.numbers import utc_offset_minutes
 from data.rollups import CYCLE_BUCKETS, STEP_DECIDED
 from data.users import require_role
 

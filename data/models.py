@@ -77,6 +77,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(10))
     """The user's language and number format ("en", "it"); None: from the browser."""
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    """The IANA time zone times are shown in (the browser's); None: UTC."""
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Bumped on sign-out and password reset: every earlier session cookie stops working."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -111,17 +111,3 @@ def parse_whole(
     if maximum is not None and number > maximum:
         raise NumberError(f"must be at most {maximum:,}")
     return int(number)
-
-
-UTC_OFFSET_LIMIT = 14 * 60
-"""The farthest a time zone is from UTC, in minutes (UTC+14, Kiribati)."""
-
-
-def utc_offset_minutes(raw: Any) -> int:
-    """A browser's offset from UTC in minutes east; anything else is taken as UTC."""
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        return 0
-    try:
-        return parse_whole(raw, minimum=-UTC_OFFSET_LIMIT, maximum=UTC_OFFSET_LIMIT)
-    except NumberError:
-        return 0

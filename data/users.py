@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from data.clock import utcnow
 from data.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from data.labels import ROLE_LABELS
+from data.localtime import zone_name
 from data.models import ROLES, LoginFailure, User, UserRole
 from data.numbers import LOCALES
 
@@ -308,6 +309,18 @@ def set_locale(session: Session, actor: User, locale: str) -> User:
     actor.locale = locale
     session.flush()
     return actor
+
+
+def adopt_time_zone(session: Session, actor: User, zone: object) -> bool:
+    """The signed-in user's browser reported its IANA time zone: times are shown in it.
+    Writes only when it changed; returns whether it did."""
+    require_active(actor)
+    name = zone_name(zone)
+    if name is None or actor.time_zone == name:
+        return False
+    actor.time_zone = name
+    session.flush()
+    return True
 
 
 def adopt_browser_locale(session: Session, user_id: int, locale: str | None) -> None:

@@ -87,6 +87,13 @@ def load_actor(session: Session) -> User | None:
     return session.get(User, user_id) if user_id is not None else None
 
 
+def viewer_zone() -> str | None:
+    """The signed-in user's IANA time zone (None: UTC), for showing times."""
+    with database().session() as session:
+        actor = load_actor(session)
+        return actor.time_zone if actor is not None else None
+
+
 def act(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``service(session, actor, ...)`` as the signed-in user in one unit of work."""
     return database().run(lambda session: service(session, load_actor(session), *args, **kwargs))

@@ -16,7 +16,8 @@ from data.inbox import (
     inbox,
     inbox_counts,
 )
-from pages._support import attempt, database, guard, read, signed_in_user_id
+from data.localtime import local_text
+from pages._support import attempt, database, guard, read, signed_in_user_id, viewer_zone
 
 dash.register_page(__name__, path="/approvals", title="Approvals · Countersign", order=2)
 
@@ -133,6 +134,7 @@ def inbox_rows(tab, field, group, overdue, search):
     labels = [f"{TAB_LABELS[t]} ({count_label((counts or {}).get(t, 0))})" for t in TABS]
     if rows is None:
         return [], labels, alert
+    zone = viewer_zone()
     data = [
         {
             "row_id": str(r.request_id),
@@ -141,8 +143,8 @@ def inbox_rows(tab, field, group, overdue, search):
             "account": r.account,
             "customer_name": r.customer_name,
             "submitter": r.submitter,
-            "since": r.since.strftime("%Y-%m-%d %H:%M") if r.since else "",
-            "submitted_at": r.submitted_at.strftime("%Y-%m-%d %H:%M") if r.submitted_at else "",
+            "since": local_text(r.since, zone),
+            "submitted_at": local_text(r.submitted_at, zone),
             "step": r.step,
             "fields": r.fields,
             "status": "Overdue" if r.overdue else (r.decision or "").replace("_", " ").capitalize(),

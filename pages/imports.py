@@ -19,8 +19,17 @@ from data.imports import (
     import_customers,
     recent_batches,
 )
+from data.localtime import local_text
 from data.parameters import get_parameters
-from pages._support import attempt, background_job, database, guard, read, signed_in_user_id
+from pages._support import (
+    attempt,
+    background_job,
+    database,
+    guard,
+    read,
+    signed_in_user_id,
+    viewer_zone,
+)
 
 dash.register_page(__name__, path="/imports", title="Imports · Countersign", order=3)
 
@@ -154,12 +163,13 @@ def batches_table():
         return alert
     if not batches:
         return html.P("No imports yet.", className="text-muted")
+    zone = viewer_zone()
     rows = [
         html.Tr(
             [
                 html.Td(f"#{b.id}"),
                 html.Td(b.filename),
-                html.Td(b.created_at.strftime("%Y-%m-%d %H:%M UTC")),
+                html.Td(local_text(b.created_at, zone)),
                 html.Td([b.status.capitalize(),
                          html.Div(b.message, className="small text-muted") if b.message else None]),
                 html.Td(

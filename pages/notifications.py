@@ -4,8 +4,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.localtime import local_text
 from data.notifications import KIND_LABELS, mark_all_read, recent_notifications
-from pages._support import act, attempt, guard, read
+from pages._support import act, attempt, guard, read, viewer_zone
 
 dash.register_page(__name__, path="/notifications", title="Notifications · Countersign")
 
@@ -18,6 +19,7 @@ def layout(**_query):
     if items is None:
         return alert
     unread_ids = {item.id for item in items if item.read_at is None}
+    zone = viewer_zone()
     attempt(lambda: act(mark_all_read))
     rows = [
         dbc.ListGroupItem(
@@ -30,9 +32,7 @@ def layout(**_query):
                             text_color="dark",
                             className="me-2 border",
                         ),
-                        html.Span(
-                            item.at.strftime("%Y-%m-%d %H:%M UTC"), className="text-muted small"
-                        ),
+                        html.Span(local_text(item.at, zone), className="text-muted small"),
                         dbc.Badge("new", color="primary", className="ms-2")
                         if item.id in unread_ids
                         else None,

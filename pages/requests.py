@@ -6,8 +6,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from components.request import local_when
+from components.request import when
 from components.status import status_badge
+from data.localtime import zone_name
 from data.metrics import LIST_LIMIT, RequestFilters, request_list
 from pages._support import attempt, guard, read
 
@@ -72,8 +73,8 @@ def render(query: dict, offset):
                             html.Td(row.step or "—"),
                             html.Td(", ".join(row.holders) or "—"),
                             html.Td(", ".join(row.fields)),
-                            html.Td(local_when(row.submitted_at, offset)),
-                            html.Td(local_when(row.due_at, offset)),
+                            html.Td(when(row.submitted_at, zone_name(offset))),
+                            html.Td(when(row.due_at, zone_name(offset))),
                         ],  # fmt: skip
                         className="request-row",
                     )

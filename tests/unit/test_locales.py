@@ -187,3 +187,46 @@ def test_signing_in_adopts_the_browsers_language_once(web):
     client.post("/login", data={"username": "clerk", "password": "secret", "csrf": csrf_of(form.data)},
                 headers={"Accept-Language": "it"})  # fmt: skip
     assert web.world.query(lambda s: web.world.user(s, "clerk").locale) == "en"
+
+
+# times say their zone, in the user's own
+
+
+def test_times_are_shown_in_the_users_zone_and_say_which_across_a_dst_change():
+    from datetime import UTC, datetime
+
+    from data.localtime import local_text
+
+    before = datetime(2026, 3, 28, 11, 0, tzinfo=UTC)  # Saturday, still CET (UTC+1)
+    after = datetime(2026, 3, 29, 11, 0, tzinfo=UTC)  # Sunday, CEST (UTC+2) since 01:00 UTC
+    assert local_text(before, "Europe/Rome") == "2026-03-28 12:00 CET"
+    assert local_text(after, "Europe/Rome") == "2026-03-29 13:00 CEST"
+    assert local_text(after, None) == "2026-03-29 11:00 UTC"
+    assert local_text(after, "Not/AZone") == "2026-03-29 11:00 UTC"
+    assert local_text(after, "../../etc/passwd") == "2026-03-29 11:00 UTC"
+
+
+def test_a_user_keeps_the_zone_their_browser_reports(world):
+    from data.users import adopt_time_zone
+
+    assert world.act("approver", adopt_time_zone, "Europe/Rome") is True
+    assert world.act("approver", adopt_time_zone, "Europe/Rome") is False  # no write
+    assert world.act("approver", adopt_time_zone, "Mars/Olympus") is False
+    assert world.act("approver", adopt_time_zone, 7200) is False
+    assert world.query(lambda s: world.user(s, "approver").time_zone) == "Europe/Rome"
+
+
+def test_the_request_page_shows_times_in_the_viewers_zone(world):
+    from data import requests as svc
+    from data.inbox import request_view
+    from data.users import adopt_time_zone
+
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"},
+                           expected_version=world.version_of("C001")).request.id  # fmt: skip
+    world.act("clerk", svc.submit, request_id)
+    world.act("approver", adopt_time_zone, "Asia/Kolkata")
+    view = world.act("approver", request_view, request_id)
+    assert view.zone == "Asia/Kolkata"
+    from components.request import when
+
+    assert when(view.request.submitted_at, view.zone).endswith(" IST")

@@ -1,4 +1,4 @@
-"""Each user's language and number format
+"""Each user's language and number format, and time zone
 
 Revision ID: 0010
 Revises: 0009
@@ -17,8 +17,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("locale", sa.String(10), nullable=True))
+        batch.add_column(sa.Column("time_zone", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("users") as batch:
+        batch.drop_column("time_zone")
         batch.drop_column("locale")
