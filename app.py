@@ -53,6 +53,7 @@ from pages._support import (
     parse_session_id,
     read,
     signed_in_user_id,
+    viewer_locale,
 )
 
 ROOT = Path(__file__).resolve().parent
@@ -66,6 +67,12 @@ MAX_SIGNIN_BYTES = 16 * 1024
 
 # every callback request carries the signed-in user to a background job it starts
 hooks.custom_data("countersign")(lambda _context: job_data())
+
+
+@hooks.index()
+def _page_language(index: str) -> str:
+    """``<html lang>`` follows the signed-in user's language."""
+    return index.replace("<html>", f'<html lang="{viewer_locale()}">', 1)
 
 
 def background_manager(settings: Settings):
@@ -257,7 +264,8 @@ def _set_up_sign_in(server, settings: Settings) -> None:
 
     @server.get("/login")
     def login_form():
-        return signin_page(csrf=csrf_token(), target=safe_next(request.args.get("next")))
+        return signin_page(csrf=csrf_token(), target=safe_next(request.args.get("next")),
+                           language=request.accept_languages.best_match(list(LOCALES)))  # fmt: skip
 
     @server.post("/login")
     @limiter.limit(settings.sign_in_limit, key_func=get_remote_address)

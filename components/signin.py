@@ -10,7 +10,7 @@ from flask import render_template_string
 DEFAULT_TARGET = "/customers"
 
 PAGE = """<!DOCTYPE html>
-<html lang="en">
+<html lang="{{ language }}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -57,10 +57,16 @@ PAGE = """<!DOCTYPE html>
 """
 
 
-def signin_page(*, csrf: str, target: str, username: str = "", message: str | None = None):
-    return render_template_string(
-        PAGE, csrf=csrf, target=target, username=username, message=message
-    )
+def signin_page(
+    *,
+    csrf: str,
+    target: str,
+    username: str = "",
+    message: str | None = None,
+    language: str | None = None,
+):
+    return render_template_string(PAGE, csrf=csrf, target=target, username=username,
+                                  message=message, language=language or "en")  # fmt: skip
 
 
 def safe_next(target: str | None) -> str:

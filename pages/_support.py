@@ -19,6 +19,7 @@ from data.access import can_open
 from data.db import Database
 from data.errors import DomainError
 from data.models import User
+from data.numbers import DEFAULT_LOCALE, locale_of
 
 DATABASE_KEY = "countersign.database"
 T = TypeVar("T")
@@ -85,6 +86,16 @@ def load_actor(session: Session) -> User | None:
     """The signed-in user as of this transaction (None when nobody is signed in)."""
     user_id = signed_in_user_id()
     return session.get(User, user_id) if user_id is not None else None
+
+
+def viewer_locale() -> str:
+    """The signed-in user's language ("en" when nobody is signed in, or none was chosen)."""
+    user_id = signed_in_user_id()
+    if user_id is None:
+        return DEFAULT_LOCALE
+    with database().session() as session:
+        user = session.get(User, user_id)
+        return locale_of(user.locale if user is not None else None)
 
 
 def viewer_zone() -> str | None:

@@ -230,3 +230,13 @@ def test_the_request_page_shows_times_in_the_viewers_zone(world):
     from components.request import when
 
     assert when(view.request.submitted_at, view.zone).endswith(" IST")
+
+
+def test_the_page_says_its_language(web):
+    from tests.dash_http import client_as
+
+    web.world.act("clerk", set_locale, "it")
+    assert b'<html lang="it">' in client_as(web.app, web.world.user_id("clerk")).get("/customers").data
+    assert b'<html lang="en">' in client_as(web.app, web.world.user_id("clerk2")).get("/customers").data
+    login = web.app.server.test_client().get("/login", headers={"Accept-Language": "it-IT,it"})
+    assert b'<html lang="it">' in login.data
