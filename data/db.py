@@ -229,27 +229,23 @@ def upgrade_database(url: str, revision: str = "head", *, locked: bool = False) 
         with schema_lock(url):
             upgrade_database(url, revision, locked=True)
         return
+    _migrate(url, command.upgrade, revision)
+
+
+def downgrade_database(url: str, revision: str) -> None:
+    _migrate(url, command.downgrade, revision)
+
+
+def _migrate(url: str, step: Callable[[Config, str], None], revision: str) -> None:
     url = normalise_database_url(url)
     engine = make_engine(url)
     try:
         with engine.connect() as connection, _sqlite_foreign_keys_paused(connection):
             config = alembic_config(url)
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            step(config, revision)
             connection.commit()
-            if engine.dialect.name == "sqlite":
+            if step is command.upgrade and engine.dialect.name == "sqlite":
                 _refresh_sqlite_statistics(connection)
-    finally:
-        engine.dispose()
-
-
-def downgrade_database(url: str, revision: str) -> None:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection, _sqlite_foreign_keys_paused(connection):
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-            connection.commit()
     finally:
         engine.dispose()

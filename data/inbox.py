@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from babel.numbers import format_decimal
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -27,7 +26,7 @@ from data.models import (
     User,
     UserRole,
 )
-from data.numbers import locale_of
+from data.numbers import format_share, locale_of
 from data.requests import (
     UNDECIDED_ASSIGNMENT_STATES,
     allowed_actions,
@@ -286,7 +285,7 @@ def _difference(field: str, original: str | None, new: str | None, locale: str) 
     sign = "+" if delta >= 0 else "−"
     if before == 0:
         return f"{sign}{shown}"
-    share = format_decimal(abs(delta) * 100 / abs(before), format="#,##0.0", locale=locale)
+    share = format_share(abs(delta) * 100 / abs(before), locale)
     return f"{sign}{shown} ({sign}{share} %)"
 
 

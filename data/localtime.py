@@ -7,6 +7,9 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from data.clock import utcnow
+from data.numbers import NumberError, parse_whole
+
 UTC_ZONE = "UTC"
 _ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}")
 
@@ -52,9 +55,6 @@ UTC_OFFSET_LIMIT = 14 * 60
 def utc_offset_minutes(raw: object, now: datetime | None = None) -> int:
     """What the browser reported (an IANA zone name, or minutes east of UTC) as minutes east
     of UTC now; anything else is taken as UTC."""
-    from data.clock import utcnow
-    from data.numbers import NumberError, parse_whole
-
     if isinstance(raw, str) and zone_name(raw):
         return utc_offset_now(raw, now or utcnow())
     if isinstance(raw, bool) or not isinstance(raw, int | str):

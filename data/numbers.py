@@ -53,8 +53,9 @@ def format_amount(value: Decimal | int, locale: str | None = None) -> str:
     return format_decimal(value, format="#,##0.00", locale=locale_of(locale))
 
 
-def format_whole(value: int, locale: str | None = None) -> str:
-    return format_decimal(value, format="#,##0", locale=locale_of(locale))
+def format_share(value: Decimal, locale: str | None = None) -> str:
+    """A percentage's number as a person of ``locale`` reads it: 12.5 or 12,5."""
+    return format_decimal(value, format="#,##0.0", locale=locale_of(locale))
 
 
 def parse_decimal(

@@ -22,6 +22,7 @@ from data.access import may_decide
 from data.audit import record_customer_change
 from data.errors import (
     Conflict,
+    DomainError,
     InvalidTransition,
     NotFound,
     PermissionDenied,
@@ -63,6 +64,9 @@ CHANGED_SINCE_SEEN = (
     "This request changed since you opened it: its proposed changes were resubmitted. "
     "Review them again before you decide; nothing was decided."
 )
+
+
+NOT_WAITING_FOR_YOU = "This request is not waiting for you."
 
 
 class RequestChanged(Conflict):
@@ -512,22 +516,24 @@ def _stale_error(stale: list[StaleProposal]) -> StaleChange:
 
 def _decision_problem(
     session: Session, request: ChangeRequest, step: RequestStep, actor: User
-) -> str | None:
+) -> DomainError | None:
     """Why ``actor`` may not decide ``step`` now, or None when they may.
 
     One person, one vote per step: whoever already decided the step (under any
     assignment: their own, a delegation, a reassignment) may not decide it again.
     """
     if actor.id in _excluded(session, request):
-        return "You proposed or submitted changes in this request, so you cannot decide it."
+        return PermissionDenied(
+            "You proposed or submitted changes in this request, so you cannot decide it."
+        )
     mine = [a for a in step.assignments if a.user_id == actor.id]
     if any(a.state in ("approved", "rejected") for a in mine):
-        return "You have already decided this step."
+        return InvalidTransition("You have already decided this step.")
     open_assignment = next((a for a in mine if a.state == "open"), None)
     if open_assignment is None:
-        return "This request is not waiting for you."
+        return PermissionDenied(NOT_WAITING_FOR_YOU)
     if not may_decide(actor, open_assignment.via_role):
-        return "Your roles no longer include deciding approvals."
+        return PermissionDenied("Your roles no longer include deciding approvals.")
     return None
 
 
@@ -546,11 +552,10 @@ def _my_open_assignment(
     problem = (
         _decision_problem(session, request, step, actor)
         if step
-        else "This request is not waiting for you."
+        else PermissionDenied(NOT_WAITING_FOR_YOU)
     )
     if problem is not None:
-        error = InvalidTransition if problem.startswith("You have already") else PermissionDenied
-        raise error(problem)
+        raise problem
     assignment = next(a for a in step.assignments if a.user_id == actor.id and a.state == "open")
     return step, assignment
 
