@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench browser clean
+.PHONY: run test lint bench browser clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ browser:
 
 test: $(VENV)/.installed-test browser
 	$(BIN)/pytest --headless
+
+# the UI's message ids, extracted from the code and merged into every catalogue (data/i18n.py)
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header \
+		-o instance/messages.pot app.py data pages components
+	$(BIN)/pybabel update -i instance/messages.pot -d data/translations \
+		--no-fuzzy-matching --width 100
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -15,7 +15,7 @@ import dash._callback
 from dash import Dash, Input, Output, State, hooks, no_update
 from dash.background_callback.managers import BaseBackgroundCallbackManager
 from dash.exceptions import DashException
-from flask import abort, redirect, request, session
+from flask import abort, g, redirect, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -26,10 +26,11 @@ from components.layout import navbar_contents, shell
 from components.signin import safe_next, signin_page
 from data.config import Settings, load_settings
 from data.db import Database, schema_lock, upgrade_database
+from data.i18n import N_, _, current_language, reset_language, set_language
 from data.imports import recover_abandoned_batches
 from data.models import User
 from data.notifications import unread_count
-from data.numbers import LOCALES
+from data.numbers import DEFAULT_LOCALE, LOCALES, locale_of
 from data.requests import waiting_counts
 from data.seed import is_seeded, seed_demo
 from data.users import (
@@ -53,7 +54,6 @@ from pages._support import (
     parse_session_id,
     read,
     signed_in_user_id,
-    viewer_locale,
 )
 
 ROOT = Path(__file__).resolve().parent
@@ -72,7 +72,7 @@ hooks.custom_data("countersign")(lambda _context: job_data())
 @hooks.index()
 def _page_language(index: str) -> str:
     """``<html lang>`` follows the signed-in user's language."""
-    return index.replace("<html>", f'<html lang="{viewer_locale()}">', 1)
+    return index.replace("<html>", f'<html lang="{current_language()}">', 1)
 
 
 def background_manager(settings: Settings):
@@ -215,14 +215,22 @@ def _handle_errors(server) -> None:
         log.exception("unhandled error on %s", request.path, exc_info=original)
         if request.path.startswith("/_dash-update-component"):
             if isinstance(original, MALFORMED):
-                return {"message": "This request could not be understood; nothing changed."}, 400
-            return {"message": "Something went wrong on our side; nothing changed."}, 500
-        return "Something went wrong on our side. Please go back and try again.", 500
+                return {"message": _("This request could not be understood; nothing changed.")}, 400
+            return {"message": _("Something went wrong on our side; nothing changed.")}, 500
+        return _("Something went wrong on our side. Please go back and try again."), 500
 
     @server.errorhandler(RequestEntityTooLarge)
     def too_large(_error):
         megabytes = (request.max_content_length or MAX_REQUEST_BYTES) // (1024 * 1024)
-        return {"message": f"This request is larger than {megabytes} MB; nothing changed."}, 413
+        message = _("This request is larger than {size} MB; nothing changed.")
+        return {"message": message.format(size=megabytes)}, 413
+
+
+def request_language() -> str:
+    """The language of this request: the signed-in user's, else the browser's."""
+    if current_user and current_user.is_authenticated:
+        return locale_of(getattr(current_user, "locale", None))
+    return request.accept_languages.best_match(list(LOCALES)) or DEFAULT_LOCALE
 
 
 def _set_up_sign_in(server, settings: Settings) -> None:
@@ -235,6 +243,12 @@ def _set_up_sign_in(server, settings: Settings) -> None:
         headers_enabled=False,
     )
 
+    @server.teardown_request
+    def forget_language(_error):
+        token = g.pop("language", None)
+        if token is not None:
+            reset_language(token)
+
     @login_manager.user_loader
     def load_user(session_id: str) -> SessionUser | None:
         parsed = parse_session_id(session_id)
@@ -245,17 +259,18 @@ def _set_up_sign_in(server, settings: Settings) -> None:
             user = session_.get(User, user_id)
             if user is None or not user.is_active or user.session_epoch != epoch:
                 return None
-            return SessionUser(user.id, epoch)
+            return SessionUser(user.id, epoch, user.locale)
 
     @server.before_request
     def require_sign_in():
+        g.language = set_language(request_language())
         if request.path == "/login":
             request.max_content_length = MAX_SIGNIN_BYTES
         if request.path.startswith(PUBLIC_PATHS) or current_user.is_authenticated:
             return None
         if request.method == "GET" and not request.path.startswith("/_"):
             return redirect("/login?next=" + quote(request.full_path.rstrip("?")))
-        return {"message": "Sign in first."}, 401
+        return {"message": _("Sign in first.")}, 401
 
     def csrf_token() -> str:
         if "csrf" not in session:
@@ -265,7 +280,7 @@ def _set_up_sign_in(server, settings: Settings) -> None:
     @server.get("/login")
     def login_form():
         return signin_page(csrf=csrf_token(), target=safe_next(request.args.get("next")),
-                           language=request.accept_languages.best_match(list(LOCALES)))  # fmt: skip
+                           language=current_language())  # fmt: skip
 
     @server.post("/login")
     @limiter.limit(settings.sign_in_limit, key_func=get_remote_address)
@@ -280,16 +295,18 @@ def _set_up_sign_in(server, settings: Settings) -> None:
             return page, status
 
         if not secrets.compare_digest(str(form.get("csrf", "")), session.get("csrf", "-")):
-            return again("This sign-in form has expired; enter your user name and password again.")
+            return again(
+                _("This sign-in form has expired; enter your user name and password again.")
+            )
         password = form.get("password") or ""
         if not username.strip() or not password:
-            return again("Enter your user name and password.")
+            return again(_("Enter your user name and password."))
         try:
             signed_in = sign_in(database(), username, password)
         except SignInLocked as locked:
-            return again(locked.message, 429 if locked.message != BUSY_MESSAGE else 503)
+            return again(_(locked.message), 429 if locked.message != BUSY_MESSAGE else 503)
         if signed_in is None:
-            return again(BAD_CREDENTIALS)
+            return again(_(BAD_CREDENTIALS))
         browser_locale = request.accept_languages.best_match(list(LOCALES))
         database().run(adopt_browser_locale, signed_in.user_id, browser_locale)
         session.clear()
@@ -299,9 +316,9 @@ def _set_up_sign_in(server, settings: Settings) -> None:
     @server.errorhandler(TooManyRequests)
     def too_many(_error):
         if request.path != "/login":
-            return {"message": "Too many requests; wait a minute and try again."}, 429
+            return {"message": _("Too many requests; wait a minute and try again.")}, 429
         page = signin_page(csrf=csrf_token(), target=safe_next(request.form.get("next")),
-                           message=TOO_MANY_FROM_HERE)  # fmt: skip
+                           message=_(TOO_MANY_FROM_HERE))  # fmt: skip
         return page, 429
 
     @server.post("/logout")
@@ -318,10 +335,8 @@ def _set_up_sign_in(server, settings: Settings) -> None:
         abort(405)
 
 
-BAD_CREDENTIALS = "That user name and password do not match an active account."
-TOO_MANY_FROM_HERE = (
-    "Too many sign-in attempts from your network. Wait a minute and try again."
-)
+BAD_CREDENTIALS = N_("That user name and password do not match an active account.")
+TOO_MANY_FROM_HERE = N_("Too many sign-in attempts from your network. Wait a minute and try again.")
 
 
 def _register_shell_callbacks(app: Dash) -> None:
@@ -336,9 +351,7 @@ def _register_shell_callbacks(app: Dash) -> None:
         State("cs-tz", "data"),
     )
 
-    @app.callback(
-        Output("cs-tz-saved", "data"), Input("cs-tz", "data"), prevent_initial_call=True
-    )
+    @app.callback(Output("cs-tz-saved", "data"), Input("cs-tz", "data"), prevent_initial_call=True)
     def remember_time_zone(zone):
         """Kept on the user, so every page (and every message to them) shows their times."""
         changed, _alert = attempt(lambda: act(adopt_time_zone, zone))

@@ -7,7 +7,10 @@ from html import escape as html_escape
 from typing import Any
 
 import dash_bootstrap_components as dbc
+from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 from dash import dcc, html
+
+from data.i18n import _, current_language
 
 PALETTE = {
     "submitted": "#0d6efd",
@@ -54,6 +57,8 @@ def _layout(
         "legend": {"orientation": "h", "y": -0.2},
         "barmode": "stack" if stacked else "group",
         "font": {"family": "system-ui, -apple-system, Segoe UI, sans-serif", "size": 12},
+        # plotly's decimal and thousands separators, as the reader writes numbers
+        "separators": get_decimal_symbol(current_language()) + get_group_symbol(current_language()),
         "xaxis": {"automargin": True, **(xaxis or {})},
         "yaxis": {"gridcolor": "#eee", "rangemode": "tozero", **(yaxis or {})},
         **extra,
@@ -64,15 +69,17 @@ def _title(text: str) -> dict[str, Any]:
     return {"title": {"text": text}} if text else {}
 
 
-def empty_figure(message: str = "Nothing in this range") -> Figure:
+def empty_figure(message: str | None = None) -> Figure:
+    message = message or _("Nothing in this range")
     return {
         "data": [],
         "layout": _layout(
             height=220,
             xaxis={"visible": False},
             yaxis={"visible": False},
-            annotations=[{"text": message, "showarrow": False,
-                          "font": {"color": "#6c757d", "size": 14}}],
+            annotations=[
+                {"text": message, "showarrow": False, "font": {"color": "#6c757d", "size": 14}}
+            ],
         ),  # fmt: skip
     }
 
@@ -94,7 +101,7 @@ def bar_chart(
 ) -> Figure:
     """One series of bars; ``links`` (one per bar) make each bar a drill-through."""
     if not labels:
-        return empty_figure("Nothing waiting")
+        return empty_figure(_("Nothing waiting"))
     labels = [plot_text(label) for label in labels]
     bar: dict[str, Any] = {
         "type": "bar",
@@ -190,14 +197,14 @@ def figure_table(
             html.Tbody([html.Tr([html.Td(_cell(v)) for v in row]) for row in rows]),
         ]
         if rows
-        else [html.Tbody(html.Tr(html.Td("No figures in this range.", className="text-muted")))],
+        else [html.Tbody(html.Tr(html.Td(_("No figures in this range."), className="text-muted")))],
         size="sm",
         striped=True,
         className="mb-2 figure-table",
         id=f"table-{table_id}",
     )
     button = dbc.Button(
-        "Download CSV",
+        _("Download CSV"),
         id={"type": kind, "table": table_id},
         color="outline-secondary",
         size="sm",
@@ -210,9 +217,9 @@ def figure_table(
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
+        return format_decimal(value, "#,##0.0", locale=current_language())
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_decimal(value, "#,##0", locale=current_language())
     return "" if value is None else str(value)
 
 

@@ -12,6 +12,7 @@ from dash import html
 from components.status import status_badge
 from data import labels
 from data.fields import EDITABLE_FIELDS, GROUPS, FieldSpec, field_label, field_spec
+from data.i18n import N_, Labels, _
 from data.localtime import local_text
 
 FIELD = "cs-field"
@@ -20,34 +21,38 @@ ACTION = "cs-action"
 DISCARD_ROW = "cs-discard"
 
 FIELD_NAMES = [spec.name for spec in EDITABLE_FIELDS]
-BOOLEAN_OPTIONS = [{"label": "Yes", "value": "true"}, {"label": "No", "value": "false"}]
-EVENT_LABELS = {
-    "submitted": "Submitted",
-    "resubmitted": "Resubmitted",
-    "recalled": "Recalled",
-    "approved": "Approved",
-    "rejected": "Rejected",
-    "change_requested": "Change requested",
-    "delegated": "Delegated",
-    "reassigned": "Reassigned",
-    "escalated": "Escalated",
-    "released": "Assignment handed back",
-    "step_started": "Step started",
-    "step_skipped": "Step skipped",
-    "applied": "Changes applied",
-    "closed_rejected": "Closed as rejected",
-    "discarded": "Discarded",
-}
+EVENT_LABELS = Labels(
+    {
+        "submitted": N_("Submitted"),
+        "resubmitted": N_("Resubmitted"),
+        "recalled": N_("Recalled"),
+        "approved": N_("Approved"),
+        "rejected": N_("Rejected"),
+        "change_requested": N_("Change requested"),
+        "delegated": N_("Delegated"),
+        "reassigned": N_("Reassigned"),
+        "escalated": N_("Escalated"),
+        "released": N_("Assignment handed back"),
+        "step_started": N_("Step started"),
+        "step_skipped": N_("Step skipped"),
+        "applied": N_("Changes applied"),
+        "closed_rejected": N_("Closed as rejected"),
+        "discarded": N_("Discarded"),
+    }
+)
 
 
 def field_control(spec: FieldSpec, text: str | None, disabled: bool):
     control_id = {"type": FIELD, "name": spec.name}
     if spec.kind == "boolean":
         return dbc.Select(
-            id=control_id, options=BOOLEAN_OPTIONS, value=text or "false", disabled=disabled
+            id=control_id,
+            options=[{"label": _("Yes"), "value": "true"}, {"label": _("No"), "value": "false"}],
+            value=text or "false",
+            disabled=disabled,
         )
     if spec.kind == "choice":
-        options = [{"label": choice, "value": choice} for choice in spec.choices]
+        options = [{"label": _(choice), "value": choice} for choice in spec.choices]
         return dbc.Select(id=control_id, options=options, value=text, disabled=disabled)
     return dbc.Input(
         id=control_id,
@@ -64,7 +69,7 @@ def field_row(spec: FieldSpec, text: str | None, gated: bool, disabled: bool) ->
     if gated:
         label.append(
             dbc.Badge(
-                "needs approval",
+                _("needs approval"),
                 color="light",
                 text_color="secondary",
                 className="ms-2 fw-normal gated-mark",
@@ -101,7 +106,7 @@ def customer_form(
         ]
         cards.append(
             dbc.Card(
-                [dbc.CardHeader(group, className="fw-semibold"), dbc.CardBody(dbc.Row(rows))],
+                [dbc.CardHeader(_(group), className="fw-semibold"), dbc.CardBody(dbc.Row(rows))],
                 className="mb-3 shadow-sm",
             )
         )
@@ -127,8 +132,9 @@ def proposed_changes_table(changes: Iterable, editable: bool, locale: str | None
             html.Tr(
                 [
                     html.Td(spec.label),
-                    html.Td(spec.display_text(change.original_value, locale),
-                            className="text-muted"),
+                    html.Td(
+                        spec.display_text(change.original_value, locale), className="text-muted"
+                    ),
                     html.Td(spec.display_text(change.new_value, locale), className="fw-semibold"),
                     html.Td(discard, className="text-end"),
                 ],
@@ -136,11 +142,11 @@ def proposed_changes_table(changes: Iterable, editable: bool, locale: str | None
             )
         )
     if not rows:
-        return html.P("There are no proposed changes.", className="text-muted mb-0")
+        return html.P(_("There are no proposed changes."), className="text-muted mb-0")
     header = html.Thead(
         html.Tr(
             [
-                html.Th("Field"),
+                html.Th(_("Field")),
                 html.Th(labels.ORIGINAL_VALUE),
                 html.Th(labels.NEW_VALUE),
                 html.Th(""),
@@ -179,7 +185,7 @@ def proposed_changes_dialog_content(
 
 def action_pane(state: str | None, actions: set[str], has_changes: bool, may_edit: bool):
     """Save, and once there is a proposal, Proposed changes and the Workflow menu."""
-    buttons = [dbc.Button("Save", id="cs-save", color="primary", disabled=not may_edit)]
+    buttons = [dbc.Button(_("Save"), id="cs-save", color="primary", disabled=not may_edit)]
     if has_changes:
         buttons.append(
             dbc.Button(
@@ -213,13 +219,15 @@ def request_status(state: str | None, comment: str | None) -> list:
     if state == "draft":
         parts.append(html.Span(labels.NOT_SUBMITTED_MESSAGE, className="ms-2"))
     elif state == "change_requested" and comment:
-        parts.append(html.Span(["Approver's comment: ", html.Q(comment)], className="ms-2"))
+        parts.append(html.Span([_("Approver's comment: "), html.Q(comment)], className="ms-2"))
     return parts
 
 
 def audit_table(entries: list, locale: str | None = None, zone: str | None = None) -> html.Div:
     if not entries:
-        return html.P("No changes have been applied to this customer yet.", className="text-muted")
+        return html.P(
+            _("No changes have been applied to this customer yet."), className="text-muted"
+        )
     rows = [
         html.Tr(
             [
@@ -240,14 +248,26 @@ def audit_table(entries: list, locale: str | None = None, zone: str | None = Non
         for entry in entries
     ]
     header = html.Thead(
-        html.Tr([html.Th(h) for h in ("When", "Field", "Old value", "New value", "Source", "User")])
+        html.Tr(
+            [
+                html.Th(header)
+                for header in (
+                    _("When"),
+                    _("Field"),
+                    _("Old value"),
+                    _("New value"),
+                    _("Source"),
+                    _("User"),
+                )  # fmt: skip
+            ]
+        )
     )
     return dbc.Table([header, html.Tbody(rows)], size="sm", hover=True, responsive=True)
 
 
 def request_history(requests: list, zone: str | None = None) -> html.Div:
     if not requests:
-        return html.P("No change requests yet.", className="text-muted")
+        return html.P(_("No change requests yet."), className="text-muted")
     items = []
     for request in requests:
         events = [
@@ -256,7 +276,11 @@ def request_history(requests: list, zone: str | None = None) -> html.Div:
                     html.Span(local_text(event.at, zone), className="text-muted small me-2"),
                     html.Strong(EVENT_LABELS.get(event.action, event.action)),
                     html.Span(f" · {event.step_name}" if event.step_name else ""),
-                    html.Span(f" by {event.actor.full_name}" if event.actor else ""),
+                    html.Span(
+                        " " + _("by {name}").format(name=event.actor.full_name)
+                        if event.actor
+                        else ""
+                    ),
                     html.Div(event.comment, className="small fst-italic")
                     if event.comment
                     else None,
@@ -267,14 +291,16 @@ def request_history(requests: list, zone: str | None = None) -> html.Div:
         fields = ", ".join(field_label(change.field) for change in request.changes)
         title = html.Span(
             [
-                f"Request #{request.id} ",
+                _("Request #{id}").format(id=request.id) + " ",
                 status_badge(request.state),
                 html.Span(f" {fields}", className="text-muted small ms-1"),
             ]
         )
         items.append(
             dbc.AccordionItem(
-                html.Ul(events or [html.Li("Not submitted yet.")], className="list-unstyled mb-0"),
+                html.Ul(
+                    events or [html.Li(_("Not submitted yet."))], className="list-unstyled mb-0"
+                ),
                 title=title,
             )
         )
@@ -315,9 +341,9 @@ def render_editor(view) -> Rendered:
         dialog=proposed_changes_dialog_content(changes, editable, view.locale),
         history=html.Div(
             [
-                html.H2("Change requests", className="h6"),
+                html.H2(_("Change requests"), className="h6"),
                 request_history(view.requests, view.zone),
-                html.H2("Applied changes", className="h6 mt-4"),
+                html.H2(_("Applied changes"), className="h6 mt-4"),
                 audit_table(view.audit, view.locale, view.zone),
             ]
         ),

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import html
 
-UNEXPECTED = "Something went wrong on our side; nothing was changed. Please try again."
+from data.i18n import N_, _
+
+UNEXPECTED = N_("Something went wrong on our side; nothing was changed. Please try again.")
 
 
 def error_alert(message: str, *, has_field_errors: bool = False) -> dbc.Alert:
     if has_field_errors:
-        message = "Nothing was saved: please correct the fields marked below."
+        message = _("Nothing was saved: please correct the fields marked below.")
     return dbc.Alert(html.Div(message), color="danger", dismissable=True, className="mb-3")
 
 

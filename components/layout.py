@@ -7,18 +7,19 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from data.access import can_open
+from data.i18n import N_, _
 from data.labels import ROLE_LABELS
 from data.numbers import LOCALES, format_amount, locale_of
 
 NAV_ITEMS = (
-    ("customers", "Customers", "/customers"),
-    ("approvals", "Approvals", "/approvals"),
-    ("imports", "Imports", "/imports"),
-    ("pending", "Pending changes", "/dashboards/pending"),
-    ("throughput", "Throughput", "/dashboards/throughput"),
-    ("parameters", "Parameters", "/parameters"),
-    ("workflows", "Workflows", "/workflows"),
-    ("users", "Users", "/users"),
+    ("customers", N_("Customers"), "/customers"),
+    ("approvals", N_("Approvals"), "/approvals"),
+    ("imports", N_("Imports"), "/imports"),
+    ("pending", N_("Pending changes"), "/dashboards/pending"),
+    ("throughput", N_("Throughput"), "/dashboards/throughput"),
+    ("parameters", N_("Parameters"), "/parameters"),
+    ("workflows", N_("Workflows"), "/workflows"),
+    ("users", N_("Users"), "/users"),
 )
 
 
@@ -31,20 +32,20 @@ def navbar_contents(user, counts: dict[str, int]) -> dbc.Container:
     if user is None:
         return dbc.Container([brand()], fluid=True)
     links = [
-        dbc.NavItem(dbc.NavLink(label, href=href, active="partial"))
+        dbc.NavItem(dbc.NavLink(_(label), href=href, active="partial"))
         for area, label, href in NAV_ITEMS
         if can_open(user, area)
     ]
     waiting = counts.get("to_decide", 0) + counts.get("sent_back", 0)
-    waiting_title = (
-        f"{counts.get('to_decide', 0)} to decide, {counts.get('sent_back', 0)} sent back to you"
+    waiting_title = _("{to_decide} to decide, {sent_back} sent back to you").format(
+        to_decide=counts.get("to_decide", 0), sent_back=counts.get("sent_back", 0)
     )
     roles = ", ".join(ROLE_LABELS[role] for role in sorted(user.roles))
     right = html.Div(
         [
             dcc.Link(
                 [
-                    "Notifications ",
+                    _("Notifications") + " ",
                     dbc.Badge(
                         str(counts.get("unread", 0)),
                         color="danger" if counts.get("unread") else "secondary",
@@ -56,7 +57,7 @@ def navbar_contents(user, counts: dict[str, int]) -> dbc.Container:
                 className="text-white-50 text-decoration-none small me-3",
             ),
             dbc.Badge(
-                f"{waiting} waiting",
+                _("{count} waiting").format(count=waiting),
                 color="warning" if waiting else "secondary",
                 text_color="dark" if waiting else None,
                 pill=True,
@@ -71,8 +72,9 @@ def navbar_contents(user, counts: dict[str, int]) -> dbc.Container:
                 ],
                 className="text-white me-3",
             ),
-            dbc.Label("Language and number format", html_for="cs-locale",
-                      className="visually-hidden"),
+            dbc.Label(
+                _("Language and number format"), html_for="cs-locale", className="visually-hidden"
+            ),
             dbc.Select(
                 id="cs-locale",
                 options=[
@@ -85,7 +87,9 @@ def navbar_contents(user, counts: dict[str, int]) -> dbc.Container:
             ),
             html.Form(
                 html.Button(
-                    "Sign out", type="submit", className="btn btn-outline-light btn-sm",
+                    _("Sign out"),
+                    type="submit",
+                    className="btn btn-outline-light btn-sm",
                     id="cs-sign-out",
                 ),
                 method="POST",

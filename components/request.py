@@ -8,6 +8,7 @@ from dash import dcc, html
 from components.editor import EVENT_LABELS, audit_table
 from components.status import status_badge
 from data import labels
+from data.i18n import _
 from data.localtime import local_text
 
 ACTION = "rq-action"
@@ -21,28 +22,30 @@ def when(moment, zone: str | None = None) -> str:
 def request_header(view) -> html.Div:
     request = view.request
     step = (
-        f"{view.step_name} (step {view.step_number} of {view.step_count})"
+        _("{step} (step {number} of {count})").format(
+            step=view.step_name, number=view.step_number, count=view.step_count
+        )
         if view.step_name
         else "—"
     )
     facts = [
         (
-            "Customer",
+            _("Customer"),
             dcc.Link(
                 f"{view.customer.account} · {view.customer.name}",
                 href=f"/customers/{view.customer.account}",
             ),
         ),
-        ("Submitted by", request.submitted_by.full_name if request.submitted_by else "—"),
-        ("Submitted at", when(request.submitted_at, view.zone)),
-        ("Current step", step),
+        (_("Submitted by"), request.submitted_by.full_name if request.submitted_by else "—"),
+        (_("Submitted at"), when(request.submitted_at, view.zone)),
+        (_("Current step"), step),
         (
-            "Due",
+            _("Due"),
             html.Span(
                 [
                     when(view.due_at, view.zone),
                     " ",
-                    dbc.Badge("Overdue", color="danger") if view.overdue else "",
+                    dbc.Badge(_("Overdue"), color="danger") if view.overdue else "",
                 ]
             ),
         ),
@@ -51,7 +54,7 @@ def request_header(view) -> html.Div:
         [
             html.Div(
                 [
-                    html.H1(f"Request #{request.id}", className="h3 mb-0 me-3"),
+                    html.H1(_("Request #{id}").format(id=request.id), className="h3 mb-0 me-3"),
                     status_badge(request.state),
                 ],
                 className="d-flex align-items-center mb-2",
@@ -72,11 +75,11 @@ def diff_table(rows) -> dbc.Table:
     head = html.Thead(
         html.Tr(
             [
-                html.Th("Field"),
+                html.Th(_("Field")),
                 html.Th(labels.ORIGINAL_VALUE),
                 html.Th(labels.CURRENT_VALUE),
                 html.Th(labels.NEW_VALUE),
-                html.Th("Change"),
+                html.Th(_("Change")),
             ]
         )
     )
@@ -84,7 +87,7 @@ def diff_table(rows) -> dbc.Table:
     for row in rows:
         current = [row.current]
         if row.stale:
-            current = [row.current, " ", dbc.Badge("changed since proposed", color="danger")]
+            current = [row.current, " ", dbc.Badge(_("changed since proposed"), color="danger")]
         body.append(
             html.Tr(
                 [
@@ -108,7 +111,9 @@ def events_list(events, zone: str | None = None) -> html.Ul:
                 html.Span(when(event.at, zone), className="text-muted small me-2"),
                 html.Strong(EVENT_LABELS.get(event.action, event.action)),
                 html.Span(f" · {event.step_name}" if event.step_name else ""),
-                html.Span(f" by {event.actor.full_name}" if event.actor else ""),
+                html.Span(
+                    " " + _("by {name}").format(name=event.actor.full_name) if event.actor else ""
+                ),
                 html.Div(event.comment, className="small fst-italic") if event.comment else None,
             ],
             className="mb-1",
@@ -152,14 +157,16 @@ def decision_panel(view) -> dbc.Card:
             dbc.CardBody(
                 [
                     html.P(
-                        "Approve, or reject or send back with a comment."
+                        _("Approve, or reject or send back with a comment.")
                         if "decide" in actions
-                        else "Nothing waits for you on this request.",
+                        else _("Nothing waits for you on this request."),
                         className="text-muted small",
                     ),
                     dbc.Alert(
-                        "Some values changed since the proposal was made (marked in red). "
-                        "Approving applies the new values over them.",
+                        _(
+                            "Some values changed since the proposal was made (marked in red). "
+                            "Approving applies the new values over them."
+                        ),
                         color="danger",
                         className="small",
                         style=None if view.stale else hidden,
@@ -167,13 +174,13 @@ def decision_panel(view) -> dbc.Card:
                     dbc.Checkbox(
                         id="rq-confirm-stale",
                         value=False,
-                        label="I have checked the values that changed",
+                        label=_("I have checked the values that changed"),
                         style=None if view.stale and "decide" in actions else hidden,
                         className="mb-2",
                     ),
                     dbc.Textarea(
                         id="rq-comment",
-                        placeholder="Comment",
+                        placeholder=_("Comment"),
                         rows=2,
                         className="mb-2",
                         style=None if buttons else hidden,
@@ -181,7 +188,7 @@ def decision_panel(view) -> dbc.Card:
                     dbc.Select(
                         id="rq-delegate",
                         options=delegates,
-                        placeholder="Delegate to…",
+                        placeholder=_("Delegate to…"),
                         className="mb-2",
                         style=None if delegates else hidden,
                     ),
@@ -204,9 +211,11 @@ def request_body(view, side=None) -> html.Div:
                         [
                             html.H2(labels.PROPOSED_CHANGES, className="h5"),
                             diff_table(view.rows),
-                            html.H2("Workflow history", className="h5 mt-4"),
+                            html.H2(_("Workflow history"), className="h5 mt-4"),
                             events_list(view.events, view.zone),
-                            html.H2("Other recent changes to this customer", className="h5 mt-4"),
+                            html.H2(
+                                _("Other recent changes to this customer"), className="h5 mt-4"
+                            ),
                             audit_table(view.recent_changes, view.locale, view.zone),
                         ],
                         lg=8,

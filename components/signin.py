@@ -7,6 +7,8 @@ from urllib.parse import unquote, urlsplit
 
 from flask import render_template_string
 
+from data.i18n import _, current_language
+
 DEFAULT_TARGET = "/customers"
 
 PAGE = """<!DOCTYPE html>
@@ -14,7 +16,7 @@ PAGE = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Countersign</title>
+<title>{{ sign_in }} · Countersign</title>
 <link rel="stylesheet" href="/assets/bootstrap.min.css">
 <link rel="stylesheet" href="/assets/style.css">
 </head>
@@ -29,23 +31,25 @@ PAGE = """<!DOCTYPE html>
     <div class="col-md-6 col-lg-4">
       <div class="card shadow-sm mt-5">
         <div class="card-body">
-          <h1 class="h4 mb-3">Sign in</h1>
+          <h1 class="h4 mb-3">{{ sign_in }}</h1>
           <div id="login-message" role="alert">
             {%- if message %}<div class="alert alert-danger mb-3">{{ message }}</div>{% endif -%}
           </div>
           <form method="post" action="/login" novalidate>
             <input type="hidden" name="csrf" value="{{ csrf }}">
             <input type="hidden" name="next" value="{{ target }}">
-            <label class="form-label" for="login-username">User name</label>
+            <label class="form-label" for="login-username">{{ user_name }}</label>
             <input class="form-control mb-3" id="login-username" name="username"
                    autocomplete="username" {{ "" if username else "autofocus" }} required
                    maxlength="100"
                    value="{{ username }}">
-            <label class="form-label" for="login-password">Password</label>
+            <label class="form-label" for="login-password">{{ password }}</label>
             <input class="form-control mb-3" id="login-password" name="password"
                    type="password" autocomplete="current-password" required maxlength="256"
                    {{ "autofocus" if username else "" }}>
-            <button class="btn btn-primary w-100" id="login-button" type="submit">Sign in</button>
+            <button class="btn btn-primary w-100" id="login-button" type="submit">
+              {{- sign_in -}}
+            </button>
           </form>
         </div>
       </div>
@@ -65,8 +69,11 @@ def signin_page(
     message: str | None = None,
     language: str | None = None,
 ):
-    return render_template_string(PAGE, csrf=csrf, target=target, username=username,
-                                  message=message, language=language or "en")  # fmt: skip
+    return render_template_string(
+        PAGE, csrf=csrf, target=target, username=username, message=message,
+        language=language or current_language(), sign_in=_("Sign in"), user_name=_("User name"),
+        password=_("Password"),
+    )  # fmt: skip
 
 
 def safe_next(target: str | None) -> str:

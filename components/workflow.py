@@ -6,7 +6,8 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from data.fields import FIELD_OPTIONS_GATEABLE
+from data.fields import gateable_field_options
+from data.i18n import N_, Labels, _, ngettext
 from data.labels import COMPLETION_POLICY_LABELS, ROLE_LABELS
 from data.models import ROLES
 
@@ -27,19 +28,30 @@ STEP_KEYS = (
     "escalate_to_user_id",
     "escalate_to_role",
 )
-CONDITION_OPTIONS = [
-    {"label": "Always", "value": ALWAYS},
-    {"label": "Field is among the changed fields", "value": "changed"},
-    {"label": "Field increases by more than (amount)", "value": "increase"},
-    {"label": "Field decreases by more than (amount)", "value": "decrease"},
-    {"label": "Field increases by more than (%)", "value": "increase_pct"},
-    {"label": "Field decreases by more than (%)", "value": "decrease_pct"},
-]
-ROLE_OPTIONS = [{"label": "—", "value": NOBODY}] + [
-    {"label": ROLE_LABELS[role], "value": role} for role in ROLES
-]
-POLICY_OPTIONS = [{"label": label, "value": key} for key, label in COMPLETION_POLICY_LABELS.items()]
-FIELD_OPTIONS = FIELD_OPTIONS_GATEABLE
+CONDITION_LABELS = Labels(
+    {
+        ALWAYS: N_("Always"),
+        "changed": N_("Field is among the changed fields"),
+        "increase": N_("Field increases by more than (amount)"),
+        "decrease": N_("Field decreases by more than (amount)"),
+        "increase_pct": N_("Field increases by more than (%)"),
+        "decrease_pct": N_("Field decreases by more than (%)"),
+    }
+)
+
+
+def condition_options() -> list[dict]:
+    return [{"label": label, "value": key} for key, label in CONDITION_LABELS.items()]
+
+
+def role_options() -> list[dict]:
+    return [{"label": "—", "value": NOBODY}] + [
+        {"label": ROLE_LABELS[role], "value": role} for role in ROLES
+    ]
+
+
+def policy_options() -> list[dict]:
+    return [{"label": label, "value": key} for key, label in COMPLETION_POLICY_LABELS.items()]
 
 
 def _control(component, label: str, width: int = 6) -> dbc.Col:
@@ -64,30 +76,30 @@ def step_card(index: int, form: dict, user_options: list[dict], count: int) -> d
 
     header = html.Div(
         [
-            html.Span(f"Step {index + 1}", className="fw-semibold me-auto"),
+            html.Span(_("Step {number}").format(number=index + 1), className="fw-semibold me-auto"),
             button("up", "↑ Up", disabled=index == 0),
             button("down", "↓ Down", disabled=index == count - 1),
-            button("remove", "Remove"),
+            button("remove", _("Remove")),
         ],
         className="d-flex align-items-center",
     )
     body = dbc.Row(
         [
-            _control(dbc.Input(id=sid("name"), value=form.get("name") or ""), "Name"),
+            _control(dbc.Input(id=sid("name"), value=form.get("name") or ""), _("Name")),
             _control(
                 dbc.Select(
-                    id=sid("policy"), options=POLICY_OPTIONS, value=form.get("policy") or "single"
+                    id=sid("policy"), options=policy_options(), value=form.get("policy") or "single"
                 ),
-                "Completion policy",
+                _("Completion policy"),
                 3,
             ),
             _control(
                 dbc.Input(
                     id=sid("percentage"),
                     value=form.get("percentage") or "",
-                    placeholder="for Percentage",
+                    placeholder=_("for Percentage"),
                 ),
-                "Percentage",
+                _("Percentage"),
                 3,
             ),
             _control(
@@ -96,50 +108,50 @@ def step_card(index: int, form: dict, user_options: list[dict], count: int) -> d
                     options=user_options,
                     multi=True,
                     value=form.get("assignee_user_ids") or [],
-                    placeholder="Named users",
+                    placeholder=_("Named users"),
                 ),
-                "Assignees: users",
+                _("Assignees: users"),
                 6,
             ),
             _control(
                 dbc.Select(
                     id=sid("assignee_role"),
-                    options=ROLE_OPTIONS,
+                    options=role_options(),
                     value=form.get("assignee_role") or NOBODY,
                 ),
-                "and/or everyone with the role",
+                _("and/or everyone with the role"),
                 6,
             ),
             _control(
                 dbc.Select(
                     id=sid("condition_kind"),
-                    options=CONDITION_OPTIONS,
+                    options=condition_options(),
                     value=form.get("condition_kind") or ALWAYS,
                 ),
-                "Runs when",
+                _("Runs when"),
                 6,
             ),
             _control(
                 dbc.Select(
                     id=sid("condition_field"),
-                    options=FIELD_OPTIONS,
+                    options=gateable_field_options(),
                     value=form.get("condition_field"),
                 ),
-                "Field",
+                _("Field"),
                 3,
             ),
             _control(
                 dbc.Input(id=sid("condition_value"), value=form.get("condition_value") or ""),
-                "Amount or %",
+                _("Amount or %"),
                 3,
             ),
             _control(
                 dbc.Input(
                     id=sid("time_limit_hours"),
                     value=form.get("time_limit_hours") or "",
-                    placeholder="none",
+                    placeholder=_("none"),
                 ),
-                "Time limit (hours)",
+                _("Time limit (hours)"),
                 4,
             ),
             _control(
@@ -148,16 +160,16 @@ def step_card(index: int, form: dict, user_options: list[dict], count: int) -> d
                     options=[{"label": "—", "value": NOBODY}, *user_options],
                     value=form.get("escalate_to_user_id") or NOBODY,
                 ),
-                "Escalate to user",
+                _("Escalate to user"),
                 4,
             ),
             _control(
                 dbc.Select(
                     id=sid("escalate_to_role"),
-                    options=ROLE_OPTIONS,
+                    options=role_options(),
                     value=form.get("escalate_to_role") or NOBODY,
                 ),
-                "or role",
+                _("or role"),
                 4,
             ),
         ]
@@ -172,13 +184,19 @@ def versions_table(definitions: list, open_version_id: int | None) -> dbc.Table:
             rows.append(
                 html.Tr(
                     [
-                        html.Td(definition.name),
-                        html.Td(f"Version {version.number}"),
-                        html.Td(f"{len(version.steps)} step(s)"),
-                        html.Td(dbc.Badge("Active", color="success") if version.is_active else ""),
+                        html.Td(_(definition.name)),
+                        html.Td(_("Version {number}").format(number=version.number)),
+                        html.Td(
+                            ngettext("{count} step", "{count} steps", len(version.steps)).format(
+                                count=len(version.steps)
+                            )
+                        ),
+                        html.Td(
+                            dbc.Badge(_("Active"), color="success") if version.is_active else ""
+                        ),
                         html.Td(
                             dbc.Button(
-                                "Open",
+                                _("Open"),
                                 id={"type": "wf-open", "version": version.id},
                                 size="sm",
                                 color="primary" if version.id == open_version_id else "light",
@@ -189,17 +207,21 @@ def versions_table(definitions: list, open_version_id: int | None) -> dbc.Table:
                 )
             )
     if not rows:
-        return html.P("No workflow yet: choose New.", className="text-muted")
+        return html.P(_("No workflow yet: choose New."), className="text-muted")
     return dbc.Table(html.Tbody(rows), size="sm", hover=True, className="mb-0", id="wf-versions")
 
 
 def flow_figure(steps: list[dict]) -> go.Figure:
     """The path a request takes: one box a step, conditional steps dashed."""
     figure = go.Figure()
-    names = ["Submitted", *[s["name"] or f"Step {i + 1}" for i, s in enumerate(steps)], "Applied"]
+    names = [
+        _("Submitted"),
+        *[s["name"] or _("Step {number}").format(number=i + 1) for i, s in enumerate(steps)],
+        _("Applied"),
+    ]
     notes = ["", *[s["condition"] for s in steps], ""]
     for position, (name, note) in enumerate(zip(names, notes, strict=True)):
-        conditional = bool(note) and note != "Always"
+        conditional = bool(note) and note != _("Always")
         figure.add_shape(
             type="rect",
             x0=position - 0.4,

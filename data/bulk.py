@@ -21,6 +21,7 @@ from data import rollups
 from data.clock import utcnow
 from data.errors import Conflict
 from data.fields import EDITABLE_FIELDS, field_spec
+from data.i18n import _
 from data.models import (
     Assignment,
     AuditEntry,
@@ -34,8 +35,9 @@ from data.models import (
     User,
     WorkflowStep,
 )
+from data.notifications import written_for
 from data.parameters import get_parameters
-from data.requests import assigned_text, current_value_text, excluded_deciders
+from data.requests import ASSIGNED, current_value_text, excluded_deciders
 from data.users import require_role
 from data.workflows import ChangeSet, active_version, evaluate_condition, resolve_assignees
 
@@ -141,7 +143,7 @@ def update_customers(
         )
         result = session.connection().execute(statement, records)
         if session.bind.dialect.supports_sane_multi_rowcount and result.rowcount != len(records):
-            raise Conflict("A customer in this part of the file was changed by someone else.")
+            raise Conflict(_("A customer in this part of the file was changed by someone else."))
     session.execute(insert(AuditEntry.__table__), audit)
 
 
@@ -172,9 +174,7 @@ class BatchSubmission:
             return None
         return running
 
-    def submit(
-        self, session: Session, items: list[tuple[Customer, ChangeSet]]
-    ) -> dict[int, int]:
+    def submit(self, session: Session, items: list[tuple[Customer, ChangeSet]]) -> dict[int, int]:
         """Create and submit one request per customer; returns request ids by customer id."""
         if not items:
             return {}
@@ -254,7 +254,7 @@ class BatchSubmission:
                                     "via_role": via_role, "state": "open", "decided_at": None,
                                     "comment": None, "delegated_from_id": None,
                                     "created_at": now})  # fmt: skip
-                text = assigned_text(request_id, account, step.name)
+                text = written_for(user, ASSIGNED, id=request_id, account=account, step=step.name)
                 notifications.append({"user_id": user.id, "at": now, "kind": "assigned",
                                       "request_id": request_id, "read_at": None,
                                       "text": text})  # fmt: skip

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from data.audit import customer_history, record_customer_change
 from data.errors import Conflict, NotFound, ValidationFailed
 from data.fields import EDITABLE_FIELDS, FIELDS, FIELDS_BY_NAME, FieldError, field_spec
+from data.i18n import _
 from data.labels import REQUEST_STATE_LABELS
 from data.models import (
     OPEN_STATES,
@@ -53,7 +54,7 @@ class SaveResult:
 def find_customer(session: Session, account: str) -> Customer:
     customer = session.scalar(select(Customer).where(Customer.account == account.strip().upper()))
     if customer is None:
-        raise NotFound(f"Customer {account} does not exist.")
+        raise NotFound(_("Customer {account} does not exist.").format(account=account))
     return customer
 
 
@@ -88,7 +89,7 @@ def parse_values(
             errors[name] = "is not a customer field"
             continue
         if name == "account" and not creating:
-            errors[name] = "cannot be changed"
+            errors[name] = _("cannot be changed")
             continue
         try:
             parsed[name] = spec.parse(value, locale)
@@ -100,7 +101,9 @@ def parse_values(
             select(Customer.id).where(Customer.account == invoice_account)
         )
         if not exists and invoice_account != parsed.get("account"):
-            errors["invoice_account"] = f"Invoice account {invoice_account} is not a customer"
+            errors["invoice_account"] = _("Invoice account {account} is not a customer").format(
+                account=invoice_account
+            )
     if errors:
         raise ValidationFailed(errors)
     return parsed
@@ -140,7 +143,7 @@ def parse_new_customer(
 ) -> dict[str, Any]:
     """A new customer's values, validated: every required field present and every value valid."""
     missing = {
-        spec.name: f"{spec.label} is required"
+        spec.name: _("{field} is required").format(field=spec.label)
         for spec in FIELDS
         if spec.required and spec.name not in raw
     }
@@ -164,7 +167,13 @@ def create_customer(
     require_role(actor, "clerk")
     parsed = parse_new_customer(session, raw, locale=locale or actor.locale)
     if session.scalar(select(Customer.id).where(Customer.account == parsed["account"])):
-        raise ValidationFailed({"account": f"Account number {parsed['account']} already exists"})
+        raise ValidationFailed(
+            {
+                "account": _("Account number {account} already exists").format(
+                    account=parsed["account"]
+                )
+            }
+        )
     customer = Customer(**parsed)
     session.add(customer)
     session.flush()
@@ -196,17 +205,21 @@ def save_customer(
     require_role(actor, "clerk")
     if type(expected_version) is not int:
         raise ValidationFailed(
-            {"version": "is required"},
-            "This save does not say which version of the customer it edits; "
-            "reload the customer and try again. Nothing was saved.",
+            {"version": _("is required")},
+            _(
+                "This save does not say which version of the customer it edits; "
+                "reload the customer and try again. Nothing was saved."
+            ),
         )
     customer = session.get(
         Customer, find_customer(session, account).id, with_for_update=True, populate_existing=True
     )
     if expected_version != customer.version:
         raise Conflict(
-            f"Customer {customer.account} was changed by someone else since you opened it. "
-            "Reload to see the latest values; nothing was saved."
+            _(
+                "Customer {account} was changed by someone else since you opened it. "
+                "Reload to see the latest values; nothing was saved."
+            ).format(account=customer.account)
         )
     parsed = parse_values(session, raw, locale=actor.locale)
     gated = gated_fields(session)
@@ -216,7 +229,9 @@ def save_customer(
     )
 
     locked = {
-        name: f"{field_spec(name).label} has changes pending approval and cannot be edited now"
+        name: _("{field} has changes pending approval and cannot be edited now").format(
+            field=field_spec(name).label
+        )
         for name, value in parsed.items()
         if (
             name in pending_fields
@@ -335,7 +350,7 @@ def list_customers(
     """
     require_active(actor)
     if start < 0 or end <= start or end - start > 1000:
-        raise ValidationFailed({"rows": "ask for between 1 and 1,000 rows from row 0 on"})
+        raise ValidationFailed({"rows": _("ask for between 1 and 1,000 rows from row 0 on")})
     state = (
         select(ChangeRequest.state)
         .where(ChangeRequest.customer_id == Customer.id, ChangeRequest.state.in_(OPEN_STATES))
@@ -352,6 +367,7 @@ def list_customers(
             _starts_with(Customer.account, term.upper())
             | _starts_with(func.lower(Customer.name), term.lower())
         )
+
     def filtered_by(cols: dict[str, Any]):
         return query.where(*(_grid_filter(cols, name, model)
                              for name, model in (filters or {}).items()))  # fmt: skip
@@ -381,7 +397,9 @@ def list_customers(
     order = []
     for item in sort or []:
         if item.get("colId") not in columns or item.get("sort") not in ("asc", "desc"):
-            raise ValidationFailed({"sort": f"cannot sort by {item.get('colId')!r}"})
+            raise ValidationFailed(
+                {"sort": _("cannot sort by {column}").format(column=repr(item.get("colId")))}
+            )
         column = columns[item["colId"]]
         order.append(column.asc() if item["sort"] == "asc" else column.desc())
     key_names = _keyset_names(sort or [])
@@ -435,7 +453,7 @@ def _after(names: list[str], direction: str | None, cursor: list[Any]):
 
 def _grid_filter(columns: dict[str, Any], name: str, model: dict[str, Any]):
     if name not in columns:
-        raise ValidationFailed({"filter": f"cannot filter by {name!r}"})
+        raise ValidationFailed({"filter": _("cannot filter by {column}").format(column=repr(name))})
     if "conditions" in model:
         parts = [_grid_filter(columns, name, condition) for condition in model["conditions"]]
         return or_(*parts) if model.get("operator") == "OR" else and_(*parts)
@@ -456,9 +474,17 @@ def _grid_filter(columns: dict[str, Any], name: str, model: dict[str, Any]):
         try:
             number = Decimal(str(model.get("filter")))
         except InvalidOperation:
-            raise ValidationFailed({"filter": f"{name}: not a number"}) from None
+            raise ValidationFailed(
+                {"filter": _("{column}: not a number").format(column=name)}
+            ) from None
         return NUMBER_FILTERS[operator](column, number)
-    raise ValidationFailed({"filter": f"unsupported filter {kind}/{operator} on {name!r}"})
+    raise ValidationFailed(
+        {
+            "filter": _("unsupported filter {kind}/{operator} on {column}").format(
+                kind=kind, operator=operator, column=repr(name)
+            )
+        }
+    )
 
 
 @dataclass
@@ -505,8 +531,10 @@ def editor_view(session: Session, actor: User, account: str) -> EditorView:
     locale = locale_of(actor.locale)
     return EditorView(
         customer=customer,
-        values={spec.name: spec.input_text(spec.to_text(getattr(customer, spec.name)), locale)
-                for spec in FIELDS},  # fmt: skip
+        values={
+            spec.name: spec.input_text(spec.to_text(getattr(customer, spec.name)), locale)
+            for spec in FIELDS
+        },  # fmt: skip
         gated=gated,
         request=request,
         actions=allowed_actions(session, request, actor),

@@ -21,12 +21,13 @@ from sqlalchemy.pool import NullPool
 
 from data.config import normalise_database_url
 from data.errors import Conflict
+from data.i18n import N_, _
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_ID = 7_211_004
 T = TypeVar("T")
 
-CONFLICT_MESSAGE = (
+CONFLICT_MESSAGE = N_(
     "Someone else changed the same data at the same moment. "
     "Reload the page to see the latest values and try again."
 )
@@ -134,7 +135,7 @@ class Database:
                 if not is_transient(error):
                     raise
                 if attempt == attempts:
-                    raise Conflict(CONFLICT_MESSAGE) from error
+                    raise Conflict(_(CONFLICT_MESSAGE)) from error
                 time.sleep(0.01 * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
 

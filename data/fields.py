@@ -14,17 +14,20 @@ from typing import Any
 
 import pycountry
 
+from data.i18n import N_, _
 from data.numbers import NumberError, NumericCell, format_amount, parse_decimal, parse_whole
 
 GROUPS = (
-    "General",
-    "Credit and collections",
-    "Payment",
-    "Invoice and delivery",
-    "Address and contact",
+    N_("General"),
+    N_("Credit and collections"),
+    N_("Payment"),
+    N_("Invoice and delivery"),
+    N_("Address and contact"),
 )
+"""The editor's sections, as message ids (``_(group)`` where a section is shown)."""
 
-ON_HOLD_CHOICES = ("No", "Invoice", "All")
+ON_HOLD_CHOICES = (N_("No"), N_("Invoice"), N_("All"))
+"""Stored in English; shown and accepted in the reader's language too."""
 
 MAX_AMOUNT = Decimal("999999999999.99")
 ACCOUNT_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
@@ -35,7 +38,7 @@ IBAN_PATTERN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 """ASCII control characters, and the bidirectional overrides that make text read otherwise."""
 
-TRUE_WORDS = {"true", "yes", "y", "1", "on"}
+TRUE_WORDS = {"true", "yes", "y", "1", "on", "sì", "si"}
 FALSE_WORDS = {"false", "no", "n", "0", "off"}
 
 
@@ -46,7 +49,8 @@ class FieldError(ValueError):
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
-    label: str
+    label_id: str
+    """The English label, the message id of ``label``."""
     kind: str
     group: str
     gateable: bool = True
@@ -56,6 +60,11 @@ class FieldSpec:
     minimum: int | None = None
     maximum: int | None = None
     help: str = ""
+
+    @property
+    def label(self) -> str:
+        """The field's label in the reader's language."""
+        return _(self.label_id)
 
     @property
     def blank(self) -> Any:
@@ -73,13 +82,13 @@ class FieldSpec:
             raw = raw if self.is_numeric else str(raw)
         if isinstance(raw, str) and not isinstance(raw, NumericCell):
             if CONTROL_CHARACTERS.search(raw):
-                raise FieldError("contains a control character")
+                raise FieldError(_("contains a control character"))
             raw = raw.strip()
             if raw == "":
                 raw = None
         if raw is None:
             if self.required:
-                raise FieldError("is required")
+                raise FieldError(_("is required"))
             return self.blank
         if self.is_numeric:
             return getattr(self, f"_parse_{self.kind}")(raw, locale)
@@ -112,7 +121,9 @@ class FieldSpec:
         if value is None or value == "":
             return ""
         if self.kind == "boolean":
-            return "Yes" if value else "No"
+            return _("Yes") if value else _("No")
+        if self.kind == "choice":
+            return _(value)
         if self.kind == "money":
             return format_amount(Decimal(value), locale)
         return str(value)
@@ -128,7 +139,7 @@ class FieldSpec:
 
     def _check_length(self, text: str) -> str:
         if self.max_length is not None and len(text) > self.max_length:
-            raise FieldError(f"must be at most {self.max_length} characters")
+            raise FieldError(_("must be at most {count} characters").format(count=self.max_length))
         return text
 
     def _parse_text(self, raw: Any) -> str:
@@ -137,26 +148,28 @@ class FieldSpec:
     def _parse_code(self, raw: Any) -> str:
         text = self._check_length(str(raw))
         if not CODE_PATTERN.match(text):
-            raise FieldError("may contain only letters, digits, spaces and _ % . / -")
+            raise FieldError(_("may contain only letters, digits, spaces and _ % . / -"))
         return text
 
     def _parse_account(self, raw: Any) -> str:
         text = str(raw).upper()
         if not ACCOUNT_PATTERN.match(text):
-            raise FieldError("must be an account number: up to 20 letters, digits or dashes")
+            raise FieldError(_("must be an account number: up to 20 letters, digits or dashes"))
         return text
 
     def _parse_money(self, raw: Any, locale: str | None = None) -> Decimal:
         try:
-            amount = parse_decimal(raw, locale=locale, noun="an amount")
+            amount = parse_decimal(raw, locale=locale, noun=N_("an amount"))
         except NumberError as error:
             raise FieldError(str(error)) from None
         if amount < 0:
-            raise FieldError("must not be negative")
+            raise FieldError(_("must not be negative"))
         if amount > MAX_AMOUNT:
-            raise FieldError(f"must be at most {format_amount(MAX_AMOUNT, locale)}")
+            raise FieldError(
+                _("must be at most {maximum}").format(maximum=format_amount(MAX_AMOUNT, locale))
+            )
         if amount != amount.quantize(Decimal("0.01")):
-            raise FieldError("must have at most two decimals")
+            raise FieldError(_("must have at most two decimals"))
         return amount.quantize(Decimal("0.01"))
 
     def _parse_integer(self, raw: Any, locale: str | None = None) -> int:
@@ -173,44 +186,48 @@ class FieldSpec:
             return True
         if word in FALSE_WORDS:
             return False
-        raise FieldError("must be Yes or No")
+        raise FieldError(_("must be Yes or No"))
 
     def _parse_choice(self, raw: Any) -> str:
         for choice in self.choices:
-            if str(raw).lower() == choice.lower():
+            if str(raw).lower() in (choice.lower(), _(choice).lower()):
                 return choice
-        raise FieldError("must be one of " + ", ".join(self.choices))
+        raise FieldError(
+            _("must be one of {choices}").format(
+                choices=", ".join(_(choice) for choice in self.choices)
+            )
+        )
 
     def _parse_currency(self, raw: Any) -> str:
         code = str(raw).upper()
         if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
-            raise FieldError("must be an ISO 4217 currency code, such as EUR")
+            raise FieldError(_("must be an ISO 4217 currency code, such as EUR"))
         return code
 
     def _parse_country(self, raw: Any) -> str:
         code = str(raw).upper()
         if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-            raise FieldError("must be an ISO 3166 country code, such as IT")
+            raise FieldError(_("must be an ISO 3166 country code, such as IT"))
         return code
 
     def _parse_iban(self, raw: Any) -> str:
         iban = re.sub(r"\s+", "", str(raw)).upper()
         if not IBAN_PATTERN.match(iban) or pycountry.countries.get(alpha_2=iban[:2]) is None:
-            raise FieldError("must be an IBAN, such as IT60X0542811101000000123456")
+            raise FieldError(_("must be an IBAN, such as IT60X0542811101000000123456"))
         if not iban_checksum_ok(iban):
-            raise FieldError("is not a valid IBAN: the check digits do not match")
+            raise FieldError(_("is not a valid IBAN: the check digits do not match"))
         return iban
 
     def _parse_email(self, raw: Any) -> str:
         text = self._check_length(str(raw))
         if not EMAIL_PATTERN.match(text):
-            raise FieldError("must be an email address, such as name@example.com")
+            raise FieldError(_("must be an email address, such as name@example.com"))
         return text
 
     def _parse_phone(self, raw: Any) -> str:
         text = str(raw)
         if not PHONE_PATTERN.match(text):
-            raise FieldError("must be a phone number: digits, spaces and + ( ) - . /")
+            raise FieldError(_("must be a phone number: digits, spaces and + ( ) - . /"))
         return text
 
 
@@ -221,42 +238,63 @@ def iban_checksum_ok(iban: str) -> bool:
 
 
 def _f(name: str, label: str, kind: str, group: str, **options: Any) -> FieldSpec:
-    return FieldSpec(name=name, label=label, kind=kind, group=group, **options)
+    return FieldSpec(name=name, label_id=label, kind=kind, group=group, **options)
 
 
 FIELDS: tuple[FieldSpec, ...] = (
-    _f("account", "Account number", "account", "General", gateable=False, required=True),
-    _f("name", "Name", "text", "General", required=True, max_length=100),
-    _f("customer_group", "Customer group", "code", "General", required=True, max_length=10),
-    _f("currency", "Currency", "currency", "General", required=True),
-    _f("on_hold", "On hold", "choice", "General", required=True, choices=ON_HOLD_CHOICES),
-    _f("credit_limit", "Credit limit", "money", "Credit and collections"),
-    _f("mandatory_credit_limit", "Mandatory credit limit", "boolean", "Credit and collections"),
-    _f("credit_rating", "Credit rating", "code", "Credit and collections", max_length=10),
-    _f("exclude_interest_charges", "Exclude interest charges", "boolean", "Credit and collections"),
-    _f("exclude_collection_fee", "Exclude collection fee", "boolean", "Credit and collections"),
-    _f("terms_of_payment", "Terms of payment", "code", "Payment", max_length=10),
+    _f("account", N_("Account number"), "account", N_("General"), gateable=False, required=True),
+    _f("name", N_("Name"), "text", N_("General"), required=True, max_length=100),
+    _f("customer_group", N_("Customer group"), "code", N_("General"), required=True, max_length=10),
+    _f("currency", N_("Currency"), "currency", N_("General"), required=True),
+    _f("on_hold", N_("On hold"), "choice", N_("General"), required=True, choices=ON_HOLD_CHOICES),
+    _f("credit_limit", N_("Credit limit"), "money", N_("Credit and collections")),
+    _f(
+        "mandatory_credit_limit",
+        N_("Mandatory credit limit"),
+        "boolean",
+        N_("Credit and collections"),
+    ),
+    _f("credit_rating", N_("Credit rating"), "code", N_("Credit and collections"), max_length=10),
+    _f(
+        "exclude_interest_charges",
+        N_("Exclude interest charges"),
+        "boolean",
+        N_("Credit and collections"),
+    ),
+    _f(
+        "exclude_collection_fee",
+        N_("Exclude collection fee"),
+        "boolean",
+        N_("Credit and collections"),
+    ),
+    _f("terms_of_payment", N_("Terms of payment"), "code", N_("Payment"), max_length=10),
     _f(
         "payment_terms_base_days",
-        "Payment terms base days",
+        N_("Payment terms base days"),
         "integer",
-        "Payment",
+        N_("Payment"),
         minimum=0,
         maximum=365,
     ),
-    _f("method_of_payment", "Method of payment", "code", "Payment", max_length=10),
-    _f("payment_specification", "Payment specification", "code", "Payment", max_length=10),
-    _f("cash_discount", "Cash discount", "code", "Payment", max_length=10),
-    _f("bank_account", "Bank account", "iban", "Payment"),
-    _f("sales_tax_group", "Sales tax group", "code", "Invoice and delivery", max_length=10),
-    _f("tax_exempt_number", "Tax exempt number", "text", "Invoice and delivery", max_length=25),
-    _f("invoice_account", "Invoice account", "account", "Invoice and delivery"),
-    _f("street", "Street", "text", "Address and contact", max_length=120),
-    _f("city", "City", "text", "Address and contact", max_length=60),
-    _f("postal_code", "Postal code", "text", "Address and contact", max_length=12),
-    _f("country", "Country", "country", "Address and contact"),
-    _f("email", "Email", "email", "Address and contact", max_length=120),
-    _f("phone", "Phone", "phone", "Address and contact"),
+    _f("method_of_payment", N_("Method of payment"), "code", N_("Payment"), max_length=10),
+    _f("payment_specification", N_("Payment specification"), "code", N_("Payment"), max_length=10),
+    _f("cash_discount", N_("Cash discount"), "code", N_("Payment"), max_length=10),
+    _f("bank_account", N_("Bank account"), "iban", N_("Payment")),
+    _f("sales_tax_group", N_("Sales tax group"), "code", N_("Invoice and delivery"), max_length=10),
+    _f(
+        "tax_exempt_number",
+        N_("Tax exempt number"),
+        "text",
+        N_("Invoice and delivery"),
+        max_length=25,
+    ),
+    _f("invoice_account", N_("Invoice account"), "account", N_("Invoice and delivery")),
+    _f("street", N_("Street"), "text", N_("Address and contact"), max_length=120),
+    _f("city", N_("City"), "text", N_("Address and contact"), max_length=60),
+    _f("postal_code", N_("Postal code"), "text", N_("Address and contact"), max_length=12),
+    _f("country", N_("Country"), "country", N_("Address and contact")),
+    _f("email", N_("Email"), "email", N_("Address and contact"), max_length=120),
+    _f("phone", N_("Phone"), "phone", N_("Address and contact")),
 )
 
 FIELDS_BY_NAME: dict[str, FieldSpec] = {spec.name: spec for spec in FIELDS}
@@ -276,4 +314,5 @@ def field_label(name: str) -> str:
     return spec.label if spec else name
 
 
-FIELD_OPTIONS_GATEABLE = [{"label": spec.label, "value": spec.name} for spec in GATEABLE_FIELDS]
+def gateable_field_options() -> list[dict[str, str]]:
+    return [{"label": spec.label, "value": spec.name} for spec in GATEABLE_FIELDS]

@@ -8,9 +8,12 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 
+from babel.numbers import format_decimal
+
 from data.csvout import csv_text
 from data.errors import ValidationFailed
 from data.fields import FIELDS
+from data.i18n import _, current_language, ngettext
 from data.numbers import DEFAULT_LOCALE, NumericCell, locale_of
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -45,7 +48,7 @@ class ImportFile:
 def _column_for(header: str) -> str | None:
     key = header.strip().lower()
     for spec in FIELDS:
-        if key in (spec.name, spec.label.lower()):
+        if key in (spec.name, spec.label_id.lower(), spec.label.lower()):
             return spec.name
     return None
 
@@ -55,9 +58,9 @@ def _decode(content: bytes) -> str:
         try:
             return content.decode("utf-16")
         except UnicodeDecodeError:
-            raise ValidationFailed({"file": "this UTF-16 text file cannot be read"}) from None
+            raise ValidationFailed({"file": _("this UTF-16 text file cannot be read")}) from None
     if b"\x00" in content[:8192]:
-        raise ValidationFailed({"file": "this is not a text CSV file (it holds binary data)"})
+        raise ValidationFailed({"file": _("this is not a text CSV file (it holds binary data)")})
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return content.decode(encoding)
@@ -77,11 +80,19 @@ class _Budget:
         self.cells += cells
         if self.rows > MAX_ROWS + 1:
             raise ValidationFailed(
-                {"file": f"the file has more than {MAX_ROWS:,} rows; split it into parts"}
+                {
+                    "file": _("the file has more than {count} rows; split it into parts").format(
+                        count=format_decimal(MAX_ROWS, locale=current_language())
+                    )
+                }
             )
         if self.cells > MAX_CELLS:
             raise ValidationFailed(
-                {"file": f"the file has more than {MAX_CELLS:,} cells; split it into parts"}
+                {
+                    "file": _("the file has more than {count} cells; split it into parts").format(
+                        count=format_decimal(MAX_CELLS, locale=current_language())
+                    )
+                }
             )
 
 
@@ -105,11 +116,11 @@ def _check_unpacked_size(content: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
     except (zipfile.BadZipFile, ValueError):
-        raise ValidationFailed({"file": "this Excel file cannot be read"}) from None
+        raise ValidationFailed({"file": _("this Excel file cannot be read")}) from None
     if unpacked > MAX_UNPACKED_BYTES:
         raise ValidationFailed(
-            {"file": f"this Excel file unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB; "
-                     "split it into parts or save it as CSV"}
+            {"file": _("this Excel file unpacks to more than {size} MB; split it into parts or "
+                       "save it as CSV").format(size=MAX_UNPACKED_BYTES // 2**20)}
         )  # fmt: skip
 
 
@@ -120,7 +131,7 @@ def _records_from_xlsx(content: bytes) -> list[list[str]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:
-        raise ValidationFailed({"file": "this Excel file cannot be read"}) from None
+        raise ValidationFailed({"file": _("this Excel file cannot be read")}) from None
     try:
         sheet = workbook.worksheets[0]
         budget, records = _Budget(), []
@@ -152,45 +163,57 @@ def read_import_file(filename: str, content: bytes, locale: str | None = None) -
     numbers in its text cells are read as written in ``locale``."""
     locale = locale_of(locale)
     if len(content) > MAX_BYTES:
-        raise ValidationFailed({"file": f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB"})
+        raise ValidationFailed(
+            {"file": _("the file is larger than {size} MB").format(size=MAX_BYTES // (1024 * 1024))}
+        )
     if not content.strip():
-        raise ValidationFailed({"file": "the file is empty"})
+        raise ValidationFailed({"file": _("the file is empty")})
     if filename.lower().endswith((".xlsx", ".xlsm")) or content[:2] == b"PK":
         records = _records_from_xlsx(content)
     else:
         records = _records_from_csv(_decode(content))
     if not records:
-        raise ValidationFailed({"file": "the file is empty"})
+        raise ValidationFailed({"file": _("the file is empty")})
     header, *data = records
     columns = [_column_for(name) for name in header]
     unknown = [name.strip() for name, column in zip(header, columns, strict=True) if column is None]
     if unknown:
-        raise ValidationFailed({"file": "unknown columns: " + ", ".join(unknown)})
+        raise ValidationFailed(
+            {"file": _("unknown columns: {columns}").format(columns=", ".join(unknown))}
+        )
     duplicates = sorted({c for c in columns if columns.count(c) > 1})
     if duplicates:
-        raise ValidationFailed({"file": "columns given twice: " + ", ".join(duplicates)})
+        raise ValidationFailed(
+            {"file": _("columns given twice: {columns}").format(columns=", ".join(duplicates))}
+        )
     if "account" not in columns:
-        raise ValidationFailed({"file": "the key column Account number (account) is missing"})
+        raise ValidationFailed({"file": _("the key column Account number (account) is missing")})
     if not data:
-        raise ValidationFailed({"file": "the file has a header but no rows"})
+        raise ValidationFailed({"file": _("the file has a header but no rows")})
     rows = []
     for number, record in enumerate(data, start=2):
         extra = [cell for cell in record[len(columns) :] if cell.strip()]
         cells = record[: len(columns)] + [""] * (len(columns) - len(record))
-        problem = f"has {len(extra)} cell(s) more than the header" if extra else None
+        problem = (
+            ngettext("has {count} cell more than the header",
+                     "has {count} cells more than the header", len(extra)).format(count=len(extra))
+            if extra
+            else None
+        )  # fmt: skip
         rows.append(FileRow(number, dict(zip(columns, cells, strict=True)), problem, locale))
     return ImportFile(filename=filename, columns=list(columns), rows=rows, locale=locale)
 
 
-def template_csv() -> str:
-    """An empty import file: every field's header and one example row."""
+def template_csv(locale: str | None = None) -> str:
+    """An empty import file: every field's header and one example row, its amount written
+    with ``locale``'s decimal separator."""
     example = {
         "account": "C900001",
         "name": "Example Trading S.r.l.",
         "customer_group": "RETAIL",
         "currency": "EUR",
         "on_hold": "No",
-        "credit_limit": "25000.00",
+        "credit_limit": format_decimal(25000, format="0.00", locale=locale_of(locale)),
         "terms_of_payment": "Net30",
         "payment_terms_base_days": "30",
         "country": "IT",

@@ -31,6 +31,7 @@ from data.customers import apply_values, create_customer, parse_new_customer, pa
 from data.db import Database
 from data.errors import DomainError, ValidationFailed
 from data.fields import CONTROL_CHARACTERS, FIELDS_BY_NAME, FieldError, field_label, field_spec
+from data.i18n import N_, _
 from data.importfile import FileRow, ImportFile
 from data.models import OPEN_STATES, ChangeRequest, Customer, ImportBatch, ImportRow, User
 from data.parameters import gated_fields, get_parameters
@@ -151,11 +152,11 @@ def _account(row: FileRow) -> str:
 def _account_problem(row: FileRow) -> str | None:
     raw = row.values.get("account")
     if raw is None or not raw.strip():
-        return "Account number is missing."
+        return _("Account number is missing.")
     try:
         field_spec("account").parse(raw)
     except FieldError as error:
-        return f"Account number {error}."
+        return _("Account number {problem}.").format(problem=error)
     return None
 
 
@@ -163,7 +164,7 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
     """Decide what one row does under the parameters; raises RowRefused when nothing may."""
     account = _account(row)
     if row.problem:
-        raise RowRefused("failed", f"Row {row.problem}.")
+        raise RowRefused("failed", _("Row {problem}.").format(problem=row.problem))
     problem = _account_problem(row)
     if problem:
         raise RowRefused("failed", problem)
@@ -176,7 +177,7 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
         except ValidationFailed as error:
             raise RowRefused("failed", "; ".join(error.errors.values())) from None
         context.coming_accounts.add(account)
-        return _Plan(RowResult(row.number, account, "created", "New customer."), create=raw,
+        return _Plan(RowResult(row.number, account, "created", _("New customer.")), create=raw,
                      created_values=values, locale=row.locale)  # fmt: skip
     # a cell equal to the current value is valid as it stands: only the others are parsed
     try:
@@ -204,25 +205,35 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
             needs_approval = {}  # already proposed by an earlier run of this file
 
     if not needs_approval and not direct:
-        return _Plan(RowResult(row.number, account, "unchanged", "Nothing to change."))
+        return _Plan(RowResult(row.number, account, "unchanged", _("Nothing to change.")))
     if needs_approval and context.behavior == "reject":
         raise RowRefused(
             "rejected",
-            f"Customer {account}: {_labels(needs_approval)} need approval, and imports are set to "
-            "Reject changes; nothing of this row was applied.",
+            _(
+                "Customer {account}: {fields} need approval, and imports are set to "
+                "Reject changes; nothing of this row was applied."
+            ).format(account=account, fields=_labels(needs_approval)),
         )
     if needs_approval and request is not None:
         raise RowRefused(
             "failed",
-            f"Customer {account} already has an open change request (#{request.id}); "
-            "nothing of this row was applied.",
+            _(
+                "Customer {account} already has an open change request (#{id}); "
+                "nothing of this row was applied."
+            ).format(account=account, id=request.id),
         )
     if needs_approval:
-        applied = f" Applied: {_labels(direct)}." if direct else ""
-        message = f"Proposed for approval in request #{{id}}: {_labels(needs_approval)}.{applied}"
+        applied = " " + _("Applied: {fields}.").format(fields=_labels(direct)) if direct else ""
+        # {id} is filled in once the request exists
+        message = (
+            _("Proposed for approval in request #{id}: {fields}.").replace(
+                "{fields}", _labels(needs_approval)
+            )
+            + applied
+        )
         outcome = "proposed"
     else:
-        message, outcome = f"Updated: {_labels(direct)}.", "updated"
+        message, outcome = _("Updated: {fields}.").format(fields=_labels(direct)), "updated"
     return _Plan(RowResult(row.number, account, outcome, message), customer, direct=direct,
                  needs_approval=needs_approval)  # fmt: skip
 
@@ -335,11 +346,11 @@ def import_customers(
     return summary
 
 
-STOPPED_MESSAGE = (
+STOPPED_MESSAGE = N_(
     "The import stopped before it finished: the rows listed in its results were "
     "applied as they say; the other rows of the file were not."
 )
-INTERRUPTED_MESSAGE = (
+INTERRUPTED_MESSAGE = N_(
     "The import was cut off (its job ended without finishing): the rows listed in its "
     "results were applied as they say; the other rows of the file were not."
 )
@@ -406,8 +417,10 @@ def _duplicate_result(row: FileRow, duplicates: dict[str, int]) -> RowResult | N
         row.number,
         account,
         "failed",
-        f"Account number {account} appears {duplicates[account]} times "
-        "in the file; none of those rows was applied.",
+        _(
+            "Account number {account} appears {count} times in the file; none of those rows "
+            "was applied."
+        ).format(account=account, count=duplicates[account]),
     )
 
 
@@ -445,14 +458,14 @@ def _import_rows(
                 message = (
                     error.message
                     if isinstance(error, DomainError)
-                    else ("the database refused this row; nothing of it was applied")
+                    else (_("the database refused this row; nothing of it was applied"))
                 )
                 result = RowResult(row.number, _account(row), "failed", message)
         results.append(result)
     if planned:
         written = _apply_set_based(session, actor, [plan for _, plan in planned], batch_id,
                                    submission)  # fmt: skip
-        for (index, _), result in zip(planned, written, strict=True):
+        for (index, _plan), result in zip(planned, written, strict=True):
             results[index] = result
     if batch_id is not None:
         session.flush()
@@ -532,7 +545,7 @@ def _run_row(
             row.number,
             _account(row),
             "failed",
-            "This row could not be saved; nothing of it was applied.",
+            _("This row could not be saved; nothing of it was applied."),
         )
         if batch_id is not None:
             database.run(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from babel.numbers import format_decimal
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
@@ -15,6 +16,7 @@ from data.clock import utcnow
 from data.db import Database
 from data.errors import DomainError, NotFound
 from data.fields import FIELDS_BY_NAME, field_spec
+from data.i18n import N_, Labels, _, current_language
 from data.models import (
     Assignment,
     AuditEntry,
@@ -37,12 +39,14 @@ from data.requests import (
 from data.users import require_active, require_role
 
 TABS = ("waiting", "delegated", "overdue", "decided")
-TAB_LABELS = {
-    "waiting": "Waiting for me",
-    "delegated": "Delegated",
-    "overdue": "Overdue",
-    "decided": "Decided by me",
-}
+TAB_LABELS = Labels(
+    {
+        "waiting": N_("Waiting for me"),
+        "delegated": N_("Delegated"),
+        "overdue": N_("Overdue"),
+        "decided": N_("Decided by me"),
+    }
+)
 DECIDED_STATES = ("approved", "rejected", "change_requested")
 INBOX_LIMIT = 500
 
@@ -83,7 +87,7 @@ def _tab_condition(tab: str, actor: User, now: datetime):
         return and_(open_for_me, RequestStep.due_at < now)
     if tab == "decided":
         return and_(Assignment.user_id == actor.id, Assignment.state.in_(DECIDED_STATES))
-    raise NotFound(f"There is no inbox tab {tab!r}.")
+    raise NotFound(_("There is no inbox tab {tab}.").format(tab=repr(tab)))
 
 
 def inbox(
@@ -235,7 +239,11 @@ def inbox_counts(session: Session, actor: User) -> dict[str, int]:
 
 
 def count_label(count: int) -> str:
-    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
+    """A tab's count as the reader writes numbers ("1,000+" past the cap)."""
+    language = current_language()
+    if count > COUNT_CAP:
+        return format_decimal(COUNT_CAP, locale=language) + "+"
+    return format_decimal(count, locale=language)
 
 
 @dataclass
@@ -303,7 +311,7 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
         ],
     )
     if request is None:
-        raise NotFound(f"Change request {request_id} does not exist.")
+        raise NotFound(_("Change request {id} does not exist.").format(id=request_id))
     customer = request.customer
     locale = locale_of(actor.locale)
     rows = []
@@ -363,7 +371,7 @@ def open_assignments(session: Session, actor: User, request_id: int) -> list[tup
     (one handed back by a holder who may no longer decide is marked so)."""
     require_role(actor, "manager")
     return [
-        (assignment_id, holder + (" (handed back)" if state == "released" else ""), step)
+        (assignment_id, holder + (_(" (handed back)") if state == "released" else ""), step)
         for assignment_id, holder, step, state in session.execute(
             select(Assignment.id, User.full_name, RequestStep.name, Assignment.state)
             .join(RequestStep, RequestStep.id == Assignment.request_step_id)
@@ -444,7 +452,7 @@ def bulk_approve(
 
         try:
             account = database.run(work)
-            results.append(BulkResult(request_id, account, True, "Approved."))
+            results.append(BulkResult(request_id, account, True, _("Approved.")))
         except DomainError as error:
             with database.session() as session:
                 request = session.get(ChangeRequest, request_id)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.numbers import format_decimal
 from sqlalchemy import (
     ColumnElement,
     and_,
@@ -32,6 +33,8 @@ from data.clock import utcnow
 from data.csvout import csv_text
 from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME
+from data.i18n import N_, Labels, _, current_language
+from data.labels import REQUEST_STATE_LABELS
 from data.localtime import utc_offset_minutes
 from data.models import (
     CLOSED_STATES,
@@ -50,27 +53,31 @@ from data.users import require_role
 
 DAY = timedelta(days=1)
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
-    ("< 1 day", 0, 1),
-    ("1–3 days", 1, 3),
-    ("3–7 days", 3, 7),
-    ("> 7 days", 7, None),
+    (N_("< 1 day"), 0, 1),
+    (N_("1–3 days"), 1, 3),
+    (N_("3–7 days"), 3, 7),
+    (N_("> 7 days"), 7, None),
 )
+"""(label, from days, up to days): the label (English) names the bucket in queries and
+addresses, and is translated where it is shown."""
 GROUPINGS = ("day", "week", "month")
 OPEN_SUBMITTED = ("pending", "change_requested")
 DECIDED = ("approved", "rejected")
 MAX_RANGE_DAYS = 3 * 366
 
 
-FILTER_LABELS = {
-    "start": "Start date",
-    "end": "End date",
-    "grouping": "Group by",
-    "field": "Field",
-    "approver": "Approver",
-    "state": "State",
-    "age": "Waiting",
-    "days": "Range",
-}
+FILTER_LABELS = Labels(
+    {
+        "start": N_("Start date"),
+        "end": N_("End date"),
+        "grouping": N_("Group by"),
+        "field": N_("Field"),
+        "approver": N_("Approver"),
+        "state": N_("State"),
+        "age": N_("Waiting"),
+        "days": N_("Range"),
+    }
+)
 
 
 def _invalid(errors: dict[str, str]) -> ValidationFailed:
@@ -93,7 +100,7 @@ def _period(session: Session, column, grouping: str, offset_minutes: int):
     values), so the same expression can appear in SELECT and GROUP BY.
     """
     if grouping not in GROUPINGS:
-        raise _invalid({"grouping": "choose day, week or month"})
+        raise _invalid({"grouping": _("choose day, week or month")})
     offset = int(offset_minutes)
     if _dialect(session) == "postgresql":
         shifted = column + literal_column(f"interval '{offset} minutes'")
@@ -167,7 +174,7 @@ def age_bounds(bucket: str, now: datetime) -> tuple[datetime | None, datetime | 
     for label, low, high in AGE_BUCKETS:
         if label == bucket:
             return (now - high * DAY if high is not None else None), now - low * DAY
-    raise _invalid({"age": f"there is no age bucket {bucket!r}"})
+    raise _invalid({"age": _("there is no age bucket {bucket}").format(bucket=repr(bucket))})
 
 
 def pending_overview(
@@ -280,9 +287,9 @@ def _checked_days(days: Any) -> int:
     try:
         days = int(days)
     except (TypeError, ValueError):
-        raise _invalid({"days": "choose a number of days"}) from None
+        raise _invalid({"days": _("choose a number of days")}) from None
     if not 1 <= days <= MAX_RANGE_DAYS:
-        raise _invalid({"days": f"choose between 1 and {MAX_RANGE_DAYS} days"})
+        raise _invalid({"days": _("choose between 1 and {days} days").format(days=MAX_RANGE_DAYS)})
     return days
 
 
@@ -345,9 +352,7 @@ def _day_flows(session: Session, first_day: datetime, days: int, offset_minutes:
 def _day_flows_live(session: Session, first_day: datetime, offset_minutes: int):
     """Requests first submitted, and submitted requests closed, per local day (live)."""
     first = ChangeRequest.first_submitted_at
-    closed = and_(
-        ChangeRequest.state.in_(CLOSED_STATES), first.is_not(None)
-    )
+    closed = and_(ChangeRequest.state.in_(CLOSED_STATES), first.is_not(None))
     day_of_open = _period(session, first, "day", offset_minutes)
     openings = dict(
         session.execute(
@@ -386,10 +391,12 @@ class RequestFilters:
     def from_query(cls, query: dict[str, Any]) -> RequestFilters:
         approver = query.get("approver")
         if approver not in (None, "") and not str(approver).isdigit():
-            raise _invalid({"approver": "is not a user"})
+            raise _invalid({"approver": _("is not a user")})
         field_name = query.get("field") or None
         if field_name is not None and field_name not in FIELDS_BY_NAME:
-            raise _invalid({"field": f"there is no customer field {field_name!r}"})
+            raise _invalid(
+                {"field": _("there is no customer field {field}").format(field=repr(field_name))}
+            )
         state = query.get("state") or None
         known = (
             "open",
@@ -401,10 +408,12 @@ class RequestFilters:
             "discarded",
         )
         if state is not None and state not in known:
-            raise _invalid({"state": f"there is no request state {state!r}"})
+            raise _invalid(
+                {"state": _("there is no request state {state}").format(state=repr(state))}
+            )
         age = query.get("age") or None
         if age is not None and age not in [label for label, *_ in AGE_BUCKETS]:
-            raise _invalid({"age": f"there is no age bucket {age!r}"})
+            raise _invalid({"age": _("there is no age bucket {bucket}").format(bucket=repr(age))})
         return cls(
             state=state,
             step=query.get("step") or None,
@@ -418,19 +427,23 @@ class RequestFilters:
         parts = []
         if self.state:
             parts.append(
-                {"open": "open", "pending": "pending approval"}.get(self.state, self.state)
+                _("open")
+                if self.state == "open"
+                else _("pending approval")
+                if self.state == "pending"
+                else REQUEST_STATE_LABELS.get(self.state, self.state).lower()
             )
         if self.step:
-            parts.append(f"at step “{self.step}”")
+            parts.append(_("at step “{step}”").format(step=self.step))
         if self.approver_id:
-            parts.append("held by the chosen approver")
+            parts.append(_("held by the chosen approver"))
         if self.field:
-            parts.append(f"changing {FIELDS_BY_NAME[self.field].label}")
+            parts.append(_("changing {field}").format(field=FIELDS_BY_NAME[self.field].label))
         if self.age:
-            parts.append(f"waiting {self.age}")
+            parts.append(_("waiting {age}").format(age=_(self.age)))
         if self.overdue:
-            parts.append("with an overdue step")
-        return ", ".join(parts) or "all requests"
+            parts.append(_("with an overdue step"))
+        return ", ".join(parts) or _("all requests")
 
 
 @dataclass
@@ -572,7 +585,7 @@ class ThroughputFilters:
             try:
                 return date.fromisoformat(str(value)[:10])
             except ValueError:
-                errors[key] = "is not a date (YYYY-MM-DD)"
+                errors[key] = _("is not a date (YYYY-MM-DD)")
                 return default
 
         end_day = day(end, today, "end")
@@ -580,16 +593,20 @@ class ThroughputFilters:
         outside = [key for key, value in (("start", start_day), ("end", end_day))
                    if not FIRST_DAY <= value <= LAST_DAY]  # fmt: skip
         for key in outside:
-            errors[key] = f"must be between {FIRST_DAY} and {LAST_DAY}"
+            errors[key] = _("must be between {first} and {last}").format(
+                first=FIRST_DAY, last=LAST_DAY
+            )
         if not outside and start_day > end_day:
-            errors["start"] = "comes after the end of the range"
+            errors["start"] = _("comes after the end of the range")
         elif not outside and (end_day - start_day).days >= MAX_RANGE_DAYS:
-            errors["start"] = f"the range can span at most {MAX_RANGE_DAYS} days"
+            errors["start"] = _("the range can span at most {days} days").format(
+                days=MAX_RANGE_DAYS
+            )
         grouping = grouping or "week"
         if grouping not in GROUPINGS:
-            errors["grouping"] = "choose day, week or month"
+            errors["grouping"] = _("choose day, week or month")
         if field_name and field_name not in FIELDS_BY_NAME:
-            errors["field"] = f"there is no customer field {field_name!r}"
+            errors["field"] = _("there is no customer field {field}").format(field=repr(field_name))
         approver = None
         if approver_id not in (None, ""):
             try:
@@ -1044,7 +1061,6 @@ def filter_choices(session: Session, actor: User) -> dict[str, list]:
     return {"steps": steps, "approvers": approvers, "groups": groups}
 
 
-
 # ---------------------------------------------------------------- tables and CSV
 
 
@@ -1052,9 +1068,10 @@ def _hours(delta: timedelta | None) -> str:
     if delta is None:
         return "—"
     total = delta.total_seconds() / 3600
+    language = current_language()
     if total < 48:
-        return f"{total:.1f} h"
-    return f"{total / 24:.1f} days"
+        return _("{hours} h").format(hours=format_decimal(total, "0.0", locale=language))
+    return _("{days} days").format(days=format_decimal(total / 24, "0.0", locale=language))
 
 
 def _share(part: int, whole: int) -> float:
@@ -1064,18 +1081,21 @@ def _share(part: int, whole: int) -> float:
 def pending_tables(overview: PendingOverview) -> dict[str, tuple[list[str], list[tuple]]]:
     """The numbers behind each chart of the managers' dashboard."""
     return {
-        "by-step": (["Step", "Open requests"], list(overview.by_step)),
+        "by-step": ([_("Step"), _("Open requests")], list(overview.by_step)),
         "by-approver": (
-            ["Approver", "Open requests"],
+            [_("Approver"), _("Open requests")],
             [(name, count) for _, name, count in overview.by_approver],
         ),
-        "ageing": (["Waiting", "Step", "Open requests"], list(overview.ageing)),
+        "ageing": (
+            [_("Waiting"), _("Step"), _("Open requests")],
+            [(_(bucket), step, count) for bucket, step, count in overview.ageing],
+        ),
         "by-field": (
-            ["Field", "Proposed changes"],
+            [_("Field"), _("Proposed changes")],
             [(FIELDS_BY_NAME[name].label, count) for name, count in overview.by_field],
         ),
         "backlog": (
-            ["Day", "Open requests at the end of the day"],
+            [_("Day"), _("Open requests at the end of the day")],
             [(day.isoformat(), count) for day, count in overview.backlog],
         ),
     }
@@ -1084,29 +1104,49 @@ def pending_tables(overview: PendingOverview) -> dict[str, tuple[list[str], list
 def throughput_tables(figures: Throughput) -> dict[str, tuple[list[str], list[tuple]]]:
     """The numbers behind each chart of the analysts' dashboard."""
     return {
-        "volume": (["Period", "Submitted", "Approved", "Rejected"], list(figures.volume)),
+        "volume": (
+            [_("Period"), _("Submitted"), _("Approved"), _("Rejected")],
+            list(figures.volume),
+        ),
         "cycle": (
-            ["Period", "Decided", "Median hours", "90th percentile hours"],
+            [_("Period"), _("Decided"), _("Median hours"), _("90th percentile hours")],
             [(p, n, round(m, 2), round(p90, 2)) for p, n, m, p90 in figures.cycle],
         ),
-        "histogram": (["Cycle time", "Requests"], list(figures.histogram)),
+        "histogram": (
+            [_("Cycle time"), _("Requests")],
+            [(_(band), count) for band, count in figures.histogram],
+        ),
         "per-step": (
-            ["Step", "Steps decided", "Median hours", "90th percentile hours"],
+            [_("Step"), _("Steps decided"), _("Median hours"), _("90th percentile hours")],
             [(s, n, round(m, 2), round(p90, 2)) for s, n, m, p90 in figures.per_step],
         ),
         "per-field": (
-            ["Field", "Requests decided", "Rejected", "Rejection rate %",
-             "Sent back", "Request change rate %"],
-            [(label, decided, rejected, _share(rejected, decided), sent_back,
-              _share(sent_back, decided + sent_back))
-             for label, decided, rejected, sent_back in figures.per_field],
+            [
+                _("Field"),
+                _("Requests decided"),
+                _("Rejected"),
+                _("Rejection rate %"),
+                _("Sent back"),
+                _("Request change rate %"),
+            ],
+            [
+                (
+                    label,
+                    decided,
+                    rejected,
+                    _share(rejected, decided),
+                    sent_back,
+                    _share(sent_back, decided + sent_back),
+                )
+                for label, decided, rejected, sent_back in figures.per_field
+            ],
         ),  # fmt: skip
         "per-approver": (
-            ["Approver", "Approved", "Rejected", "Change requested", "Delegated"],
+            [_("Approver"), _("Approved"), _("Rejected"), _("Change requested"), _("Delegated")],
             list(figures.per_approver),
         ),
         "sla": (
-            ["Step", "Steps with a time limit", "Decided in time", "Share in time %"],
+            [_("Step"), _("Steps with a time limit"), _("Decided in time"), _("Share in time %")],
             [(step, total, within, _share(within, total)) for step, total, within in figures.sla],
         ),
     }
@@ -1119,9 +1159,9 @@ def table_csv(headers: list[str], rows: list[tuple]) -> str:
 
 def kpi_texts(overview: PendingOverview) -> dict[str, str]:
     return {
-        "open": f"{overview.open_requests:,}",
-        "changes": f"{overview.changes_waiting:,}",
-        "overdue": f"{overview.overdue_steps:,}",
+        "open": format_decimal(overview.open_requests, locale=current_language()),
+        "changes": format_decimal(overview.changes_waiting, locale=current_language()),
+        "overdue": format_decimal(overview.overdue_steps, locale=current_language()),
         "oldest": _hours(overview.oldest_age),
         "median": _hours(overview.median_age),
     }

@@ -16,12 +16,13 @@ from typing import Any
 from babel.numbers import NumberFormatError, format_decimal
 from babel.numbers import parse_decimal as babel_parse_decimal
 
+from data.i18n import DEFAULT_LOCALE, LOCALES, N_, _, locale_of  # noqa: F401 - re-exported
+
 MAX_LENGTH = 32
 """No amount or count in this product needs more characters than this."""
 
-LOCALES = {"en": "English", "it": "Italiano"}
-"""The languages and number formats users can choose ("en": 1,500.00; "it": 1.500,00)."""
-DEFAULT_LOCALE = "en"
+BROWSER_LOCALES = {"en": "en-GB", "it": "it-IT"}
+"""The browser's name (Intl, BCP 47) for each locale's number format."""
 _ALLOWED = re.compile(r"[0-9.,+\- \u00a0\u202f']+")
 """Digits, signs, and the decimal and group separators of the supported locales; anything
 else (an exponent, a letter) is refused before Babel sees it."""
@@ -44,10 +45,6 @@ class NumericCell(str):
         return cell
 
 
-def locale_of(code: str | None) -> str:
-    return code if code in LOCALES else DEFAULT_LOCALE
-
-
 def format_amount(value: Decimal | int, locale: str | None = None) -> str:
     """An amount as a person of ``locale`` reads and types it: 1,500.00 or 1.500,00."""
     return format_decimal(value, format="#,##0.00", locale=locale_of(locale))
@@ -59,31 +56,36 @@ def format_share(value: Decimal, locale: str | None = None) -> str:
 
 
 def parse_decimal(
-    raw: Any, *, locale: str | None = None, noun: str = "a number", example: Any = 1500
+    raw: Any, *, locale: str | None = None, noun: str = N_("a number"), example: Any = 1500
 ) -> Decimal:
     """A finite Decimal from ``raw`` written the way a person of ``locale`` writes it.
 
     Text must parse strictly in that locale (Babel): ``1.500,00`` is 1500 in
     Italian and refused in English; ``12,5`` is 12.5 in Italian and refused in
     English (never 125). An int, Decimal or ``NumericCell`` is a number already.
+    ``noun`` is a message id (translated here).
     """
     locale = locale_of(locale)
     written = format_amount(example, locale) if isinstance(example, int) else str(example)
-    refusal = f"must be {noun} written like {written}"
+    noun = _(noun)
+    refusal = _("must be {noun} written like {written}").format(noun=noun, written=written)
+    too_long = _("is too long for {noun} (at most {count} characters)").format(
+        noun=noun, count=MAX_LENGTH
+    )
     if isinstance(raw, bool):
         raise NumberError(refusal)
     if isinstance(raw, NumericCell):
         return raw.number
     if isinstance(raw, int | float | Decimal):
         if isinstance(raw, int) and len(str(raw)) > MAX_LENGTH:
-            raise NumberError(f"is too long for {noun} (at most {MAX_LENGTH} characters)")
+            raise NumberError(too_long)
         value = Decimal(str(raw))
         if not value.is_finite() or abs(value.adjusted()) > MAX_LENGTH:
             raise NumberError(refusal)
         return value
     text = str(raw).strip()
     if len(text) > MAX_LENGTH:
-        raise NumberError(f"is too long for {noun} (at most {MAX_LENGTH} characters)")
+        raise NumberError(too_long)
     if not _ALLOWED.fullmatch(text) or not any(ch.isdigit() for ch in text):
         raise NumberError(refusal)
     try:
@@ -104,11 +106,19 @@ def parse_whole(
     example: Any = "30",
 ) -> int:
     """A whole number within [minimum, maximum], written as in ``locale``."""
-    number = parse_decimal(raw, locale=locale, noun="a whole number", example=example)
+    number = parse_decimal(raw, locale=locale, noun=N_("a whole number"), example=example)
     if number != number.to_integral_value():
-        raise NumberError("must be a whole number")
+        raise NumberError(_("must be a whole number"))
     if minimum is not None and number < minimum:
-        raise NumberError(f"must be at least {minimum:,}")
+        raise NumberError(
+            _("must be at least {minimum}").format(
+                minimum=format_decimal(minimum, locale=locale_of(locale))
+            )
+        )
     if maximum is not None and number > maximum:
-        raise NumberError(f"must be at most {maximum:,}")
+        raise NumberError(
+            _("must be at most {maximum}").format(
+                maximum=format_decimal(maximum, locale=locale_of(locale))
+            )
+        )
     return int(number)

@@ -9,12 +9,8 @@ from sqlalchemy.orm import Session
 
 from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME, GATEABLE_FIELDS
-from data.labels import (
-    DATA_ENTITY_BEHAVIOR,
-    DATA_ENTITY_BEHAVIOR_LABELS,
-    DISALLOW_APPROVAL_BY_SUBMITTER,
-    ENABLE_CUSTOMER_APPROVALS,
-)
+from data.i18n import N_, Labels, _
+from data.labels import DATA_ENTITY_BEHAVIOR_LABELS
 from data.models import (
     BEHAVIORS,
     OPEN_STATES,
@@ -28,11 +24,13 @@ from data.models import (
 from data.users import require_role
 
 PARAMETERS_ID = 1
-PARAMETER_LABELS = {
-    "approvals_enabled": ENABLE_CUSTOMER_APPROVALS,
-    "data_entity_behavior": DATA_ENTITY_BEHAVIOR,
-    "disallow_submitter_approval": DISALLOW_APPROVAL_BY_SUBMITTER,
-}
+PARAMETER_LABELS = Labels(
+    {
+        "approvals_enabled": N_("Enable customer approvals"),
+        "data_entity_behavior": N_("Data entity behavior"),
+        "disallow_submitter_approval": N_("Disallow approval by submitter"),
+    }
+)
 
 
 def ensure_defaults(session: Session) -> None:
@@ -90,7 +88,7 @@ def update_parameters(
     """Change parameters (admins only); returns a line per change, each audited."""
     require_role(actor, "admin")
     if data_entity_behavior is not None and data_entity_behavior not in BEHAVIORS:
-        raise ValidationFailed({"data_entity_behavior": "choose one of the listed behaviors"})
+        raise ValidationFailed({"data_entity_behavior": _("choose one of the listed behaviors")})
     unknown = sorted(name for name in (gated or {}) if name not in FIELDS_BY_NAME)
     not_gateable = sorted(
         name
@@ -98,7 +96,9 @@ def update_parameters(
         if name in FIELDS_BY_NAME and not FIELDS_BY_NAME[name].gateable
     )
     if unknown or not_gateable:
-        raise ValidationFailed({"gated": "cannot gate " + ", ".join(unknown + not_gateable)})
+        raise ValidationFailed(
+            {"gated": _("cannot gate {fields}").format(fields=", ".join(unknown + not_gateable))}
+        )
 
     parameters = get_parameters(session)
     changes: list[str] = []
@@ -118,7 +118,7 @@ def update_parameters(
                 DATA_ENTITY_BEHAVIOR_LABELS[value],
             )
         else:
-            shown_old, shown_new = ("Yes" if old else "No"), ("Yes" if value else "No")
+            shown_old, shown_new = (_("Yes") if old else _("No")), (_("Yes") if value else _("No"))
         changes.append(f"{PARAMETER_LABELS[name]}: {shown_old} → {shown_new}")
 
     settings = {row.field: row for row in session.scalars(select(FieldSetting))}
@@ -130,7 +130,8 @@ def update_parameters(
         _audit_parameter(session, actor, f"gated:{name}", row.gated, value)
         row.gated = value
         label = FIELDS_BY_NAME[name].label
-        changes.append(f"{label}: {'needs approval' if value else 'no longer needs approval'}")
+        state = _("needs approval") if value else _("no longer needs approval")
+        changes.append(f"{label}: {state}")
     session.flush()
     return changes
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from data.customers import find_customer, parse_values
 from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME
+from data.i18n import _
 from data.models import User
 from data.workflows import (
     ChangeSet,
@@ -34,7 +35,7 @@ def preview_version(
     """Which steps would run for this customer and change set, and who would be asked."""
     version = version_detail(session, actor, version_id)
     customer = find_customer(session, account)
-    parsed = parse_values(session, raw_changes)
+    parsed = parse_values(session, raw_changes, locale=actor.locale)
     changes: ChangeSet = {}
     for name, value in parsed.items():
         spec = FIELDS_BY_NAME[name]
@@ -42,7 +43,7 @@ def preview_version(
         if original != new:
             changes[name] = (original, new)
     if not changes:
-        raise ValidationFailed({"changes": "the change set changes nothing on this customer"})
+        raise ValidationFailed({"changes": _("the change set changes nothing on this customer")})
     return [
         StepPreview(
             name=step.name,

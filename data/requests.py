@@ -30,6 +30,7 @@ from data.errors import (
     ValidationFailed,
 )
 from data.fields import field_label, field_spec
+from data.i18n import N_, _
 from data.labels import REQUEST_STATE_LABELS
 from data.models import (
     OPEN_STATES,
@@ -60,13 +61,13 @@ UNDECIDED_ASSIGNMENT_STATES = ("open", "released")
 waits for a manager's Reassign and counts as undecided, so letting go never decides."""
 COUNTED_ASSIGNMENT_STATES = (*UNDECIDED_ASSIGNMENT_STATES, "approved", "rejected")
 
-CHANGED_SINCE_SEEN = (
+CHANGED_SINCE_SEEN = N_(
     "This request changed since you opened it: its proposed changes were resubmitted. "
     "Review them again before you decide; nothing was decided."
 )
 
 
-NOT_WAITING_FOR_YOU = "This request is not waiting for you."
+NOT_WAITING_FOR_YOU = N_("This request is not waiting for you.")
 
 
 class RequestChanged(Conflict):
@@ -88,7 +89,7 @@ def get_request(session: Session, request_id: int, *, lock: bool = False) -> Cha
         ChangeRequest, request_id, with_for_update=lock or None, populate_existing=lock
     )
     if request is None:
-        raise NotFound(f"Change request {request_id} does not exist.")
+        raise NotFound(_("Change request {id} does not exist.").format(id=request_id))
     return request
 
 
@@ -229,14 +230,19 @@ def ensure_draft(session: Session, customer: Customer, actor: User) -> ChangeReq
 def check_proposals_editable(request: ChangeRequest, actor: User) -> None:
     if request.state == "pending":
         raise InvalidTransition(
-            "These changes are pending approval: recall the request before changing its proposals."
+            _(
+                "These changes are pending approval: recall the request before changing its "
+                "proposals."
+            )
         )
     if request.state == "change_requested" and request.submitted_by_id != actor.id:
         raise PermissionDenied(
-            "This request was sent back to its submitter; only they can change its proposals."
+            _("This request was sent back to its submitter; only they can change its proposals.")
         )
     if request.state not in ("draft", "change_requested"):
-        raise InvalidTransition(f"This request is {_label(request.state)}; it cannot change.")
+        raise InvalidTransition(
+            _("This request is {state}; it cannot change.").format(state=_label(request.state))
+        )
 
 
 def propose(
@@ -287,7 +293,9 @@ def delete_proposal(session: Session, actor: User, request_id: int, field: str) 
     check_proposals_editable(request, actor)
     change = request.change_for(field)
     if change is None:
-        raise NotFound(f"There is no proposed change for {field_label(field)}.")
+        raise NotFound(
+            _("There is no proposed change for {field}.").format(field=field_label(field))
+        )
     request.changes.remove(change)
     request.add_author(actor.id)
     _touch(request)
@@ -318,15 +326,16 @@ def submit(session: Session, actor: User, request_id: int) -> ChangeRequest:
     request = get_request(session, request_id, lock=True)
     if request.state != "draft":
         raise InvalidTransition(
-            "Only a request that is Not submitted can be submitted; "
-            f"this one is {_label(request.state)}."
+            _("Only a request that is Not submitted can be submitted; this one is {state}.").format(
+                state=_label(request.state)
+            )
         )
     if not request.changes:
-        raise ValidationFailed({"changes": "there are no proposed changes to submit"})
+        raise ValidationFailed({"changes": _("there are no proposed changes to submit")})
     version = active_version(session)
     if version is None:
         raise InvalidTransition(
-            "There is no active Proposed customer change workflow; ask an admin to activate one."
+            _("There is no active Proposed customer change workflow; ask an admin to activate one.")
         )
     request.workflow_version = version
     request.submitted_by_id = actor.id
@@ -344,13 +353,14 @@ def resubmit(session: Session, actor: User, request_id: int) -> ChangeRequest:
     request = get_request(session, request_id, lock=True)
     if request.state != "change_requested":
         raise InvalidTransition(
-            "Only a request with Change requested can be resubmitted; "
-            f"this one is {_label(request.state)}."
+            _(
+                "Only a request with Change requested can be resubmitted; this one is {state}."
+            ).format(state=_label(request.state))
         )
     if request.submitted_by_id != actor.id:
-        raise PermissionDenied("Only the submitter can resubmit this request.")
+        raise PermissionDenied(_("Only the submitter can resubmit this request."))
     if not request.changes:
-        raise ValidationFailed({"changes": "there are no proposed changes to submit"})
+        raise ValidationFailed({"changes": _("there are no proposed changes to submit")})
     request.submitted_at = utcnow()
     _start_round(session, request, actor, "resubmitted")
     return request
@@ -365,9 +375,18 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
         if evaluate_condition(workflow_step.condition, changes):
             if not resolve_assignees(session, workflow_step, excluded):
                 raise InvalidTransition(
-                    f"Step '{workflow_step.name}' has nobody who may approve this request"
-                    + (" (nobody who proposed or submitted it may approve it)" if excluded else "")
-                    + ". Ask an admin to add approvers to the workflow."
+                    (
+                        _(
+                            "Step '{step}' has nobody who may approve this request (nobody who "
+                            "proposed or submitted it may approve it). Ask an admin to add "
+                            "approvers to the workflow."
+                        )
+                        if excluded
+                        else _(
+                            "Step '{step}' has nobody who may approve this request. Ask an admin "
+                            "to add approvers to the workflow."
+                        )
+                    ).format(step=workflow_step.name)
                 )
             running.append(workflow_step)
 
@@ -418,8 +437,7 @@ def _activate(session: Session, request: ChangeRequest, step: RequestStep) -> No
     _event(session, request, None, "step_started", step=step)
 
 
-def assigned_text(request_id: int, account: str, step_name: str) -> str:
-    return f"Request #{request_id} for {account} waits for your decision ({step_name})."
+ASSIGNED = N_("Request #{id} for {account} waits for your decision ({step}).")
 
 
 def _notify_assigned(session: Session, request: ChangeRequest, step: RequestStep, user_id: int):
@@ -428,7 +446,10 @@ def _notify_assigned(session: Session, request: ChangeRequest, step: RequestStep
         user_id,
         "assigned",
         request,
-        assigned_text(request.id, request.customer.account, step.name),
+        ASSIGNED,
+        id=request.id,
+        account=request.customer.account,
+        step=step.name,
     )
 
 
@@ -469,7 +490,9 @@ def _apply(session: Session, request: ChangeRequest, actor: User) -> None:
         request.submitted_by_id,
         "approved",
         request,
-        f"Request #{request.id} for {customer.account} was approved; its values now apply.",
+        N_("Request #{id} for {account} was approved; its values now apply."),
+        id=request.id,
+        account=customer.account,
     )
     session.flush()
 
@@ -480,10 +503,12 @@ def recall(session: Session, actor: User, request_id: int) -> ChangeRequest:
     request = get_request(session, request_id, lock=True)
     if request.state != "pending":
         raise InvalidTransition(
-            f"Only a pending request can be recalled; this one is {_label(request.state)}."
+            _("Only a pending request can be recalled; this one is {state}.").format(
+                state=_label(request.state)
+            )
         )
     if request.submitted_by_id != actor.id:
-        raise PermissionDenied("Only the submitter can recall this request.")
+        raise PermissionDenied(_("Only the submitter can recall this request."))
     _close_round(request, "cancelled")
     request.state = "draft"
     _touch(request)
@@ -510,7 +535,9 @@ def _stale_error(stale: list[StaleProposal]) -> StaleChange:
     names = ", ".join(field_label(item.field) for item in stale)
     return StaleChange(
         [item.field for item in stale],
-        f"{names} changed since the proposal was made; confirm to approve anyway.",
+        _("{fields} changed since the proposal was made; confirm to approve anyway.").format(
+            fields=names
+        ),
     )
 
 
@@ -524,16 +551,16 @@ def _decision_problem(
     """
     if actor.id in _excluded(session, request):
         return PermissionDenied(
-            "You proposed or submitted changes in this request, so you cannot decide it."
+            _("You proposed or submitted changes in this request, so you cannot decide it.")
         )
     mine = [a for a in step.assignments if a.user_id == actor.id]
     if any(a.state in ("approved", "rejected") for a in mine):
-        return InvalidTransition("You have already decided this step.")
+        return InvalidTransition(_("You have already decided this step."))
     open_assignment = next((a for a in mine if a.state == "open"), None)
     if open_assignment is None:
-        return PermissionDenied(NOT_WAITING_FOR_YOU)
+        return PermissionDenied(_(NOT_WAITING_FOR_YOU))
     if not may_decide(actor, open_assignment.via_role):
-        return PermissionDenied("Your roles no longer include deciding approvals.")
+        return PermissionDenied(_("Your roles no longer include deciding approvals."))
     return None
 
 
@@ -544,15 +571,17 @@ def _my_open_assignment(
     require_active(actor)
     if request.state != "pending":
         raise InvalidTransition(
-            f"This request is {_label(request.state)}; it can no longer be decided."
+            _("This request is {state}; it can no longer be decided.").format(
+                state=_label(request.state)
+            )
         )
     if seen_round is not None and seen_round != request.round:
-        raise RequestChanged(CHANGED_SINCE_SEEN)
+        raise RequestChanged(_(CHANGED_SINCE_SEEN))
     step = current_step(request)
     problem = (
         _decision_problem(session, request, step, actor)
         if step
-        else PermissionDenied(NOT_WAITING_FOR_YOU)
+        else PermissionDenied(_(NOT_WAITING_FOR_YOU))
     )
     if problem is not None:
         raise problem
@@ -562,7 +591,7 @@ def _my_open_assignment(
 
 def _require_comment(comment: str | None, action: str) -> str:
     if not comment or not comment.strip():
-        raise ValidationFailed({"comment": f"is required to {action}"})
+        raise ValidationFailed({"comment": _("is required to {action}").format(action=_(action))})
     return comment.strip()
 
 
@@ -610,7 +639,7 @@ def approve(
 def reject(
     session: Session, actor: User, request_id: int, comment: str, *, seen_round: int
 ) -> ChangeRequest:
-    comment = _require_comment(comment, "reject")
+    comment = _require_comment(comment, N_("reject"))
     request = get_request(session, request_id, lock=True)
     step, assignment = _my_open_assignment(session, request, actor, seen_round)
     _decide(assignment, "rejected", comment)
@@ -628,7 +657,7 @@ def request_change(
     session: Session, actor: User, request_id: int, comment: str, *, seen_round: int
 ) -> ChangeRequest:
     """Send the request back to its submitter with a comment."""
-    comment = _require_comment(comment, "request a change")
+    comment = _require_comment(comment, N_("request a change"))
     request = get_request(session, request_id, lock=True)
     step, assignment = _my_open_assignment(session, request, actor, seen_round)
     _decide(assignment, "change_requested", comment)
@@ -643,7 +672,10 @@ def request_change(
         request.submitted_by_id,
         "change_requested",
         request,
-        f"Request #{request.id} for {request.customer.account} was sent back: {comment}",
+        N_("Request #{id} for {account} was sent back: {comment}"),
+        id=request.id,
+        account=request.customer.account,
+        comment=comment,
     )
     session.flush()
     return request
@@ -684,14 +716,14 @@ def reassign(
     require_role(actor, "manager")
     assignment = session.get(Assignment, assignment_id)
     if assignment is None:
-        raise NotFound(f"Assignment {assignment_id} does not exist.")
+        raise NotFound(_("Assignment {id} does not exist.").format(id=assignment_id))
     request = get_request(session, assignment.step.request_id, lock=True)
     if (
         assignment.state not in UNDECIDED_ASSIGNMENT_STATES
         or assignment.step.state != "active"
         or request.state != "pending"
     ):
-        raise InvalidTransition("This assignment is no longer open.")
+        raise InvalidTransition(_("This assignment is no longer open."))
     target = _check_new_assignee(session, request, assignment.step, to_user_id)
     assignment.state = "reassigned"
     assignment.decided_at = utcnow()
@@ -721,20 +753,28 @@ def _check_new_assignee(
     may decide, is no author of the request, and has no say yet on this step."""
     target = session.get(User, to_user_id)
     if target is None or not target.is_active:
-        raise ValidationFailed({"to_user": "choose an active user"})
+        raise ValidationFailed({"to_user": _("choose an active user")})
     if not may_decide(target):
-        raise ValidationFailed({"to_user": f"{target.full_name} is not an approver"})
+        raise ValidationFailed(
+            {"to_user": _("{name} is not an approver").format(name=target.full_name)}
+        )
     if target.id in _excluded(session, request):
         raise ValidationFailed(
-            {"to_user": f"{target.full_name} proposed or submitted these changes, "
-                        "so they cannot decide them"}
+            {"to_user": _("{name} proposed or submitted these changes, so they cannot decide "
+                          "them").format(name=target.full_name)}
         )  # fmt: skip
     theirs = [a for a in step.assignments if a.user_id == target.id]
     if any(a.state in ("approved", "rejected") for a in theirs):
-        raise ValidationFailed({"to_user": f"{target.full_name} has already decided this step"})
+        raise ValidationFailed(
+            {"to_user": _("{name} has already decided this step").format(name=target.full_name)}
+        )
     if any(a.state == "open" for a in theirs):
         raise ValidationFailed(
-            {"to_user": f"{target.full_name} is already asked to decide this step"}
+            {
+                "to_user": _("{name} is already asked to decide this step").format(
+                    name=target.full_name
+                )
+            }
         )
     return target
 
@@ -804,7 +844,9 @@ def _close_rejected(session: Session, request: ChangeRequest) -> None:
         request.submitted_by_id,
         "rejected",
         request,
-        f"Request #{request.id} for {request.customer.account} was rejected.",
+        N_("Request #{id} for {account} was rejected."),
+        id=request.id,
+        account=request.customer.account,
     )
 
 
@@ -839,7 +881,10 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
                 user_id,
                 "overdue",
                 request,
-                f"Request #{request.id} for {request.customer.account} is overdue ({step.name}).",
+                N_("Request #{id} for {account} is overdue ({step})."),
+                id=request.id,
+                account=request.customer.account,
+                step=step.name,
             )
         for user, via_role in targets:
             if user.id not in already:
@@ -886,7 +931,8 @@ def release_undecidable_assignments(session: Session, user: User, reason: str) -
         assignment.decided_at = utcnow()
         _touch(request)
         _event(session, request, None, "released", step=assignment.step,
-               comment=f"{user.full_name} {reason}; a manager can reassign it.",
+               comment=_("{name} {reason}; a manager can reassign it.").format(
+                   name=user.full_name, reason=reason),
                details={"from": user.username})  # fmt: skip
         released += 1
     session.flush()

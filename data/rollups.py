@@ -46,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from data.i18n import N_
 from data.models import (
     CLOSED_STATES,
     ActivityRollup,
@@ -62,14 +63,15 @@ ACCURACY = 0.02
 GAMMA = (1 + ACCURACY) / (1 - ACCURACY)
 _LOG_GAMMA = math.log(GAMMA)
 CYCLE_BUCKETS: tuple[tuple[str, float, float | None], ...] = (
-    ("< 1 hour", 0, 1),
-    ("1–4 hours", 1, 4),
-    ("4–24 hours", 4, 24),
-    ("1–3 days", 24, 72),
-    ("3–7 days", 72, 168),
-    ("> 7 days", 168, None),
+    (N_("< 1 hour"), 0, 1),
+    (N_("1–4 hours"), 1, 4),
+    (N_("4–24 hours"), 4, 24),
+    (N_("1–3 days"), 24, 72),
+    (N_("3–7 days"), 72, 168),
+    (N_("> 7 days"), 168, None),
 )
-"""The cycle-time histogram's bands: (label, from hours, up to hours)."""
+"""The cycle-time histogram's bands: (label, from hours, up to hours); the English label
+is the band's name, translated where it is shown."""
 CYCLE_BANDS = tuple(high for _label, _low, high in CYCLE_BUCKETS if high is not None)
 DECISIONS = {"approved": 1, "rejected": 2, "change_requested": 3, "delegated": 4}
 DECISION_NAMES = {code: name for name, code in DECISIONS.items()}

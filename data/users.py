@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from data.clock import utcnow
 from data.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from data.i18n import N_, _
 from data.labels import ROLE_LABELS
 from data.localtime import zone_name
 from data.models import ROLES, LoginFailure, User, UserRole
@@ -46,11 +47,11 @@ def new_password_problem(password: str, username: str = "") -> str | None:
     """Why a password a person chooses is refused (short, common, their user name), or None."""
     problem = None
     if len(password) < MIN_PASSWORD_LENGTH:
-        problem = f"must be at least {MIN_PASSWORD_LENGTH} characters"
+        problem = _("must be at least {count} characters").format(count=MIN_PASSWORD_LENGTH)
     elif len(password) > MAX_PASSWORD_LENGTH:
-        problem = f"must be at most {MAX_PASSWORD_LENGTH} characters"
+        problem = _("must be at most {count} characters").format(count=MAX_PASSWORD_LENGTH)
     elif password.lower() in _common_passwords() or len(set(password)) < 4:
-        problem = "is one of the most common passwords; choose another"
+        problem = _("is one of the most common passwords; choose another")
     elif username and username.lower() in password.lower():
         problem = "must not contain the user name"
     return problem
@@ -59,7 +60,9 @@ def new_password_problem(password: str, username: str = "") -> str | None:
 def check_new_password(password: str, username: str = "") -> None:
     problem = new_password_problem(password, username)
     if problem:
-        raise ValidationFailed({"password": problem}, f"Password {problem}.")
+        raise ValidationFailed(
+            {"password": problem}, _("Password {problem}.").format(problem=problem)
+        )
 
 
 def _script(character: str) -> str | None:
@@ -77,9 +80,9 @@ def normalise_username(raw: str) -> str:
 def username_problem(username: str) -> str | None:
     """Why a (normalised) user name cannot be used, or None."""
     if not username or len(username) > 40 or not USERNAME_PATTERN.match(username):
-        return "use letters, digits, dots and underscores (at most 40)"
+        return _("use letters, digits, dots and underscores (at most 40)")
     if len({script for script in map(_script, username) if script}) > 1:
-        return "use letters of one alphabet only (no look-alike letters from another)"
+        return _("use letters of one alphabet only (no look-alike letters from another)")
     return None
 
 
@@ -97,23 +100,25 @@ def password_matches(password_hash: str, password: str) -> bool:
 def require_role(actor: User | None, *roles: str) -> User:
     """Return the actor if active and holding one of ``roles``; else PermissionDenied."""
     if actor is None or not actor.is_active:
-        raise PermissionDenied("Sign in with an active account to do this.")
+        raise PermissionDenied(_("Sign in with an active account to do this."))
     if not actor.has_role(*roles):
-        needed = " or ".join(ROLE_LABELS[role] for role in roles)
-        raise PermissionDenied(f"You need the {needed} role to do this.")
+        needed = _(" or ").join(ROLE_LABELS[role] for role in roles)
+        raise PermissionDenied(_("You need the {role} role to do this.").format(role=needed))
     return actor
 
 
 def require_active(actor: User | None) -> User:
     if actor is None or not actor.is_active:
-        raise PermissionDenied("Sign in with an active account to do this.")
+        raise PermissionDenied(_("Sign in with an active account to do this."))
     return actor
 
 
 def _check_roles(roles: list[str] | set[str] | tuple[str, ...]) -> list[str]:
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
-        raise ValidationFailed({"roles": "unknown role: " + ", ".join(unknown)})
+        raise ValidationFailed(
+            {"roles": _("unknown role: {roles}").format(roles=", ".join(unknown))}
+        )
     return sorted(set(roles))
 
 
@@ -136,7 +141,7 @@ def add_user(
     if problem:
         errors["username"] = problem
     elif session.scalar(select(User.id).where(User.username == username)) is not None:
-        errors["username"] = f"{username} is already taken"
+        errors["username"] = _("{username} is already taken").format(username=username)
     if not full_name.strip():
         errors["full_name"] = "is required"
     if not password:
@@ -166,12 +171,12 @@ def set_roles(session: Session, actor: User, user_id: int, roles: list[str]) -> 
     user = get_user(session, user_id)
     wanted = set(_check_roles(roles))
     if user.id == actor.id and "admin" not in wanted:
-        raise ValidationFailed({"roles": "you cannot remove your own Admin role"})
+        raise ValidationFailed({"roles": _("you cannot remove your own Admin role")})
     user.role_rows = [row for row in user.role_rows if row.role in wanted] + [
         UserRole(role=role) for role in sorted(wanted - user.roles)
     ]
     session.flush()
-    _release_assignments(session, user, "no longer holds a role that decides approvals")
+    _release_assignments(session, user, _("no longer holds a role that decides approvals"))
     return user
 
 
@@ -179,13 +184,13 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
     require_role(actor, "admin")
     user = get_user(session, user_id)
     if user.id == actor.id and not active:
-        raise ValidationFailed({"is_active": "you cannot deactivate yourself"})
+        raise ValidationFailed({"is_active": _("you cannot deactivate yourself")})
     user.is_active = active
     # every session cookie issued before, by the old or the new status, stops working
     user.session_epoch = (user.session_epoch or 0) + 1
     session.flush()
     if not active:
-        _release_assignments(session, user, "was deactivated")
+        _release_assignments(session, user, _("was deactivated"))
     return user
 
 
@@ -198,23 +203,21 @@ def _release_assignments(session: Session, user: User, reason: str) -> None:
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"User {user_id} does not exist.")
+        raise NotFound(_("User {id} does not exist.").format(id=user_id))
     return user
 
 
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
-LOCKED_MESSAGE = (
-    "Too many failed sign-ins with this user name. Wait 15 minutes and try again."
-)
+LOCKED_MESSAGE = N_("Too many failed sign-ins with this user name. Wait 15 minutes and try again.")
 
 
 class SignInLocked(DomainError):
     """Sign-ins for this user name are paused after repeated failures."""
 
 
-BUSY_MESSAGE = "Signing in is busy right now; wait a moment and try again."
+BUSY_MESSAGE = N_("Signing in is busy right now; wait a moment and try again.")
 
 
 @dataclass(frozen=True)
@@ -361,15 +364,15 @@ def update_user(
     changes = []
     if set(roles) != user.roles:
         set_roles(session, actor, user_id, roles)
-        changes.append("roles")
+        changes.append(_("roles"))
     if active != user.is_active:
         set_active(session, actor, user_id, active)
-        changes.append("activated" if active else "deactivated")
+        changes.append(_("activated") if active else _("deactivated"))
     if new_password:
         check_new_password(new_password, user.username)
         user.password_hash = hash_password(new_password)
         user.session_epoch = (user.session_epoch or 0) + 1
-        changes.append("password reset")
+        changes.append(_("password reset"))
     session.flush()
     return changes
 

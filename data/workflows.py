@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_decimal
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from data.access import may_decide
 from data.errors import NotFound, ValidationFailed
 from data.fields import FIELDS_BY_NAME, field_label
+from data.i18n import N_, _, current_language
 from data.labels import PROPOSED_CUSTOMER_CHANGE_WORKFLOW
 from data.models import (
     POLICIES,
@@ -58,33 +60,49 @@ def condition_problem(condition: dict[str, Any] | None) -> str | None:
     kind = condition.get("kind")
     name = condition.get("field")
     if kind not in CONDITION_KINDS:
-        return f"unknown condition kind {kind!r}"
+        return _("unknown condition kind {kind}").format(kind=repr(kind))
     if name not in FIELDS_BY_NAME:
-        return f"the condition names an unknown field {name!r}"
+        return _("the condition names an unknown field {field}").format(field=repr(name))
     if kind in NUMERIC_CONDITION_KINDS:
         if not FIELDS_BY_NAME[name].is_numeric:
-            return f"{field_label(name)} is not a number, so it cannot increase or decrease"
+            return _("{field} is not a number, so it cannot increase or decrease").format(
+                field=field_label(name)
+            )
         key = "percent" if kind.endswith("_pct") else "amount"
         try:
             threshold = parse_decimal(condition.get(key))
         except NumberError:
-            return f"the condition needs a number for {key}"
+            return _("the condition needs a number for {key}").format(key=key)
         if not threshold.is_finite() or threshold < 0:
-            return f"the condition's {key} must be zero or more"
+            return _("the condition's {key} must be zero or more").format(key=key)
     return None
 
 
 def describe_condition(condition: dict[str, Any] | None) -> str:
     if not condition:
-        return "Always"
+        return _("Always")
     label = field_label(condition["field"])
     kind = condition["kind"]
     if kind == "changed":
-        return f"{label} is among the changed fields"
-    direction = "increases" if kind.startswith("increase") else "decreases"
+        return _("{field} is among the changed fields").format(field=label)
+    increases = kind.startswith("increase")
     if kind.endswith("_pct"):
-        return f"{label} {direction} by more than {Decimal(str(condition['percent'])):,} %"
-    return f"{label} {direction} by more than {Decimal(str(condition['amount'])):,}"
+        message = (
+            _("{field} increases by more than {number} %")
+            if increases
+            else _("{field} decreases by more than {number} %")
+        )
+        number = condition["percent"]
+    else:
+        message = (
+            _("{field} increases by more than {number}")
+            if increases
+            else _("{field} decreases by more than {number}")
+        )
+        number = condition["amount"]
+    return message.format(
+        field=label, number=format_decimal(Decimal(str(number)), locale=current_language())
+    )
 
 
 def evaluate_condition(condition: dict[str, Any] | None, changes: ChangeSet) -> bool:
@@ -111,24 +129,24 @@ def evaluate_condition(condition: dict[str, Any] | None, changes: ChangeSet) -> 
 
 def _check_step(spec: StepSpec, position: int, session: Session) -> dict[str, str]:
     errors: dict[str, str] = {}
-    key = f"step {position}"
+    key = _("step {position}").format(position=position)
     if not spec.name or not spec.name.strip():
-        errors[key] = "needs a name"
+        errors[key] = _("needs a name")
     if spec.policy not in POLICIES:
-        errors[key] = f"unknown completion policy {spec.policy!r}"
+        errors[key] = _("unknown completion policy {policy}").format(policy=repr(spec.policy))
     if spec.policy == "percentage" and not (spec.percentage and 1 <= spec.percentage <= 100):
-        errors[key] = "a percentage policy needs a percentage from 1 to 100"
+        errors[key] = _("a percentage policy needs a percentage from 1 to 100")
     if spec.assignee_role is not None and spec.assignee_role not in ROLES:
-        errors[key] = f"unknown role {spec.assignee_role!r}"
+        errors[key] = _("unknown role {role}").format(role=repr(spec.assignee_role))
     if spec.escalate_to_role is not None and spec.escalate_to_role not in ROLES:
-        errors[key] = f"unknown escalation role {spec.escalate_to_role!r}"
+        errors[key] = _("unknown escalation role {role}").format(role=repr(spec.escalate_to_role))
     if spec.time_limit_hours is not None and not 0 < spec.time_limit_hours <= MAX_TIME_LIMIT_HOURS:
-        errors[key] = (
-            f"the time limit must be from 1 to {MAX_TIME_LIMIT_HOURS:,} hours (a year)"
+        errors[key] = _("the time limit must be from 1 to {hours} hours (a year)").format(
+            hours=format_decimal(MAX_TIME_LIMIT_HOURS, locale=current_language())
         )
     for user_id in [*spec.assignee_user_ids, spec.escalate_to_user_id]:
         if user_id is not None and session.get(User, user_id) is None:
-            errors[key] = f"user {user_id} does not exist"
+            errors[key] = _("user {id} does not exist").format(id=user_id)
     problem = condition_problem(spec.condition)
     if problem:
         errors[key] = problem
@@ -154,7 +172,7 @@ def save_version(
     require_role(actor, "admin")
     definition = session.get(WorkflowDefinition, definition_id)
     if definition is None:
-        raise NotFound(f"Workflow {definition_id} does not exist.")
+        raise NotFound(_("Workflow {id} does not exist.").format(id=definition_id))
     errors: dict[str, str] = {}
     for position, spec in enumerate(steps, start=1):
         errors.update(_check_step(spec, position, session))
@@ -193,13 +211,13 @@ def save_version(
 def activation_problems(version: WorkflowVersion) -> list[str]:
     problems: list[str] = []
     if not version.steps:
-        problems.append("A workflow needs at least one approval step.")
+        problems.append(_("A workflow needs at least one approval step."))
     for step in version.steps:
         if not step.assignee_rows and not step.assignee_role:
-            problems.append(f"Step '{step.name}' has no assignees.")
+            problems.append(_("Step '{step}' has no assignees.").format(step=step.name))
         problem = condition_problem(step.condition)
         if problem:
-            problems.append(f"Step '{step.name}': {problem}.")
+            problems.append(_("Step '{step}': {problem}.").format(step=step.name, problem=problem))
     return problems
 
 
@@ -208,7 +226,7 @@ def activate_version(session: Session, actor: User, version_id: int) -> Workflow
     require_role(actor, "admin")
     version = session.get(WorkflowVersion, version_id)
     if version is None:
-        raise NotFound(f"Workflow version {version_id} does not exist.")
+        raise NotFound(_("Workflow version {id} does not exist.").format(id=version_id))
     problems = activation_problems(version)
     if problems:
         raise ValidationFailed({"workflow": " ".join(problems)})
@@ -280,19 +298,19 @@ def version_detail(session: Session, actor: User, version_id: int) -> WorkflowVe
         options=[selectinload(WorkflowVersion.steps), selectinload(WorkflowVersion.definition)],
     )
     if version is None:
-        raise NotFound(f"Workflow version {version_id} does not exist.")
+        raise NotFound(_("Workflow version {id} does not exist.").format(id=version_id))
     return version
 
 
 def _whole_number(
-    value: Any, what: str, errors: dict[str, str], key: str, maximum: int
+    value: Any, what: str, errors: dict[str, str], key: str, maximum: int, locale: str | None
 ) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return parse_whole(value, minimum=1, maximum=maximum)
+        return parse_whole(value, minimum=1, maximum=maximum, locale=locale)
     except NumberError as error:
-        errors[key] = f"{what} {error}"
+        errors[key] = f"{_(what)} {error}"
         return None
 
 
@@ -302,24 +320,26 @@ def _user_ids(values: Any, errors: dict[str, str], key: str) -> list[int]:
     if not isinstance(values, list) or not all(
         type(v) is int or (isinstance(v, str) and v.isdigit() and len(v) < 12) for v in values
     ):
-        errors[key] = "choose users from the list"
+        errors[key] = _("choose users from the list")
         return []
     return [int(v) for v in values]
 
 
-def step_spec_from_form(form: dict[str, Any], position: int) -> StepSpec:
-    """A StepSpec from the designer's plain values; bad numbers are refused by name."""
+def step_spec_from_form(form: dict[str, Any], position: int, locale: str | None = None) -> StepSpec:
+    """A StepSpec from the designer's plain values, numbers written as in ``locale``; bad
+    numbers are refused by name."""
     errors: dict[str, str] = {}
-    key = f"step {position}"
+    key = _("step {position}").format(position=position)
     condition = None
     kind = form.get("condition_kind") or None
     if kind:
         condition = {"kind": kind, "field": form.get("condition_field")}
         if kind in NUMERIC_CONDITION_KINDS:
             try:
-                threshold = parse_decimal(form.get("condition_value", ""), example="50,000")
+                threshold = parse_decimal(form.get("condition_value", ""), locale=locale,
+                                          example=50000)  # fmt: skip
             except NumberError as error:
-                errors[key] = f"the condition's number {error}"
+                errors[key] = _("the condition's number {problem}").format(problem=error)
             else:
                 name = "percent" if kind.endswith("_pct") else "amount"
                 condition[name] = (
@@ -330,11 +350,18 @@ def step_spec_from_form(form: dict[str, Any], position: int) -> StepSpec:
         assignee_user_ids=_user_ids(form.get("assignee_user_ids"), errors, key),
         assignee_role=form.get("assignee_role") or None,
         policy=form.get("policy") or "single",
-        percentage=_whole_number(form.get("percentage"), "The percentage", errors, key, 100),
+        percentage=_whole_number(
+            form.get("percentage"), N_("The percentage"), errors, key, 100, locale
+        ),
         condition=condition,
         time_limit_hours=_whole_number(
-            form.get("time_limit_hours"), "The time limit", errors, key, MAX_TIME_LIMIT_HOURS
-        ),
+            form.get("time_limit_hours"),
+            N_("The time limit"),
+            errors,
+            key,
+            MAX_TIME_LIMIT_HOURS,
+            locale,
+        ),  # fmt: skip
         escalate_to_user_id=(_user_ids([form["escalate_to_user_id"]], errors, key) or [None])[0]
         if form.get("escalate_to_user_id")
         else None,
@@ -352,8 +379,8 @@ def save_version_from_forms(
     any value is read."""
     require_role(actor, "admin")
     if not isinstance(forms, list) or not all(isinstance(form, dict) for form in forms):
-        raise ValidationFailed({"steps": "the steps could not be read"})
-    specs = [step_spec_from_form(form, i) for i, form in enumerate(forms, start=1)]
+        raise ValidationFailed({"steps": _("the steps could not be read")})
+    specs = [step_spec_from_form(form, i, actor.locale) for i, form in enumerate(forms, start=1)]
     return save_version(session, actor, definition_id, specs)
 
 

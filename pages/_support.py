@@ -18,6 +18,7 @@ from components.feedback import UNEXPECTED, error_alert
 from data.access import can_open
 from data.db import Database
 from data.errors import DomainError
+from data.i18n import _, current_language, speaking
 from data.models import User
 from data.numbers import DEFAULT_LOCALE, locale_of
 
@@ -30,13 +31,15 @@ _job_user: ContextVar[int | None] = ContextVar("countersign_job_user", default=N
 class SessionUser(UserMixin):
     """What the signed cookie names: a user id and session epoch, checked on each request."""
 
-    def __init__(self, user_id: int, epoch: int = 0):
+    def __init__(self, user_id: int, epoch: int = 0, locale: str | None = None):
         self.id = f"{user_id}.{epoch}" if epoch else str(user_id)
+        self.locale = locale
+        """The user's language as loaded with the session, for the request's language."""
 
 
 def parse_session_id(value: str) -> tuple[int, int] | None:
     """(user id, epoch) from the cookie's id; None when it is not one."""
-    user_id, _, epoch = str(value).partition(".")
+    user_id, _dot, epoch = str(value).partition(".")
     if not user_id.isdigit() or not (epoch == "" or epoch.isdigit()):
         return None
     return int(user_id), int(epoch or 0)
@@ -61,7 +64,7 @@ def signed_in_user_id() -> int | None:
 def job_data() -> dict[str, Any]:
     """What a background job needs from the request that started it (``dash.hooks.custom_data``):
     computed in the web process from the signed-in session, never sent by the browser."""
-    return {"user_id": signed_in_user_id()}
+    return {"user_id": signed_in_user_id(), "language": current_language()}
 
 
 @contextmanager
@@ -75,7 +78,7 @@ def background_job() -> Iterator[None]:
     server = dash.get_app().server
     token = _job_user.set(data.get("user_id"))
     try:
-        with server.app_context():
+        with server.app_context(), speaking(data.get("language")):
             database().after_fork()
             yield
     finally:
@@ -129,7 +132,7 @@ def attempt(work: Callable[[], T], *, passing: tuple[type[Exception], ...] = ())
         return None, error_alert(error.message)
     except Exception:
         log.exception("unexpected error in a callback")
-        return None, error_alert(UNEXPECTED)
+        return None, error_alert(_(UNEXPECTED))
 
 
 def guard(area: str) -> Any:
@@ -141,9 +144,14 @@ def guard(area: str) -> Any:
         if not can_open(actor, area):
             return html.Div(
                 [
-                    html.H1("Not available", className="h4"),
-                    html.P("Your roles do not include this page."),
+                    html.H1(_("Not available"), className="h4"),
+                    html.P(_("Your roles do not include this page.")),
                 ],
                 className="py-4",
             )
     return None
+
+
+def page_title(name: str) -> Callable[..., str]:
+    """A page's browser title in the reader's language (``name`` is a message id)."""
+    return lambda **_path: f"{_(name)} · Countersign"

@@ -1,12 +1,16 @@
 """The approver's inbox: what waits for me, filters, and bulk approve."""
 
+import json
+
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from components.editor import EVENT_LABELS
 from components.feedback import error_alert
-from data.fields import FIELD_OPTIONS_GATEABLE
+from data.fields import gateable_field_options
+from data.i18n import N_, _
 from data.inbox import (
     INBOX_LIMIT,
     TAB_LABELS,
@@ -17,27 +21,39 @@ from data.inbox import (
     inbox_counts,
 )
 from data.localtime import local_text
-from pages._support import attempt, database, guard, read, signed_in_user_id, viewer_zone
+from pages._support import (
+    attempt,
+    database,
+    guard,
+    page_title,
+    read,
+    signed_in_user_id,
+    viewer_zone,
+)
 
-dash.register_page(__name__, path="/approvals", title="Approvals · Countersign", order=2)
+dash.register_page(__name__, path="/approvals", title=page_title(N_("Approvals")), order=2)
 
-COLUMNS = [
-    {"field": "request_id", "headerName": "#", "width": 90},
-    {"field": "account", "headerName": "Customer", "width": 120},
-    {"field": "customer_name", "headerName": "Name", "flex": 2, "minWidth": 180},
-    {"field": "submitter", "headerName": "Submitter", "width": 160},
-    {"field": "since", "headerName": "Since", "width": 150,
-     "headerTooltip": "When it reached you (on Decided by me: when you decided)"},
-    {"field": "submitted_at", "headerName": "Submitted", "width": 150},
-    {"field": "step", "headerName": "Step", "width": 160},
-    {"field": "fields", "headerName": "Fields", "width": 90, "type": "rightAligned"},
-    {
-        "field": "status",
-        "headerName": "",
-        "width": 130,
-        "cellClassRules": {"text-danger fw-semibold": "params.value == 'Overdue'"},
-    },
-]
+
+def columns() -> list[dict]:
+    return [
+        {"field": "request_id", "headerName": "#", "width": 90},
+        {"field": "account", "headerName": _("Customer"), "width": 120},
+        {"field": "customer_name", "headerName": _("Name"), "flex": 2, "minWidth": 180},
+        {"field": "submitter", "headerName": _("Submitter"), "width": 160},
+        {"field": "since", "headerName": _("Since"), "width": 150,
+         "headerTooltip": _("When it reached you (on Decided by me: when you decided)")},
+        {"field": "submitted_at", "headerName": _("Submitted"), "width": 150},
+        {"field": "step", "headerName": _("Step"), "width": 160},
+        {"field": "fields", "headerName": _("Fields"), "width": 90, "type": "rightAligned"},
+        {
+            "field": "status",
+            "headerName": "",
+            "width": 130,
+            "cellClassRules": {
+                "text-danger fw-semibold": f"params.value == {json.dumps(_('Overdue'))}"
+            },
+        },
+    ]  # fmt: skip
 
 
 def layout(**_query):
@@ -48,7 +64,7 @@ def layout(**_query):
         [
             dcc.Location(id="inbox-nav", refresh="callback-nav"),
             dcc.Store(id="inbox-refresh", data=0),
-            html.H1("Approvals", className="h3 mb-3"),
+            html.H1(_("Approvals"), className="h3 mb-3"),
             dbc.Tabs(
                 [dbc.Tab(label=TAB_LABELS[tab], tab_id=tab, id=f"inbox-tab-{tab}") for tab in TABS],
                 id="inbox-tabs",
@@ -60,13 +76,13 @@ def layout(**_query):
                     dbc.Col(
                         dbc.Select(
                             id="inbox-field",
-                            options=FIELD_OPTIONS_GATEABLE,
-                            placeholder="Any field",
+                            options=gateable_field_options(),
+                            placeholder=_("Any field"),
                         ),
                         md=3,
                     ),
                     dbc.Col(
-                        dbc.Input(id="inbox-group", placeholder="Customer group", debounce=True),
+                        dbc.Input(id="inbox-group", placeholder=_("Customer group"), debounce=True),
                         md=2,
                     ),
                     dbc.Col(
@@ -74,18 +90,21 @@ def layout(**_query):
                             id="inbox-search",
                             type="search",
                             debounce=True,
-                            placeholder="Search customer",
+                            placeholder=_("Search customer"),
                         ),
                         md=3,
                     ),
                     dbc.Col(
-                        dbc.Switch(id="inbox-overdue", label="Overdue only", value=False),
+                        dbc.Switch(id="inbox-overdue", label=_("Overdue only"), value=False),
                         md=2,
                         className="pt-2",
                     ),
                     dbc.Col(
                         dbc.Button(
-                            "Approve selected", id="inbox-bulk", color="success", className="w-100"
+                            _("Approve selected"),
+                            id="inbox-bulk",
+                            color="success",
+                            className="w-100",
                         ),
                         md=2,
                     ),
@@ -95,7 +114,7 @@ def layout(**_query):
             html.Div(id="inbox-message"),
             dag.AgGrid(
                 id="inbox-grid",
-                columnDefs=COLUMNS,
+                columnDefs=columns(),
                 rowData=[],
                 defaultColDef={"sortable": True, "resizable": True},
                 dashGridOptions={
@@ -112,7 +131,7 @@ def layout(**_query):
                 className="shadow-sm",
             ),
             html.P(
-                "Select a request to open it; tick boxes to approve several at once.",
+                _("Select a request to open it; tick boxes to approve several at once."),
                 className="text-muted small mt-2",
             ),
         ]
@@ -130,7 +149,7 @@ def inbox_rows(tab, field, group, overdue, search):
             search=search,
         )
     )
-    counts, _ = attempt(lambda: read(inbox_counts))
+    counts, _alert = attempt(lambda: read(inbox_counts))
     labels = [f"{TAB_LABELS[t]} ({count_label((counts or {}).get(t, 0))})" for t in TABS]
     if rows is None:
         return [], labels, alert
@@ -147,16 +166,21 @@ def inbox_rows(tab, field, group, overdue, search):
             "submitted_at": local_text(r.submitted_at, zone),
             "step": r.step,
             "fields": r.fields,
-            "status": "Overdue" if r.overdue else (r.decision or "").replace("_", " ").capitalize(),
+            "status": _("Overdue") if r.overdue else EVENT_LABELS.get(r.decision or "", ""),
         }
         for r in rows
     ]
     note = None
     if len(rows) >= INBOX_LIMIT:
-        which = "most recently decided" if tab == "decided" else "that have waited longest"
+        shown = (
+            _("Showing the {count} most recently decided; choose a field, a customer group or "
+              "search to find others.")
+            if tab == "decided"
+            else _("Showing the {count} that have waited longest; choose a field, a customer "
+                   "group or search to find others.")
+        )  # fmt: skip
         note = html.P(
-            f"Showing the {INBOX_LIMIT:,} {which}; choose a field, a customer group or "
-            "search to find others.",
+            shown.format(count=count_label(INBOX_LIMIT)),
             className="text-muted small mb-2",
             id="inbox-limited",
         )
@@ -188,7 +212,7 @@ def bulk_summary(selected) -> html.Div:
         and all(type(row.get(key)) is int for key in ("request_id", "round"))
     ]
     if not chosen:
-        return error_alert("Select the requests to approve first.")
+        return error_alert(_("Select the requests to approve first."))
     results, alert = attempt(lambda: bulk_approve(database(), signed_in_user_id(), chosen))
     if results is None:
         return alert
@@ -197,7 +221,9 @@ def bulk_summary(selected) -> html.Div:
     items = [html.Li(f"#{r.request_id} {r.account}: {r.message}") for r in failed]
     return dbc.Alert(
         [
-            html.Div(f"Approved {len(passed)} of {len(results)}."),
+            html.Div(
+                _("Approved {passed} of {total}.").format(passed=len(passed), total=len(results))
+            ),
             html.Ul(items, className="mb-0") if items else None,
         ],
         color="success" if not failed else "warning",

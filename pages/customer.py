@@ -21,9 +21,10 @@ from data import requests as workflow
 from data.customers import editor_view, save_customer
 from data.errors import NotFound, ValidationFailed
 from data.fields import field_label
-from pages._support import act, attempt, guard, read
+from data.i18n import N_, _
+from pages._support import act, attempt, guard, page_title, read
 
-dash.register_page(__name__, path_template="/customers/<account>", title="Customer · Countersign")
+dash.register_page(__name__, path_template="/customers/<account>", title=page_title(N_("Customer")))
 
 
 def layout(account: str = "", **_query):
@@ -32,7 +33,9 @@ def layout(account: str = "", **_query):
         return denied
     view, alert = attempt(lambda: read(editor_view, account))
     if view is None:
-        return html.Div([alert, dcc.Link("Back to customers", href="/customers")], className="py-3")
+        return html.Div(
+            [alert, dcc.Link(_("Back to customers"), href="/customers")], className="py-3"
+        )
     rendered = render_editor(view)
     return html.Div(
         [
@@ -41,7 +44,7 @@ def layout(account: str = "", **_query):
                 [
                     html.Div(
                         [
-                            dcc.Link("Customers", href="/customers", className="small"),
+                            dcc.Link(_("Customers"), href="/customers", className="small"),
                             html.H1(id="cs-title", children=rendered.title, className="h3 mb-1"),
                             html.Div(
                                 id="cs-status",
@@ -59,13 +62,13 @@ def layout(account: str = "", **_query):
                 [
                     dbc.Tab(
                         customer_form(view.values, view.gated, view.locked, view.may_edit),
-                        label="Details",
+                        label=_("Details"),
                         tab_id="details",
                         className="pt-3",
                     ),
                     dbc.Tab(
                         html.Div(id="cs-history", children=rendered.history),
-                        label="History",
+                        label=_("History"),
                         tab_id="history",
                         className="pt-3",
                     ),
@@ -94,13 +97,18 @@ def changed_fields(values: list, shown: dict[str, str]) -> dict[str, Any]:
 def describe_save(result) -> str:
     parts = []
     if result.applied:
-        parts.append("Saved: " + ", ".join(map(field_label, result.applied)) + ".")
+        parts.append(
+            _("Saved: {fields}.").format(fields=", ".join(map(field_label, result.applied)))
+        )
     if result.proposed:
         proposed = ", ".join(field_label(change.field) for change in result.proposed)
-        parts.append(f"{proposed}: proposed for approval, not submitted yet.")
+        parts.append(
+            _("{fields}: proposed for approval, not submitted yet.").format(fields=proposed)
+        )
     if result.withdrawn:
-        parts.append("Proposal withdrawn: " + ", ".join(map(field_label, result.withdrawn)) + ".")
-    return " ".join(parts) or "Nothing to save: no field was changed."
+        withdrawn = ", ".join(map(field_label, result.withdrawn))
+        parts.append(_("Proposal withdrawn: {fields}.").format(fields=withdrawn))
+    return " ".join(parts) or _("Nothing to save: no field was changed.")
 
 
 def perform(trigger: Any, store: dict, values: list) -> dict:
@@ -155,10 +163,10 @@ def perform(trigger: Any, store: dict, values: list) -> dict:
     outcome["open_dialog"] = action == "discard" and done is not None and bool(done.changes)
     outcome["message"] = (
         {
-            "submit": "Submitted: the changes are pending approval.",
-            "resubmit": "Resubmitted: the changes are pending approval again.",
-            "recall": "Recalled: the changes are not submitted any more.",
-            "discard_all": "All proposed changes were discarded.",
+            "submit": _("Submitted: the changes are pending approval."),
+            "resubmit": _("Resubmitted: the changes are pending approval again."),
+            "recall": _("Recalled: the changes are not submitted any more."),
+            "discard_all": _("All proposed changes were discarded."),
         }.get(action)
         if done is not None
         else None
@@ -167,7 +175,7 @@ def perform(trigger: Any, store: dict, values: list) -> dict:
 
 
 def _raise_no_request():
-    raise NotFound("This customer has no proposed changes.")
+    raise NotFound(_("This customer has no proposed changes."))
 
 
 @callback(

@@ -7,51 +7,69 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
+from data import labels
 from data.customers import list_customers
-from pages._support import attempt, guard, read
+from data.fields import field_label
+from data.i18n import N_, _
+from data.numbers import BROWSER_LOCALES
+from pages._support import attempt, guard, page_title, read, viewer_locale
 
-dash.register_page(__name__, path="/customers", title="Customers · Countersign", order=1)
+dash.register_page(__name__, path="/customers", title=page_title(N_("Customers")), order=1)
 
 PAGE_SIZE = 100
 TEXT = {"filter": "agTextColumnFilter", "filterParams": {"buttons": ["reset"], "debounceMs": 400}}
-COLUMNS = [
-    {
-        "field": "account",
-        "headerName": "Account",
-        "width": 130,
-        "pinned": "left",
-        **TEXT,
-        "cellClass": "link-cell",
-    },
-    {"field": "name", "headerName": "Name", "flex": 2, "minWidth": 220, **TEXT},
-    {"field": "customer_group", "headerName": "Customer group", "width": 150, **TEXT},
-    {"field": "city", "headerName": "City", "width": 140, **TEXT},
-    {"field": "country", "headerName": "Country", "width": 110, **TEXT},
-    {"field": "currency", "headerName": "Currency", "width": 110, **TEXT},
-    {
-        "field": "credit_limit",
-        "headerName": "Credit limit",
-        "width": 150,
-        "type": "rightAligned",
-        "filter": "agNumberColumnFilter",
-        "filterParams": {"buttons": ["reset"]},
-        "valueFormatter": {
-            "function": "params.value == null ? '' : d3.format(',.2f')(params.value)"
+
+
+def columns(locale: str) -> list[dict]:
+    """The grid's columns in the viewer's language, amounts in their number format."""
+    states = labels.REQUEST_STATE_LABELS
+    return [
+        {
+            "field": "account",
+            "headerName": _("Account"),
+            "width": 130,
+            "pinned": "left",
+            **TEXT,
+            "cellClass": "link-cell",
         },
-    },
-    {"field": "on_hold", "headerName": "On hold", "width": 110, **TEXT},
-    {
-        "field": "request_state",
-        "headerName": "Open request",
-        "width": 210,
-        **TEXT,
-        "cellClassRules": {
-            "state-pending": "params.value == 'Changes pending approval'",
-            "state-draft": "params.value == 'Not submitted'",
-            "state-change-requested": "params.value == 'Change requested'",
+        {"field": "name", "headerName": field_label("name"), "flex": 2, "minWidth": 220, **TEXT},
+        {
+            "field": "customer_group",
+            "headerName": field_label("customer_group"),
+            "width": 150,
+            **TEXT,
+        },  # fmt: skip
+        {"field": "city", "headerName": field_label("city"), "width": 140, **TEXT},
+        {"field": "country", "headerName": field_label("country"), "width": 110, **TEXT},
+        {"field": "currency", "headerName": field_label("currency"), "width": 110, **TEXT},
+        {
+            "field": "credit_limit",
+            "headerName": field_label("credit_limit"),
+            "width": 150,
+            "type": "rightAligned",
+            "filter": "agNumberColumnFilter",
+            "filterParams": {"buttons": ["reset"]},
+            "valueFormatter": {
+                "function": "params.value == null ? '' : new Intl.NumberFormat("
+                + json.dumps(BROWSER_LOCALES.get(locale, "en-GB"))
+                + ", {minimumFractionDigits: 2, maximumFractionDigits: 2}).format(params.value)"
+            },
         },
-    },
-]
+        {"field": "on_hold", "headerName": field_label("on_hold"), "width": 110, **TEXT},
+        {
+            "field": "request_state",
+            "headerName": _("Open request"),
+            "width": 210,
+            **TEXT,
+            "cellClassRules": {
+                "state-pending": f"params.value == {json.dumps(states['pending'])}",
+                "state-draft": f"params.value == {json.dumps(states['draft'])}",
+                "state-change-requested": (
+                    f"params.value == {json.dumps(states['change_requested'])}"
+                ),
+            },
+        },
+    ]
 
 
 def layout(**_query):
@@ -65,12 +83,17 @@ def layout(**_query):
             dcc.Store(id="customers-cursor"),
             html.Div(
                 [
-                    html.H1("Customers", className="h3 mb-0"),
+                    html.H1(_("Customers"), className="h3 mb-0"),
+                    dbc.Label(
+                        _("Search customers"),
+                        html_for="customers-search",
+                        className="visually-hidden",
+                    ),  # fmt: skip
                     dbc.Input(
                         id="customers-search",
                         type="search",
                         debounce=True,
-                        placeholder="Account number or name starts with…",
+                        placeholder=_("Account number or name starts with…"),
                         className="ms-auto",
                         style={"maxWidth": "22rem"},
                     ),
@@ -80,7 +103,7 @@ def layout(**_query):
             html.Div(id="customers-message"),
             dag.AgGrid(
                 id="customers-grid",
-                columnDefs=COLUMNS,
+                columnDefs=columns(viewer_locale()),
                 rowModelType="infinite",
                 defaultColDef={"sortable": True, "resizable": True},
                 dashGridOptions={
@@ -97,7 +120,7 @@ def layout(**_query):
                 style={"height": "calc(100vh - 220px)", "minHeight": "420px"},
                 className="ag-theme-quartz shadow-sm",
             ),
-            html.P("Select a customer to open it.", className="text-muted small mt-2"),
+            html.P(_("Select a customer to open it."), className="text-muted small mt-2"),
         ]
     )
 
@@ -113,8 +136,9 @@ def rows_for(request: dict | None, search: str | None, cursor: dict | None = Non
     if isinstance(cursor, dict) and cursor.get("query") == query and cursor.get("end") == start:
         after = cursor.get("after") if isinstance(cursor.get("after"), list) else None
     page, alert = attempt(
-        lambda: read(list_customers, start, end, sort, filters, search, count=start == 0,
-                     after=after)  # fmt: skip
+        lambda: read(
+            list_customers, start, end, sort, filters, search, count=start == 0, after=after
+        )  # fmt: skip
     )
     if page is None:
         return {"rowData": [], "rowCount": 0}, alert, None

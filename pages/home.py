@@ -5,22 +5,27 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from components.status import status_badge
-from data.labels import PROPOSED_CHANGES
+from data import labels
+from data.i18n import N_, _
 
 dash.register_page(__name__, path="/", title="Countersign", name="Home")
 
 STEPS = (
     (
-        "Edit",
-        "A clerk edits a customer. Fields that need approval become "
-        f"{PROPOSED_CHANGES.lower()}; the others save at once.",
+        N_("Edit"),
+        N_(
+            "A clerk edits a customer. Fields that need approval become {proposed_changes}; "
+            "the others save at once."
+        ),
     ),
-    ("Submit", "The clerk reviews the proposed changes and submits them to the workflow."),
-    ("Approve", "Approvers review a diff of original and new values, step by step."),
+    (N_("Submit"), N_("The clerk reviews the proposed changes and submits them to the workflow.")),
+    (N_("Approve"), N_("Approvers review a diff of original and new values, step by step.")),
     (
-        "Apply",
-        "When every approval is complete, the values change in one transaction, "
-        "with an audit trail.",
+        N_("Apply"),
+        N_(
+            "When every approval is complete, the values change in one transaction, "
+            "with an audit trail."
+        ),
     ),
 )
 
@@ -32,7 +37,7 @@ def layout(**_query):
         [
             html.H1("Countersign", className="display-6 mb-1"),
             html.P(
-                "Approve changes to customer master data before they take effect.",
+                _("Approve changes to customer master data before they take effect."),
                 className="lead text-muted mb-4",
             ),
             dbc.Row(
@@ -42,8 +47,13 @@ def layout(**_query):
                             dbc.CardBody(
                                 [
                                     html.Div(f"{number}", className="step-number"),
-                                    html.H5(title, className="card-title"),
-                                    html.P(text, className="card-text text-muted small"),
+                                    html.H5(_(title), className="card-title"),
+                                    html.P(
+                                        _(text).format(
+                                            proposed_changes=labels.PROPOSED_CHANGES.lower()
+                                        ),
+                                        className="card-text text-muted small",
+                                    ),
                                 ]
                             ),
                             className="h-100 shadow-sm",
@@ -55,7 +65,7 @@ def layout(**_query):
                     for number, (title, text) in enumerate(STEPS, start=1)
                 ]
             ),
-            html.H2("A request's states", className="h5 mt-4"),
+            html.H2(_("A request's states"), className="h5 mt-4"),
             html.Div([status_badge(state) for state in LIFECYCLE], className="d-flex gap-2"),
         ],
         id="home",

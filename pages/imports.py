@@ -6,12 +6,14 @@ import secrets
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
+from babel.numbers import format_decimal
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components.feedback import error_alert, success_alert
 from data import labels
 from data.csvout import csv_text
 from data.errors import DomainError
+from data.i18n import N_, Labels, _, current_language
 from data.importfile import DECIMAL_CONVENTIONS, MAX_BYTES, read_import_file, template_csv
 from data.imports import (
     OUTCOMES,
@@ -26,12 +28,14 @@ from pages._support import (
     background_job,
     database,
     guard,
+    page_title,
     read,
     signed_in_user_id,
+    viewer_locale,
     viewer_zone,
 )
 
-dash.register_page(__name__, path="/imports", title="Imports · Countersign", order=3)
+dash.register_page(__name__, path="/imports", title=page_title(N_("Imports")), order=3)
 
 OUTCOME_COLOURS = {
     "created": "primary",
@@ -44,20 +48,49 @@ OUTCOME_COLOURS = {
 HIDDEN = {"display": "none"}
 PREVIEW_ROWS = 1000
 """Rows the preview table shows at most."""
-PREVIEW_COLUMNS = [
-    {"field": "number", "headerName": "Row", "width": 80},
-    {"field": "account", "headerName": "Account", "width": 130},
-    {"field": "outcome", "headerName": "Would be", "width": 130},
-    {"field": "message", "headerName": "Why", "flex": 1, "wrapText": True, "autoHeight": True},
-]
+OUTCOME_LABELS = Labels(
+    {
+        "created": N_("created"),
+        "updated": N_("updated"),
+        "unchanged": N_("unchanged"),
+        "proposed": N_("proposed"),
+        "rejected": N_("rejected"),
+        "failed": N_("failed"),
+    }
+)
+STATUS_LABELS = Labels(
+    {
+        "running": N_("Running"),
+        "finished": N_("Finished"),
+        "failed": N_("Failed"),
+        "interrupted": N_("Interrupted"),
+    }
+)
+
+
+def preview_columns() -> list[dict]:
+    return [
+        {"field": "number", "headerName": _("Row"), "width": 80},
+        {"field": "account", "headerName": _("Account"), "width": 130},
+        {"field": "outcome", "headerName": _("Would be"), "width": 130},
+        {"field": "message", "headerName": _("Why"), "flex": 1, "wrapText": True,
+         "autoHeight": True},
+    ]  # fmt: skip
+
+
+def outcome_counts(counts) -> str:
+    """ "3 created, 1 failed" in the reader's language."""
+    return ", ".join(f"{n} {OUTCOME_LABELS[o]}" for o, n in counts if n)
 
 
 def layout(**_query):
     denied = guard("imports")
     if denied is not None:
         return denied
-    behavior, _ = attempt(lambda: read(lambda s, _actor: get_parameters(s).data_entity_behavior))
-    user_locale, _ = attempt(lambda: read(lambda _s, actor: actor.locale))
+    behavior, _alert = attempt(
+        lambda: read(lambda s, _actor: get_parameters(s).data_entity_behavior)
+    )
+    user_locale, _alert = attempt(lambda: read(lambda _s, actor: actor.locale))
     decimal = next((sep for sep, code in DECIMAL_CONVENTIONS.items() if code == user_locale), ".")
     return html.Div(
         [
@@ -65,9 +98,9 @@ def layout(**_query):
             dcc.Store(id="imp-file"),
             html.Div(
                 [
-                    html.H1("Imports", className="h3 mb-0"),
+                    html.H1(_("Imports"), className="h3 mb-0"),
                     dbc.Button(
-                        "Download template", id="imp-template", color="link", className="ms-auto"
+                        _("Download template"), id="imp-template", color="link", className="ms-auto"
                     ),
                 ],
                 className="d-flex align-items-center mb-2",
@@ -83,13 +116,16 @@ def layout(**_query):
             ),
             html.Div(
                 [
-                    dbc.Label("Numbers in the file are written", html_for="imp-decimal",
-                              className="me-2 mb-0 small"),
+                    dbc.Label(
+                        _("Numbers in the file are written"),
+                        html_for="imp-decimal",
+                        className="me-2 mb-0 small",
+                    ),
                     dbc.Select(
                         id="imp-decimal",
                         options=[
-                            {"label": "1,500.00 (decimal point)", "value": "."},
-                            {"label": "1.500,00 (decimal comma)", "value": ","},
+                            {"label": _("1,500.00 (decimal point)"), "value": "."},
+                            {"label": _("1.500,00 (decimal comma)"), "value": ","},
                         ],
                         value=decimal,
                         size="sm",
@@ -102,8 +138,8 @@ def layout(**_query):
                 id="imp-upload",
                 children=html.Div(
                     [
-                        "Drop a CSV or Excel file of customers here, or ",
-                        html.A("choose one", href="#"),
+                        _("Drop a CSV or Excel file of customers here, or") + " ",
+                        html.A(_("choose one"), href="#"),
                     ]
                 ),
                 className="upload-area mb-3",
@@ -117,9 +153,9 @@ def layout(**_query):
             # start the background import job once with no click
             html.Div(
                 [
-                    dbc.Button("Import", id="imp-run", color="primary", className="me-2"),
+                    dbc.Button(_("Import"), id="imp-run", color="primary", className="me-2"),
                     html.Span(
-                        "Rows with errors are left out; every other row is applied whole.",
+                        _("Rows with errors are left out; every other row is applied whole."),
                         className="text-muted small",
                     ),
                 ],
@@ -128,7 +164,7 @@ def layout(**_query):
                 style=HIDDEN,
             ),
             progress_box("imp-progress", "primary"),
-            html.H2("Batches", className="h5 mt-4"),
+            html.H2(_("Batches"), className="h5 mt-4"),
             html.Div(batches_table(), id="imp-batches"),
         ]
     )
@@ -139,7 +175,10 @@ def reporter(set_progress, words: str):
 
     def progress(done: int, total: int) -> None:
         percent = round(100 * done / total) if total else 0
-        set_progress((percent, f"{words}: {done:,} of {total:,} rows"))
+        language = current_language()
+        set_progress((percent, _("{doing}: {done} of {total} rows").format(
+            doing=_(words), done=format_decimal(done, locale=language),
+            total=format_decimal(total, locale=language))))  # fmt: skip
 
     return progress
 
@@ -162,7 +201,7 @@ def batches_table():
     if batches is None:
         return alert
     if not batches:
-        return html.P("No imports yet.", className="text-muted")
+        return html.P(_("No imports yet."), className="text-muted")
     zone = viewer_zone()
     rows = [
         html.Tr(
@@ -170,19 +209,19 @@ def batches_table():
                 html.Td(f"#{b.id}"),
                 html.Td(b.filename),
                 html.Td(local_text(b.created_at, zone)),
-                html.Td([b.status.capitalize(),
-                         html.Div(b.message, className="small text-muted") if b.message else None]),
                 html.Td(
-                    ", ".join(
-                        f"{getattr(b, f'{o}_count')} {o}"
-                        for o in OUTCOMES
-                        if getattr(b, f"{o}_count")
-                    ),
+                    [
+                        STATUS_LABELS.get(b.status, b.status),
+                        html.Div(_(b.message), className="small text-muted") if b.message else None,
+                    ]
+                ),
+                html.Td(
+                    outcome_counts((o, getattr(b, f"{o}_count")) for o in OUTCOMES),
                     className="small",
                 ),
                 html.Td(
                     dbc.Button(
-                        "Download results",
+                        _("Download results"),
                         id={"type": "imp-batch", "batch": b.id},
                         size="sm",
                         color="link",
@@ -193,7 +232,9 @@ def batches_table():
         for b in batches
     ]
     head = html.Thead(
-        html.Tr([html.Th(h) for h in ("Batch", "File", "When", "Status", "Rows", "")])
+        html.Tr(
+            [html.Th(h) for h in (_("Batch"), _("File"), _("When"), _("Status"), _("Rows"), "")]
+        )  # fmt: skip
     )
     return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, id="imp-batch-table")
 
@@ -215,7 +256,7 @@ def preview(filename: str | None, contents: str | None, progress=None, decimal: 
     counts = summary.counts
     badges = [
         dbc.Badge(
-            f"{counts[o]} {o}",
+            f"{counts[o]} {OUTCOME_LABELS[o]}",
             color=OUTCOME_COLOURS[o],
             className="me-1",
             text_color="dark" if o in ("unchanged", "proposed") else None,
@@ -229,8 +270,13 @@ def preview(filename: str | None, contents: str | None, progress=None, decimal: 
     shown = sorted(results, key=lambda r: (rank.get(r.outcome, 1), r.number))[:PREVIEW_ROWS]
     note = (
         html.Div(
-            f"Showing {len(shown):,} of {len(results):,} rows: those that would fail first, then "
-            "those that would change; the counts cover every row.",
+            _(
+                "Showing {shown} of {count} rows: those that would fail first, then those that "
+                "would change; the counts cover every row."
+            ).format(
+                shown=format_decimal(len(shown), locale=current_language()),
+                count=format_decimal(len(results), locale=current_language()),
+            ),
             className="text-muted small mb-1",
         )
         if len(shown) < len(results)
@@ -239,15 +285,26 @@ def preview(filename: str | None, contents: str | None, progress=None, decimal: 
     layout = html.Div(
         [
             html.Div(
-                [html.Strong(f"{filename}: {len(results):,} rows would give "), *badges],
+                [
+                    html.Strong(
+                        _("{file}: {count} rows would give").format(
+                            file=filename,
+                            count=format_decimal(len(results), locale=current_language()),
+                        )
+                        + " "
+                    ),
+                    *badges,
+                ],
                 className="mb-2",
                 id="imp-counts",
             ),
             note,
             dag.AgGrid(
                 id="imp-preview-grid",
-                columnDefs=PREVIEW_COLUMNS,
-                rowData=[vars(result) for result in shown],
+                columnDefs=preview_columns(),
+                rowData=[
+                    {**vars(result), "outcome": OUTCOME_LABELS[result.outcome]} for result in shown
+                ],
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},
                 style={"height": "320px"},
                 className="mb-3",
@@ -275,20 +332,20 @@ def preview(filename: str | None, contents: str | None, progress=None, decimal: 
         (Output("imp-checking-box", "style"), {}, HIDDEN),
     ],
     progress=[Output("imp-checking", "value"), Output("imp-checking-label", "children")],
-    progress_default=[0, "Reading the file…"],
+    progress_default=[0, ""],
 )
 def on_upload(set_progress, contents, decimal, filename):
     """A dry run of the whole file, as a background job: a long file keeps the page live;
     choosing another decimal separator checks the file again."""
 
-    progress = reporter(set_progress, "Checking what each row would do")
+    progress = reporter(set_progress, N_("Checking what each row would do"))
     with background_job():
         return preview(filename, contents, progress, decimal)
 
 
 def run_upload(stored: dict | None, progress=None):
     if not stored:
-        return error_alert("Upload a file first.")
+        return error_alert(_("Upload a file first."))
     try:
         data = base64.b64decode(stored["contents"].split(",", 1)[1])
         locale = DECIMAL_CONVENTIONS.get(stored.get("decimal"), "en")
@@ -296,12 +353,15 @@ def run_upload(stored: dict | None, progress=None):
         summary = import_customers(database(), signed_in_user_id(), file, progress=progress)
     except DomainError as error:
         return error_alert(error.message)
-    counts = ", ".join(f"{n} {o}" for o, n in summary.counts.items() if n)
+    counts = outcome_counts(summary.counts.items())
     if summary.ok:
-        return success_alert(f"Batch #{summary.batch_id} imported: {counts}.")
+        return success_alert(
+            _("Batch #{id} imported: {counts}.").format(id=summary.batch_id, counts=counts)
+        )
     return dbc.Alert(
-        f"Batch #{summary.batch_id} imported with problems: {counts}. "
-        "Download its results for the reasons.",
+        _(
+            "Batch #{id} imported with problems: {counts}. Download its results for the reasons."
+        ).format(id=summary.batch_id, counts=counts),
         color="warning",
     )
 
@@ -320,22 +380,24 @@ def run_upload(stored: dict | None, progress=None):
         (Output("imp-progress-box", "style"), {}, HIDDEN),
     ],
     progress=[Output("imp-progress", "value"), Output("imp-progress-label", "children")],
-    progress_default=[0, "Starting…"],
+    progress_default=[0, ""],
 )
 def on_import(set_progress, clicks, stored):
     """Runs as a background job (this machine's or a Celery worker), so the page stays live."""
     if not clicks:
         return no_update, no_update, no_update, no_update
 
-    progress = reporter(set_progress, "Importing")
+    progress = reporter(set_progress, N_("Importing"))
     with background_job():
         return run_upload(stored, progress), None, HIDDEN, batches_table()
 
 
 def batch_csv(batch_id: int) -> str:
     rows = read(batch_rows, batch_id)
-    return csv_text(["row", "account", "outcome", "message"],
-                    [(row.row_number, row.account, row.outcome, row.message) for row in rows])
+    return csv_text(
+        ["row", "account", "outcome", "message"],
+        [(row.row_number, row.account, row.outcome, row.message) for row in rows],
+    )
 
 
 @callback(
@@ -349,7 +411,7 @@ def on_download(_template, _batches):
     if not (dash.ctx.triggered and dash.ctx.triggered[0].get("value")):
         raise dash.exceptions.PreventUpdate
     if trigger == "imp-template":
-        return dcc.send_string(template_csv(), "customers-template.csv")
+        return dcc.send_string(template_csv(viewer_locale()), "customers-template.csv")
     text, alert = attempt(lambda: batch_csv(trigger["batch"]))
     if text is None:
         raise dash.exceptions.PreventUpdate

@@ -3,13 +3,17 @@
 import dash
 from dash import dcc, html
 
+from data.i18n import _
+
 dash.register_page(__name__, title="Not found")
 
-layout = html.Div(
-    [
-        html.H1("Page not found", className="h3"),
-        html.P("There is no page at this address."),
-        dcc.Link("Go to the home page", href="/"),
-    ],
-    className="py-4",
-)
+
+def layout(**_query):
+    return html.Div(
+        [
+            html.H1(_("Page not found"), className="h3"),
+            html.P(_("There is no page at this address.")),
+            dcc.Link(_("Go to the home page"), href="/"),
+        ],
+        className="py-4",
+    )

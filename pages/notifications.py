@@ -4,11 +4,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from data.i18n import N_, _
 from data.localtime import local_text
 from data.notifications import KIND_LABELS, mark_all_read, recent_notifications
-from pages._support import act, attempt, guard, read, viewer_zone
+from pages._support import act, attempt, guard, page_title, read, viewer_zone
 
-dash.register_page(__name__, path="/notifications", title="Notifications · Countersign")
+dash.register_page(__name__, path="/notifications", title=page_title(N_("Notifications")))
 
 
 def layout(**_query):
@@ -33,7 +34,7 @@ def layout(**_query):
                             className="me-2 border",
                         ),
                         html.Span(local_text(item.at, zone), className="text-muted small"),
-                        dbc.Badge("new", color="primary", className="ms-2")
+                        dbc.Badge(_("new"), color="primary", className="ms-2")
                         if item.id in unread_ids
                         else None,
                     ]
@@ -47,9 +48,9 @@ def layout(**_query):
     ]
     return html.Div(
         [
-            html.H1("Notifications", className="h3 mb-3"),
+            html.H1(_("Notifications"), className="h3 mb-3"),
             dbc.ListGroup(rows, id="notifications-list")
             if rows
-            else html.P("Nothing yet.", className="text-muted"),
+            else html.P(_("Nothing yet."), className="text-muted"),
         ]
     )

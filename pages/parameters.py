@@ -6,13 +6,17 @@ from dash import ALL, Input, Output, State, callback, html
 
 from components.feedback import success_alert
 from data import labels
+from data.i18n import N_, _
 from data.parameters import parameters_view, update_parameters
-from pages._support import act, attempt, guard, read
+from pages._support import act, attempt, guard, page_title, read
 
-dash.register_page(__name__, path="/parameters", title="Parameters · Countersign", order=5)
+dash.register_page(__name__, path="/parameters", title=page_title(N_("Parameters")), order=5)
 
 GATE = "params-gate"
-YES_NO = [{"label": "Yes", "value": True}, {"label": "No", "value": False}]
+
+
+def yes_no() -> list[dict]:
+    return [{"label": _("Yes"), "value": True}, {"label": _("No"), "value": False}]
 
 
 def behavior_options():
@@ -38,9 +42,13 @@ def field_table(fields):
             [
                 html.Td(dbc.Checkbox(id={"type": GATE, "field": row.name}, value=row.gated)),
                 html.Td(row.label),
-                html.Td(row.group, className="text-muted"),
+                html.Td(_(row.group), className="text-muted"),
                 html.Td(
-                    dbc.Badge(f"{row.pending} open", color="warning", text_color="dark")
+                    dbc.Badge(
+                        _("{count} open").format(count=row.pending),
+                        color="warning",
+                        text_color="dark",
+                    )  # fmt: skip
                     if row.pending
                     else "",
                     className="text-end",
@@ -53,9 +61,9 @@ def field_table(fields):
         html.Tr(
             [
                 html.Th(labels.ENABLE),
-                html.Th("Field"),
-                html.Th("Group"),
-                html.Th("Proposals", className="text-end"),
+                html.Th(_("Field")),
+                html.Th(_("Group")),
+                html.Th(_("Proposals"), className="text-end"),
             ]
         )
     )
@@ -81,14 +89,16 @@ def layout(**_query):
                             dbc.Label(labels.ENABLE_CUSTOMER_APPROVALS, className="fw-semibold"),
                             dbc.RadioItems(
                                 id="params-enabled",
-                                options=YES_NO,
+                                options=yes_no(),
                                 value=view.approvals_enabled,
                                 inline=True,
                                 className="mb-1",
                             ),
                             html.P(
-                                "Off: every edit applies at once. Requests already pending finish "
-                                "their workflow.",
+                                _(
+                                    "Off: every edit applies at once. Requests already pending "
+                                    "finish their workflow."
+                                ),
                                 className="text-muted small",
                             ),
                             dbc.Label(labels.DATA_ENTITY_BEHAVIOR, className="fw-semibold"),
@@ -103,22 +113,24 @@ def layout(**_query):
                             ),
                             dbc.RadioItems(
                                 id="params-disallow",
-                                options=YES_NO,
+                                options=yes_no(),
                                 value=view.disallow_submitter_approval,
                                 inline=True,
                                 className="mb-1",
                             ),
                             html.P(
-                                "Yes: whoever submits a request cannot approve it.",
+                                _("Yes: whoever submits a request cannot approve it."),
                                 className="text-muted small",
                             ),
-                            html.H2("Customer fields", className="h6 mt-3"),
+                            html.H2(_("Customer fields"), className="h6 mt-3"),
                             html.P(
-                                f"Tick {labels.ENABLE} for each field whose changes need approval.",
+                                _(
+                                    "Tick {enable} for each field whose changes need approval."
+                                ).format(enable=labels.ENABLE),
                                 className="text-muted small mb-2",
                             ),
                             field_table(view.fields),
-                            dbc.Button("Save", id="params-save", color="primary"),
+                            dbc.Button(_("Save"), id="params-save", color="primary"),
                         ]
                     ),
                 ],
@@ -142,9 +154,9 @@ def save_parameters(enabled, behavior, disallow, gate_values, gate_ids):
     if changes is None:
         return alert
     if not changes:
-        return success_alert("Nothing changed.")
+        return success_alert(_("Nothing changed."))
     return success_alert(
-        html.Div([html.Div("Saved:"), html.Ul([html.Li(c) for c in changes], className="mb-0")])
+        html.Div([html.Div(_("Saved:")), html.Ul([html.Li(c) for c in changes], className="mb-0")])
     )
 
 

@@ -20,12 +20,13 @@ from components.charts import (
     series_chart,
 )
 from data.fields import FIELDS_BY_NAME
+from data.i18n import N_, _, gettext
 from data.metrics import AGE_BUCKETS, kpi_texts, pending_overview, pending_tables, table_csv
-from pages._support import attempt, guard, read
+from pages._support import attempt, guard, page_title, read
 
-dash.register_page(__name__, path="/dashboards/pending", title="Pending changes · Countersign")
+dash.register_page(__name__, path="/dashboards/pending", title=page_title(N_("Pending changes")))
 
-RANGES = ((7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days"))
+RANGES = ((7, N_("Last 7 days")), (30, N_("Last 30 days")), (90, N_("Last 90 days")))
 
 
 def requests_href(**query) -> str:
@@ -42,10 +43,10 @@ def layout(**_query):
             dcc.Download(id="pd-download"),
             html.Div(
                 [
-                    html.H1("Pending changes", className="h3 mb-0"),
+                    html.H1(_("Pending changes"), className="h3 mb-0"),
                     dbc.Select(
                         id="pd-days",
-                        options=[{"label": label, "value": str(d)} for d, label in RANGES],
+                        options=[{"label": _(label), "value": str(d)} for d, label in RANGES],
                         value="30",
                         style={"maxWidth": "12rem"},
                         size="sm",
@@ -67,17 +68,60 @@ def render(days, offset):
     tables = pending_tables(overview)
     cards = dbc.Row(
         [
-            dbc.Col(kpi_card("Open requests", kpis["open"], "submitted, not yet decided",
-                             requests_href(state="open"), "open"), md=4, lg=True),
-            dbc.Col(kpi_card("Proposed field changes waiting", kpis["changes"],
-                             "on requests pending approval", requests_href(state="pending"),
-                             "changes"), md=4, lg=True),
-            dbc.Col(kpi_card("Overdue steps", kpis["overdue"], "past their time limit",
-                             requests_href(state="pending", overdue=1), "overdue"), md=4, lg=True),
-            dbc.Col(kpi_card("Oldest waiting", kpis["oldest"], "since submission",
-                             requests_href(state="pending"), "oldest"), md=6, lg=True),
-            dbc.Col(kpi_card("Median age", kpis["median"], "of requests pending approval",
-                             kpi_id="median"), md=6, lg=True),
+            dbc.Col(
+                kpi_card(
+                    _("Open requests"),
+                    kpis["open"],
+                    _("submitted, not yet decided"),
+                    requests_href(state="open"),
+                    "open",
+                ),
+                md=4,
+                lg=True,
+            ),
+            dbc.Col(
+                kpi_card(
+                    _("Proposed field changes waiting"),
+                    kpis["changes"],
+                    _("on requests pending approval"),
+                    requests_href(state="pending"),
+                    "changes",
+                ),
+                md=4,
+                lg=True,
+            ),
+            dbc.Col(
+                kpi_card(
+                    _("Overdue steps"),
+                    kpis["overdue"],
+                    _("past their time limit"),
+                    requests_href(state="pending", overdue=1),
+                    "overdue",
+                ),
+                md=4,
+                lg=True,
+            ),
+            dbc.Col(
+                kpi_card(
+                    _("Oldest waiting"),
+                    kpis["oldest"],
+                    _("since submission"),
+                    requests_href(state="pending"),
+                    "oldest",
+                ),
+                md=6,
+                lg=True,
+            ),
+            dbc.Col(
+                kpi_card(
+                    _("Median age"),
+                    kpis["median"],
+                    _("of requests pending approval"),
+                    kpi_id="median",
+                ),
+                md=6,
+                lg=True,
+            ),
         ],  # fmt: skip
         className="g-3 mb-3",
     )
@@ -85,40 +129,45 @@ def render(days, offset):
         [name for name, _ in overview.by_step],
         [count for _, count in overview.by_step],
         links=[requests_href(state="pending", step=name) for name, _ in overview.by_step],
-        value_title="open requests",
+        value_title=_("open requests"),
     )
     by_approver = bar_chart(
         [name for _, name, _ in overview.by_approver],
         [count for *_, count in overview.by_approver],
         links=[requests_href(state="pending", approver=uid) for uid, *_ in overview.by_approver],
         colour=PALETTE["delegated"],
-        value_title="open requests",
+        value_title=_("open requests"),
     )
     steps = sorted({step for _, step, _ in overview.ageing})
     counted = {(label, step): count for label, step, count in overview.ageing}
     ageing = series_chart(
         steps,
-        {label: [counted.get((label, step), 0) for step in steps] for label, *_ in AGE_BUCKETS},
+        {
+            gettext(label): [counted.get((label, step), 0) for step in steps]
+            for label, *_rest in AGE_BUCKETS
+        },
         stacked=True,
         links={
-            label: [requests_href(state="pending", age=label, step=step) for step in steps]
-            for label, *_ in AGE_BUCKETS
+            gettext(label): [requests_href(state="pending", age=label, step=step) for step in steps]
+            for label, *_rest in AGE_BUCKETS
         },
-        colours=dict(zip([label for label, *_ in AGE_BUCKETS], AGE_COLOURS, strict=True)),
-        value_title="open requests",
+        colours=dict(
+            zip([gettext(label) for label, *_rest in AGE_BUCKETS], AGE_COLOURS, strict=True)
+        ),
+        value_title=_("open requests"),
     )
     by_field = bar_chart(
         [FIELDS_BY_NAME[name].label for name, _ in overview.by_field],
         [count for _, count in overview.by_field],
         links=[requests_href(state="pending", field=name) for name, _ in overview.by_field],
         colour=PALETTE["change_requested"],
-        value_title="proposed changes",
+        value_title=_("proposed changes"),
     )
     backlog = series_chart(
         [day.isoformat() for day, _ in overview.backlog],
-        {"Open requests": [count for _, count in overview.backlog]},
+        {_("Open requests"): [count for _day, count in overview.backlog]},
         kind="line",
-        colours={"Open requests": PALETTE["submitted"]},
+        colours={_("Open requests"): PALETTE["submitted"]},
     )
 
     def card(title, graph_id, figure, table, subtitle=""):
@@ -134,28 +183,44 @@ def render(days, offset):
         [
             cards,
             html.P(
-                "Click a card or a bar to see the requests behind it.",
+                _("Click a card or a bar to see the requests behind it."),
                 className="text-muted small",
             ),
             dbc.Row(
                 [
-                    dbc.Col(card("Open requests by step", "by-step", by_step, "by-step"), lg=6),
-                    dbc.Col(card("Who is holding what", "by-approver", by_approver,
-                                 "by-approver", "open assignments"), lg=6),
+                    dbc.Col(card(_("Open requests by step"), "by-step", by_step, "by-step"), lg=6),
+                    dbc.Col(
+                        card(
+                            _("Who is holding what"),
+                            "by-approver",
+                            by_approver,
+                            "by-approver",
+                            _("open assignments"),
+                        ),
+                        lg=6,
+                    ),
                 ],  # fmt: skip
                 className="g-3 mb-3",
             ),
             dbc.Row(
                 [
-                    dbc.Col(card("Ageing", "ageing", ageing, "ageing", "time since submission"),
-                            lg=6),  # fmt: skip
-                    dbc.Col(card("Pending changes by field", "by-field", by_field, "by-field"),
-                            lg=6),  # fmt: skip
+                    dbc.Col(
+                        card(_("Ageing"), "ageing", ageing, "ageing", _("time since submission")),
+                        lg=6,
+                    ),  # fmt: skip
+                    dbc.Col(
+                        card(_("Pending changes by field"), "by-field", by_field, "by-field"), lg=6
+                    ),  # fmt: skip
                 ],
                 className="g-3 mb-3",
             ),
-            card("Backlog over time", "backlog", backlog, "backlog",
-                 "open requests at the end of each day"),  # fmt: skip
+            card(
+                _("Backlog over time"),
+                "backlog",
+                backlog,
+                "backlog",
+                _("open requests at the end of each day"),
+            ),  # fmt: skip
         ]
     )
 

@@ -8,18 +8,23 @@ from components.feedback import success_alert
 from components.request import ACTION, request_body
 from data import requests as workflow
 from data.errors import StaleChange, ValidationFailed
+from data.i18n import N_, Labels, _
 from data.inbox import next_waiting, open_assignments, reassign_targets, request_view
-from pages._support import act, attempt, guard, read
+from pages._support import act, attempt, guard, page_title, read
 
-dash.register_page(__name__, path_template="/requests/<request_id>", title="Request · Countersign")
+dash.register_page(
+    __name__, path_template="/requests/<request_id>", title=page_title(N_("Request"))
+)
 
-DONE = {
-    "approve": "Approved.",
-    "reject": "Rejected.",
-    "request_change": "Sent back to the submitter.",
-    "delegate": "Delegated.",
-    "recall": "Recalled: the changes are not submitted any more.",
-}
+DONE = Labels(
+    {
+        "approve": N_("Approved."),
+        "reject": N_("Rejected."),
+        "request_change": N_("Sent back to the submitter."),
+        "delegate": N_("Delegated."),
+        "recall": N_("Recalled: the changes are not submitted any more."),
+    }
+)
 
 
 def layout(request_id: str = "", after: str = "", **_query):
@@ -37,13 +42,13 @@ def layout(request_id: str = "", after: str = "", **_query):
         if following is None:
             return html.Div(
                 [
-                    html.P("Nothing else is waiting for you.", className="lead mt-3"),
-                    dcc.Link("Back to the inbox", href="/approvals"),
+                    html.P(_("Nothing else is waiting for you."), className="lead mt-3"),
+                    dcc.Link(_("Back to the inbox"), href="/approvals"),
                 ]
             )
         request_id = str(following)
     if not request_id.isdigit():
-        return dbc.Alert("There is no such request.", color="warning")
+        return dbc.Alert(_("There is no such request."), color="warning")
     view, alert = attempt(lambda: read(request_view, int(request_id)))
     if view is None:
         return alert
@@ -66,40 +71,58 @@ def body(view, request_id: int) -> list:
 
 def reassign_panel(request_id: int):
     """For managers: move a stuck open assignment to someone else."""
-    choices, _alert = attempt(
-        lambda: (read(open_assignments, request_id), read(reassign_targets))
-    )
+    choices, _alert = attempt(lambda: (read(open_assignments, request_id), read(reassign_targets)))
     if not choices or not choices[0]:
         return None
     assignments, targets = choices
     return dbc.Card(
         [
-            dbc.CardHeader("Reassign", className="fw-semibold bg-white"),
+            dbc.CardHeader(_("Reassign"), className="fw-semibold bg-white"),
             dbc.CardBody(
                 [
                     html.P(
-                        "Move an open assignment to another approver; "
-                        "the workflow history records it.",
+                        _(
+                            "Move an open assignment to another approver; "
+                            "the workflow history records it."
+                        ),
                         className="text-muted small",
                     ),
                     dbc.Row(
                         [
-                            dbc.Col(dbc.Select(
-                                id="rq-reassign-from",
-                                options=[{"label": f"{holder} · {step}", "value": str(a_id)}
-                                         for a_id, holder, step in assignments],
-                                value=str(assignments[0][0]),
-                            ), width=12),
-                            dbc.Col(dbc.Select(
-                                id="rq-reassign-to",
-                                options=[{"label": name, "value": str(u_id)}
-                                         for u_id, name in targets],
-                                placeholder="Reassign to…",
-                            ), width=12),
-                            dbc.Col(dbc.Input(id="rq-reassign-comment",
-                                              placeholder="Comment (optional)"), width=12),
-                            dbc.Col(dbc.Button("Reassign", id="rq-reassign-button",
-                                               color="secondary"), width=12),
+                            dbc.Col(
+                                dbc.Select(
+                                    id="rq-reassign-from",
+                                    options=[
+                                        {"label": f"{holder} · {step}", "value": str(a_id)}
+                                        for a_id, holder, step in assignments
+                                    ],
+                                    value=str(assignments[0][0]),
+                                ),
+                                width=12,
+                            ),
+                            dbc.Col(
+                                dbc.Select(
+                                    id="rq-reassign-to",
+                                    options=[
+                                        {"label": name, "value": str(u_id)}
+                                        for u_id, name in targets
+                                    ],
+                                    placeholder=_("Reassign to…"),
+                                ),
+                                width=12,
+                            ),
+                            dbc.Col(
+                                dbc.Input(
+                                    id="rq-reassign-comment", placeholder=_("Comment (optional)")
+                                ),
+                                width=12,
+                            ),
+                            dbc.Col(
+                                dbc.Button(
+                                    _("Reassign"), id="rq-reassign-button", color="secondary"
+                                ),
+                                width=12,
+                            ),
                         ],  # fmt: skip
                         className="g-2",
                     ),
@@ -130,9 +153,9 @@ def on_reassign(clicks, request_id, assignment_id, to_user_id, comment):
 def reassign_response(request_id, assignment_id, to_user_id, comment):
     def work():
         if not str(assignment_id or "").isdigit():
-            raise ValidationFailed({"assignment": "choose"}, "Choose the assignment to move.")
+            raise ValidationFailed({"assignment": _("choose")}, _("Choose the assignment to move."))
         if not str(to_user_id or "").isdigit():
-            raise ValidationFailed({"to_user": "choose"}, "Choose whom to reassign to.")
+            raise ValidationFailed({"to_user": _("choose")}, _("Choose whom to reassign to."))
         return act(workflow.reassign, int(assignment_id), int(to_user_id), comment or None)
 
     done, alert = attempt(work)
@@ -141,7 +164,7 @@ def reassign_response(request_id, assignment_id, to_user_id, comment):
     view, view_alert = attempt(lambda: read(request_view, request_id))
     return (
         body(view, request_id) if view else no_update,
-        success_alert("Reassigned.") if view else view_alert,
+        success_alert(_("Reassigned.")) if view else view_alert,
     )
 
 
@@ -176,7 +199,7 @@ def decide(
 
 
 def _choose_delegate():
-    raise ValidationFailed({"to_user": "choose someone"}, "Choose whom to delegate to.")
+    raise ValidationFailed({"to_user": _("choose someone")}, _("Choose whom to delegate to."))
 
 
 @callback(
@@ -206,7 +229,7 @@ def decision_response(action, request_id, comment, delegate_to, confirm, seen_ro
             dbc.Alert(
                 [
                     error.message,
-                    " Tick “I have checked the values that changed” to approve anyway.",
+                    " " + _("Tick “I have checked the values that changed” to approve anyway."),
                 ],
                 color="danger",
             ),
@@ -218,7 +241,7 @@ def decision_response(action, request_id, comment, delegate_to, confirm, seen_ro
             [
                 alert,
                 dbc.Button(
-                    "Next request →",
+                    _("Next request →"),
                     href=following,
                     color="primary",
                     id="rq-next",

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
+from babel.numbers import format_decimal
 from dash import Input, Output, State, callback, dcc, html
 
 from components.request import when
 from components.status import status_badge
+from data.i18n import N_, _, current_language, ngettext
 from data.localtime import zone_name
 from data.metrics import LIST_LIMIT, RequestFilters, request_list
-from pages._support import attempt, guard, read
+from pages._support import attempt, guard, page_title, read
 
-dash.register_page(__name__, path="/requests", title="Requests · Countersign")
+dash.register_page(__name__, path="/requests", title=page_title(N_("Requests")))
 
 
 def layout(**query):
@@ -24,8 +26,10 @@ def layout(**query):
             dcc.Store(id="rl-query", data={k: v for k, v in query.items() if isinstance(v, str)}),
             html.Div(
                 [
-                    html.H1("Requests", className="h3 mb-0"),
-                    dcc.Link("← Pending changes", href="/dashboards/pending", className="small"),
+                    html.H1(_("Requests"), className="h3 mb-0"),
+                    dcc.Link(
+                        "← " + _("Pending changes"), href="/dashboards/pending", className="small"
+                    ),
                 ],
                 className="d-flex justify-content-between align-items-baseline mb-3",
             ),
@@ -44,31 +48,55 @@ def render(query: dict, offset):
     if found is None:
         return alert
     filters, total, rows = found
+    language = current_language()
     shown = (
-        f"{total:,} request{'s' if total != 1 else ''}"
+        ngettext("{count} request", "{count} requests", total).format(
+            count=format_decimal(total, locale=language)
+        )
         if total <= len(rows)
-        else f"The oldest {len(rows):,} of {total:,} requests"
+        else _("The oldest {shown} of {count} requests").format(
+            shown=format_decimal(len(rows), locale=language),
+            count=format_decimal(total, locale=language),
+        )
     )
     summary = html.P([html.Span(shown, id="rl-count"), f" — {filters.describe()}."],
                      className="text-muted")  # fmt: skip
     if not rows:
-        return html.Div([summary, dbc.Alert("No request matches.", color="light")])
+        return html.Div([summary, dbc.Alert(_("No request matches."), color="light")])
     table = dbc.Table(
         [
             html.Thead(
                 html.Tr(
-                    [html.Th(h) for h in ("Request", "Customer", "State", "Step", "Waiting on",
-                                          "Fields", "Submitted", "Due")]  # fmt: skip
+                    [
+                        html.Th(h)
+                        for h in (
+                            _("Request"),
+                            _("Customer"),
+                            _("State"),
+                            _("Step"),
+                            _("Waiting on"),
+                            _("Fields"),
+                            _("Submitted"),
+                            _("Due"),
+                        )
+                    ]
+                    # fmt: skip
                 )
             ),
             html.Tbody(
                 [
                     html.Tr(
                         [
-                            html.Td(dcc.Link(f"#{row.request_id}",
-                                             href=f"/requests/{row.request_id}")),
-                            html.Td([html.Span(row.account, className="fw-semibold"), " ",
-                                     html.Span(row.customer_name, className="text-muted")]),
+                            html.Td(
+                                dcc.Link(f"#{row.request_id}", href=f"/requests/{row.request_id}")
+                            ),
+                            html.Td(
+                                [
+                                    html.Span(row.account, className="fw-semibold"),
+                                    " ",
+                                    html.Span(row.customer_name, className="text-muted"),
+                                ]
+                            ),
                             html.Td(status_badge(row.state)),
                             html.Td(row.step or "—"),
                             html.Td(", ".join(row.holders) or "—"),

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import dash
 import dash_bootstrap_components as dbc
+from babel.numbers import format_decimal, format_percent
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components.charts import (
@@ -19,6 +20,7 @@ from components.charts import (
 )
 from data.clock import utcnow
 from data.fields import FIELDS
+from data.i18n import N_, Labels, _, current_language, ngettext
 from data.metrics import (
     EXACT_LIMIT,
     ThroughputFilters,
@@ -28,10 +30,14 @@ from data.metrics import (
     throughput_tables,
 )
 from data.rollups import ACCURACY
-from pages._support import attempt, guard, read
+from pages._support import attempt, guard, page_title, read
 
-dash.register_page(__name__, path="/dashboards/throughput", title="Throughput · Countersign")
+dash.register_page(__name__, path="/dashboards/throughput", title=page_title(N_("Throughput")))
 
+GROUPINGS = Labels({"day": N_("Day"), "week": N_("Week"), "month": N_("Month")})
+GROUPING_SUBTITLES = Labels(
+    {"day": N_("per day"), "week": N_("per week"), "month": N_("per month")}
+)
 FILTERS = ("tp-range", "tp-grouping", "tp-field", "tp-group", "tp-step", "tp-approver")
 
 
@@ -49,26 +55,63 @@ def layout(**_query):
         dbc.CardBody(
             dbc.Row(
                 [
-                    dbc.Col([dbc.Label("Date range", className="small mb-1"),
-                             dcc.DatePickerRange(id="tp-range", start_date=start, end_date=today,
-                                                 display_format="YYYY-MM-DD",
-                                                 first_day_of_week=1, minimum_nights=0)],
-                            lg=4),
-                    dbc.Col([dbc.Label("Group by", className="small mb-1"),
-                             dbc.RadioItems(id="tp-grouping", value="week", inline=True,
-                                            options=[{"label": g.title(), "value": g}
-                                                     for g in ("day", "week", "month")])],
-                            lg=2),
-                    dbc.Col(_dropdown("Field", "tp-field",
-                                      [{"label": s.label, "value": s.name} for s in FIELDS
-                                       if s.name != "account"]), lg=True),
-                    dbc.Col(_dropdown("Customer group", "tp-group",
-                                      [{"label": g, "value": g} for g in choices["groups"] if g]),
-                            lg=True),
-                    dbc.Col(_dropdown("Step", "tp-step", steps), lg=True),
-                    dbc.Col(_dropdown("Approver", "tp-approver",
-                                      [{"label": n, "value": i} for i, n in choices["approvers"]]),
-                            lg=True),
+                    dbc.Col(
+                        [
+                            dbc.Label(_("Date range"), className="small mb-1"),
+                            dcc.DatePickerRange(
+                                id="tp-range",
+                                start_date=start,
+                                end_date=today,
+                                display_format="YYYY-MM-DD",
+                                first_day_of_week=1,
+                                minimum_nights=0,
+                            ),
+                        ],
+                        lg=4,
+                    ),
+                    dbc.Col(
+                        [
+                            dbc.Label(_("Group by"), className="small mb-1"),
+                            dbc.RadioItems(
+                                id="tp-grouping",
+                                value="week",
+                                inline=True,
+                                options=[
+                                    {"label": label, "value": g} for g, label in GROUPINGS.items()
+                                ],
+                            ),
+                        ],
+                        lg=2,
+                    ),
+                    dbc.Col(
+                        _dropdown(
+                            _("Field"),
+                            "tp-field",
+                            [
+                                {"label": s.label, "value": s.name}
+                                for s in FIELDS
+                                if s.name != "account"
+                            ],
+                        ),
+                        lg=True,
+                    ),
+                    dbc.Col(
+                        _dropdown(
+                            _("Customer group"),
+                            "tp-group",
+                            [{"label": g, "value": g} for g in choices["groups"] if g],
+                        ),
+                        lg=True,
+                    ),
+                    dbc.Col(_dropdown(_("Step"), "tp-step", steps), lg=True),
+                    dbc.Col(
+                        _dropdown(
+                            _("Approver"),
+                            "tp-approver",
+                            [{"label": n, "value": i} for i, n in choices["approvers"]],
+                        ),
+                        lg=True,
+                    ),
                 ],  # fmt: skip
                 className="g-3 align-items-end",
             )
@@ -78,7 +121,7 @@ def layout(**_query):
     return html.Div(
         [
             dcc.Download(id="tp-download"),
-            html.H1("Approval throughput", className="h3 mb-3"),
+            html.H1(_("Approval throughput"), className="h3 mb-3"),
             filters,
             dcc.Loading(html.Div(id="tp-body"), type="dot", delay_show=300),
         ],
@@ -89,7 +132,7 @@ def layout(**_query):
 def _dropdown(label: str, component_id: str, options: list[dict]):
     return [
         dbc.Label(label, className="small mb-1"),
-        dcc.Dropdown(id=component_id, options=options, placeholder="All", clearable=True),
+        dcc.Dropdown(id=component_id, options=options, placeholder=_("All"), clearable=True),
     ]
 
 
@@ -134,60 +177,80 @@ def render(*values):
     periods = [row[0] for row in figures.volume]
     volume = series_chart(
         periods,
-        {"Submitted": [r[1] for r in figures.volume], "Approved": [r[2] for r in figures.volume],
-         "Rejected": [r[3] for r in figures.volume]},
-        colours={"Submitted": PALETTE["submitted"], "Approved": PALETTE["approved"],
-                 "Rejected": PALETTE["rejected"]},
-        value_title="requests",
+        {_("Submitted"): [r[1] for r in figures.volume],
+         _("Approved"): [r[2] for r in figures.volume],
+         _("Rejected"): [r[3] for r in figures.volume]},
+        colours={_("Submitted"): PALETTE["submitted"], _("Approved"): PALETTE["approved"],
+                 _("Rejected"): PALETTE["rejected"]},
+        value_title=_("requests"),
     )  # fmt: skip
     cycle = series_chart(
         [r[0] for r in figures.cycle],
-        {"Median": [round(r[2], 1) for r in figures.cycle],
-         "90th percentile": [round(r[3], 1) for r in figures.cycle]},
+        {_("Median"): [round(r[2], 1) for r in figures.cycle],
+         _("90th percentile"): [round(r[3], 1) for r in figures.cycle]},
         kind="line",
-        colours={"Median": PALETTE["median"], "90th percentile": PALETTE["p90"]},
-        value_title="hours",
+        colours={_("Median"): PALETTE["median"], _("90th percentile"): PALETTE["p90"]},
+        value_title=_("hours"),
     )  # fmt: skip
-    histogram = bar_chart([label for label, _ in figures.histogram],
-                          [count for _, count in figures.histogram], horizontal=False,
-                          colour=PALETTE["neutral"], value_title="requests")  # fmt: skip
+    histogram = bar_chart([_(label) for label, _count in figures.histogram],
+                          [count for _label, count in figures.histogram], horizontal=False,
+                          colour=PALETTE["neutral"], value_title=_("requests"))  # fmt: skip
     per_step = series_chart(
         [r[0] for r in figures.per_step],
-        {"Median": [round(r[2], 1) for r in figures.per_step],
-         "90th percentile": [round(r[3], 1) for r in figures.per_step]},
-        colours={"Median": PALETTE["median"], "90th percentile": PALETTE["p90"]},
-        value_title="hours in the step",
+        {_("Median"): [round(r[2], 1) for r in figures.per_step],
+         _("90th percentile"): [round(r[3], 1) for r in figures.per_step]},
+        colours={_("Median"): PALETTE["median"], _("90th percentile"): PALETTE["p90"]},
+        value_title=_("hours in the step"),
     )  # fmt: skip
     field_rows = tables["per-field"][1]
     per_field = series_chart(
         [r[0] for r in field_rows],
-        {"Rejection rate %": [r[3] for r in field_rows],
-         "Request change rate %": [r[5] for r in field_rows]},
-        colours={"Rejection rate %": PALETTE["rejected"],
-                 "Request change rate %": PALETTE["change_requested"]},
+        {_("Rejection rate %"): [r[3] for r in field_rows],
+         _("Request change rate %"): [r[5] for r in field_rows]},
+        colours={_("Rejection rate %"): PALETTE["rejected"],
+                 _("Request change rate %"): PALETTE["change_requested"]},
         value_title="%", two_line_labels=True,
     )  # fmt: skip
     per_approver = series_chart(
         [r[0] for r in figures.per_approver],
-        {"Approved": [r[1] for r in figures.per_approver],
-         "Rejected": [r[2] for r in figures.per_approver],
-         "Change requested": [r[3] for r in figures.per_approver],
-         "Delegated": [r[4] for r in figures.per_approver]},
+        {_("Approved"): [r[1] for r in figures.per_approver],
+         _("Rejected"): [r[2] for r in figures.per_approver],
+         _("Change requested"): [r[3] for r in figures.per_approver],
+         _("Delegated"): [r[4] for r in figures.per_approver]},
         stacked=True,
-        colours={"Approved": PALETTE["approved"], "Rejected": PALETTE["rejected"],
-                 "Change requested": PALETTE["change_requested"],
-                 "Delegated": PALETTE["delegated"]},
-        value_title="decisions",
+        colours={_("Approved"): PALETTE["approved"], _("Rejected"): PALETTE["rejected"],
+                 _("Change requested"): PALETTE["change_requested"],
+                 _("Delegated"): PALETTE["delegated"]},
+        value_title=_("decisions"),
     )  # fmt: skip
     sla_rows = tables["sla"][1]
     sla = bar_chart([r[0] for r in sla_rows], [r[3] for r in sla_rows], colour=PALETTE["approved"],
-                    value_title="% of steps decided within their time limit")  # fmt: skip
+                    value_title=_("% of steps decided within their time limit"))  # fmt: skip
     count, median, p90 = figures.cycle_overall
+    language = current_language()
     summary = html.P(
-        f"{count:,} requests decided in the range; cycle time from submission to the final "
-        f"decision: median {median:.1f} h, 90th percentile {p90:.1f} h."
-        + (f" With more than {EXACT_LIMIT:,} decisions, percentiles are estimated to within "
-           f"{ACCURACY:.0%}." if figures.estimated else ""),
+        ngettext(
+            "{count} request decided in the range; cycle time from submission to the final "
+            "decision: median {median} h, 90th percentile {p90} h.",
+            "{count} requests decided in the range; cycle time from submission to the final "
+            "decision: median {median} h, 90th percentile {p90} h.",
+            count,
+        ).format(
+            count=format_decimal(count, locale=language),
+            median=format_decimal(median, "0.0", locale=language),
+            p90=format_decimal(p90, "0.0", locale=language),
+        )
+        + (
+            " "
+            + _(
+                "With more than {count} decisions, percentiles are estimated to within {share}."
+            ).format(
+                count=format_decimal(EXACT_LIMIT, locale=language),
+                share=format_percent(ACCURACY, locale=language),
+            )
+            if figures.estimated
+            else ""
+        ),
         className="text-muted",
         id="tp-summary",
     )
@@ -195,15 +258,34 @@ def render(*values):
     return html.Div(
         [
             summary,
-            row(card("Submitted, approved and rejected", "volume", volume, "volume",
-                     f"per {figures.filters.grouping}"),
-                card("Cycle time", "cycle", cycle, "cycle", "submission to final decision")),
-            row(card("Cycle time distribution", "histogram", histogram, "histogram"),
-                card("Time spent per step", "per-step", per_step, "per-step")),
-            row(card("Rejection and request-change rate per field", "per-field", per_field,
-                     "per-field"),
-                card("Volume per approver", "per-approver", per_approver, "per-approver")),
-            row(card("SLA", "sla", sla, "sla", "share of steps decided within their time limit")),
+            row(
+                card(
+                    _("Submitted, approved and rejected"),
+                    "volume",
+                    volume,
+                    "volume",
+                    GROUPING_SUBTITLES[figures.filters.grouping],
+                ),
+                card(_("Cycle time"), "cycle", cycle, "cycle", _("submission to final decision")),
+            ),
+            row(
+                card(_("Cycle time distribution"), "histogram", histogram, "histogram"),
+                card(_("Time spent per step"), "per-step", per_step, "per-step"),
+            ),
+            row(
+                card(
+                    _("Rejection and request-change rate per field"),
+                    "per-field",
+                    per_field,
+                    "per-field",
+                ),
+                card(_("Volume per approver"), "per-approver", per_approver, "per-approver"),
+            ),
+            row(
+                card(
+                    _("SLA"), "sla", sla, "sla", _("share of steps decided within their time limit")
+                )
+            ),
         ]  # fmt: skip
     )
 

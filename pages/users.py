@@ -6,14 +6,17 @@ from dash import Input, Output, State, callback, html, no_update
 
 from components.feedback import success_alert
 from components.status import role_badges
+from data.i18n import N_, _
 from data.labels import ROLE_LABELS
 from data.models import ROLES
 from data.users import MIN_PASSWORD_LENGTH, create_user, list_users, update_user, user_detail
-from pages._support import act, attempt, guard, read
+from pages._support import act, attempt, guard, page_title, read
 
-dash.register_page(__name__, path="/users", title="Users · Countersign", order=7)
+dash.register_page(__name__, path="/users", title=page_title(N_("Users")), order=7)
 
-ROLE_OPTIONS = [{"label": ROLE_LABELS[role], "value": role} for role in ROLES]
+
+def role_options() -> list[dict]:
+    return [{"label": ROLE_LABELS[role], "value": role} for role in ROLES]
 
 
 def users_table(users) -> dbc.Table:
@@ -24,15 +27,17 @@ def users_table(users) -> dbc.Table:
                 html.Td(user.full_name),
                 html.Td(role_badges(user.roles)),
                 html.Td(
-                    dbc.Badge("Active", color="success")
+                    dbc.Badge(_("Active"), color="success")
                     if user.is_active
-                    else dbc.Badge("Deactivated", color="secondary")
+                    else dbc.Badge(_("Deactivated"), color="secondary")
                 ),
             ]
         )
         for user in users
     ]
-    head = html.Thead(html.Tr([html.Th(h) for h in ("User name", "Name", "Roles", "Status")]))
+    head = html.Thead(
+        html.Tr([html.Th(h) for h in (_("User name"), _("Name"), _("Roles"), _("Status"))])
+    )
     return dbc.Table([head, html.Tbody(rows)], hover=True, size="sm", id="users-table")
 
 
@@ -40,9 +45,10 @@ def user_options(users):
     return [{"label": f"{u.full_name} ({u.username})", "value": u.id} for u in users]
 
 
-PASSWORD_RULE = (
-    f"At least {MIN_PASSWORD_LENGTH} characters; not a common password, not the user name."
-)
+def password_rule() -> str:
+    return _("At least {count} characters; not a common password, not the user name.").format(
+        count=MIN_PASSWORD_LENGTH
+    )
 
 
 def layout(**_query):
@@ -54,30 +60,30 @@ def layout(**_query):
         return alert
     create = dbc.Card(
         [
-            dbc.CardHeader("New user", className="fw-semibold"),
+            dbc.CardHeader(_("New user"), className="fw-semibold"),
             dbc.CardBody(
                 [
-                    dbc.Label("User name", html_for="new-username"),
+                    dbc.Label(_("User name"), html_for="new-username"),
                     dbc.Input(id="new-username", className="mb-2", autoComplete="off"),
-                    dbc.Label("Name", html_for="new-full-name"),
+                    dbc.Label(_("Name"), html_for="new-full-name"),
                     dbc.Input(id="new-full-name", className="mb-2"),
-                    dbc.Label("Password", html_for="new-password"),
+                    dbc.Label(_("Password"), html_for="new-password"),
                     dbc.Input(
                         id="new-password",
                         type="password",
                         className="mb-1",
                         autoComplete="new-password",
                     ),
-                    dbc.FormText(PASSWORD_RULE, className="d-block mb-2"),
-                    dbc.Label("Roles"),
+                    dbc.FormText(password_rule(), className="d-block mb-2"),
+                    dbc.Label(_("Roles")),
                     dbc.Checklist(
                         id="new-roles",
-                        options=ROLE_OPTIONS,
+                        options=role_options(),
                         value=[],
                         inline=True,
                         className="mb-3",
                     ),
-                    dbc.Button("Create user", id="new-create", color="primary"),
+                    dbc.Button(_("Create user"), id="new-create", color="primary"),
                 ]
             ),
         ],
@@ -85,35 +91,38 @@ def layout(**_query):
     )
     change = dbc.Card(
         [
-            dbc.CardHeader("Change a user", className="fw-semibold"),
+            dbc.CardHeader(_("Change a user"), className="fw-semibold"),
             dbc.CardBody(
                 [
                     dbc.Select(
                         id="edit-user",
                         options=user_options(users),
                         className="mb-2",
-                        placeholder="Choose a user",
+                        placeholder=_("Choose a user"),
                     ),
-                    dbc.Label("Roles"),
+                    dbc.Label(_("Roles")),
                     dbc.Checklist(
                         id="edit-roles",
-                        options=ROLE_OPTIONS,
+                        options=role_options(),
                         value=[],
                         inline=True,
                         className="mb-2",
                     ),
                     dbc.Checkbox(
-                        id="edit-active", label="Active (may sign in)", value=True, className="mb-2"
+                        id="edit-active",
+                        label=_("Active (may sign in)"),
+                        value=True,
+                        className="mb-2",
                     ),
-                    dbc.Label("New password (leave empty to keep it)", html_for="edit-password"),
+                    dbc.Label(_("New password (leave empty to keep it)"), html_for="edit-password"),
                     dbc.Input(
                         id="edit-password",
                         type="password",
                         className="mb-1",
                         autoComplete="new-password",
                     ),
-                    dbc.FormText(PASSWORD_RULE, className="d-block mb-3"),
-                    dbc.Button("Save changes", id="edit-save", color="primary"),
+                    dbc.FormText(password_rule(), className="d-block mb-3"),
+                    dbc.Button(_("Save changes"), id="edit-save", color="primary"),
                 ]
             ),
         ],
@@ -121,7 +130,7 @@ def layout(**_query):
     )
     return html.Div(
         [
-            html.H1("Users", className="h3 mb-3"),
+            html.H1(_("Users"), className="h3 mb-3"),
             html.Div(id="users-message"),
             dbc.Row(
                 [
@@ -140,7 +149,7 @@ def layout(**_query):
 
 
 def refreshed_list():
-    users, _ = attempt(lambda: read(list_users))
+    users, _alert = attempt(lambda: read(list_users))
     return (users_table(users), user_options(users)) if users else (no_update, no_update)
 
 
@@ -161,7 +170,10 @@ def on_create(_clicks, username, full_name, password, roles):
     )
     if user is None:
         return alert, no_update, no_update
-    return (success_alert(f"Created {user.username}."), *refreshed_list())
+    return (
+        success_alert(_("Created {username}.").format(username=user.username)),
+        *refreshed_list(),
+    )
 
 
 @callback(
@@ -173,7 +185,7 @@ def on_create(_clicks, username, full_name, password, roles):
 def on_choose(user_id):
     if not user_id:
         return [], True
-    user, _ = attempt(lambda: read(user_detail, int(user_id)))
+    user, _alert = attempt(lambda: read(user_detail, int(user_id)))
     if user is None:  # not an admin, or no such user: the form stays as it is
         raise dash.exceptions.PreventUpdate
     return sorted(user.roles), user.is_active
@@ -192,7 +204,7 @@ def on_choose(user_id):
 )
 def on_save(_clicks, user_id, roles, active, password):
     if not user_id:
-        return success_alert("Choose a user first."), no_update, no_update
+        return success_alert(_("Choose a user first.")), no_update, no_update
     changes, alert = attempt(
         lambda: act(
             update_user,
@@ -204,5 +216,9 @@ def on_save(_clicks, user_id, roles, active, password):
     )
     if changes is None:
         return alert, no_update, no_update
-    message = "Saved: " + ", ".join(changes) + "." if changes else "Nothing changed."
+    message = (
+        _("Saved: {changes}.").format(changes=", ".join(changes))
+        if changes
+        else _("Nothing changed.")
+    )
     return (success_alert(message), *refreshed_list())

@@ -7,7 +7,6 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from components.feedback import success_alert
 from components.workflow import (
     ALWAYS,
-    FIELD_OPTIONS,
     NOBODY,
     STEP,
     STEP_BUTTON,
@@ -17,6 +16,8 @@ from components.workflow import (
 )
 from data import labels
 from data.errors import ValidationFailed
+from data.fields import gateable_field_options
+from data.i18n import N_, _, current_language
 from data.preview import preview_version
 from data.users import list_users
 from data.workflows import (
@@ -29,13 +30,13 @@ from data.workflows import (
     step_spec_from_form,
     version_detail,
 )
-from pages._support import act, attempt, guard, read
+from pages._support import act, attempt, guard, page_title, read
 
-dash.register_page(__name__, path="/workflows", title="Workflows · Countersign", order=6)
+dash.register_page(__name__, path="/workflows", title=page_title(N_("Workflows")), order=6)
 
 
 def user_options() -> list[dict]:
-    users, _ = attempt(lambda: read(list_users))
+    users, _alert = attempt(lambda: read(list_users))
     return [{"label": u.full_name, "value": u.id} for u in users or [] if u.is_active]
 
 
@@ -88,9 +89,9 @@ def layout(**_query):
             html.Div(id="wf-steps", children=step_cards(forms, users)),
             html.Div(
                 [
-                    dbc.Button("Add step", id="wf-add", color="secondary", outline=True),
-                    dbc.Button("Save as new version", id="wf-save", color="primary"),
-                    dbc.Button("Activate", id="wf-activate", color="success"),
+                    dbc.Button(_("Add step"), id="wf-add", color="secondary", outline=True),
+                    dbc.Button(_("Save as new version"), id="wf-save", color="primary"),
+                    dbc.Button(_("Activate"), id="wf-activate", color="success"),
                 ],
                 className="d-flex gap-2 mb-4",
             ),
@@ -102,22 +103,27 @@ def layout(**_query):
 def test_panel() -> dbc.Card:
     return dbc.Card(
         [
-            dbc.CardHeader("Test this workflow", className="fw-semibold"),
+            dbc.CardHeader(_("Test this workflow"), className="fw-semibold"),
             dbc.CardBody(
                 [
                     dbc.Row(
                         [
                             dbc.Col(
-                                dbc.Input(id="wf-test-account", placeholder="Account number"), md=3
+                                dbc.Input(id="wf-test-account", placeholder=_("Account number")),
+                                md=3,
                             ),
                             dbc.Col(
                                 dbc.Select(
-                                    id="wf-test-field", options=FIELD_OPTIONS, value="credit_limit"
+                                    id="wf-test-field",
+                                    options=gateable_field_options(),
+                                    value="credit_limit",
                                 ),
                                 md=4,
                             ),
-                            dbc.Col(dbc.Input(id="wf-test-value", placeholder="New value"), md=3),
-                            dbc.Col(dbc.Button("Test", id="wf-test", color="secondary"), md=2),
+                            dbc.Col(
+                                dbc.Input(id="wf-test-value", placeholder=_("New value")), md=3
+                            ),
+                            dbc.Col(dbc.Button(_("Test"), id="wf-test", color="secondary"), md=2),
                         ],
                         className="g-2 mb-3",
                     ),
@@ -133,16 +139,20 @@ def title(state: dict, definitions: list) -> str:
     for definition in definitions:
         for version in definition.versions:
             if version.id == state.get("version_id"):
-                active = " (active)" if version.is_active else ""
-                return f"{definition.name} · version {version.number}{active}"
+                named = (
+                    _("{workflow} · version {number} (active)")
+                    if version.is_active
+                    else _("{workflow} · version {number}")
+                )
+                return named.format(workflow=_(definition.name), number=version.number)
         if definition.id == state.get("definition_id"):
-            return f"{definition.name} · new version"
-    return "Open a version, or choose New"
+            return _("{workflow} · new version").format(workflow=_(definition.name))
+    return _("Open a version, or choose New")
 
 
 def step_cards(forms: list[dict], users: list[dict]) -> list:
     if not forms:
-        return [html.P("No steps yet: choose Add step.", className="text-muted")]
+        return [html.P(_("No steps yet: choose Add step."), className="text-muted")]
     return [step_card(index, form, users, len(forms)) for index, form in enumerate(forms)]
 
 
@@ -150,9 +160,10 @@ def flow_steps(forms: list[dict]) -> list[dict]:
     steps = []
     for position, form in enumerate(forms, start=1):
         try:
-            condition = describe_condition(step_spec_from_form(form, position).condition)
+            spec = step_spec_from_form(form, position, current_language())
+            condition = describe_condition(spec.condition)
         except (ValidationFailed, KeyError):
-            condition = "(condition incomplete)"
+            condition = _("(condition incomplete)")
         steps.append({"name": form.get("name") or "", "condition": condition})
     return steps
 
@@ -175,7 +186,7 @@ def designer_action(trigger, state: dict, forms: list[dict]):
         return (
             [],
             {"definition_id": definition.id},
-            success_alert("New workflow: add its steps, then save it as a version."),
+            success_alert(_("New workflow: add its steps, then save it as a version.")),
         )
     if isinstance(trigger, dict) and trigger.get("type") == "wf-open":
         version, alert = attempt(lambda: read(version_detail, trigger["version"]))
@@ -187,7 +198,7 @@ def designer_action(trigger, state: dict, forms: list[dict]):
             None,
         )
     if trigger == "wf-add":
-        blank = {"name": f"Step {len(forms) + 1}", "policy": "single"}
+        blank = {"name": _("Step {number}").format(number=len(forms) + 1), "policy": "single"}
         return [*forms, blank], state, None
     if isinstance(trigger, dict) and trigger.get("type") == STEP_BUTTON:
         index, action = trigger["index"], trigger["action"]
@@ -212,7 +223,9 @@ def designer_action(trigger, state: dict, forms: list[dict]):
             forms,
             {**state, "version_id": version.id},
             success_alert(
-                f"Saved as version {version.number}. Activate it to use it for new submissions."
+                _("Saved as version {number}. Activate it to use it for new submissions.").format(
+                    number=version.number
+                )
             ),
         )
     if trigger == "wf-activate":
@@ -225,8 +238,10 @@ def designer_action(trigger, state: dict, forms: list[dict]):
             forms,
             state,
             success_alert(
-                f"Version {version.number} is active: new submissions follow it; requests already "
-                "submitted keep the version they were submitted under."
+                _(
+                    "Version {number} is active: new submissions follow it; requests already "
+                    "submitted keep the version they were submitted under."
+                ).format(number=version.number)
             ),
         )
     return forms, state, None
@@ -234,7 +249,7 @@ def designer_action(trigger, state: dict, forms: list[dict]):
 
 def _nothing_open():
     raise ValidationFailed(
-        {"workflow": "open a saved version first"}, "Open or save a version first."
+        {"workflow": _("open a saved version first")}, _("Open or save a version first.")
     )
 
 
@@ -293,9 +308,9 @@ def test_result(version_id, account, field, value):
             [
                 html.Td(step.name),
                 html.Td(
-                    dbc.Badge("Runs", color="primary")
+                    dbc.Badge(_("Runs"), color="primary")
                     if step.runs
-                    else dbc.Badge("Skipped", color="light", text_color="secondary")
+                    else dbc.Badge(_("Skipped"), color="light", text_color="secondary")
                 ),
                 html.Td(step.condition, className="text-muted"),
                 html.Td(", ".join(step.asked) if step.runs else ""),
@@ -303,7 +318,9 @@ def test_result(version_id, account, field, value):
         )
         for step in steps
     ]
-    head = html.Thead(html.Tr([html.Th(h) for h in ("Step", "", "Runs when", "Would ask")]))
+    head = html.Thead(
+        html.Tr([html.Th(h) for h in (_("Step"), "", _("Runs when"), _("Would ask"))])
+    )
     return dbc.Table([head, html.Tbody(rows)], size="sm", id="wf-test-table")
 
 
