@@ -107,10 +107,18 @@ def test_a_user_without_the_clerk_role_cannot_save(browser, web):
     assert browser.console_errors() == []
 
 
-def test_an_italian_clerk_writes_amounts_the_italian_way(browser, web):
+def test_the_seeds_scenario_in_italian_by_the_seeds_italian_labels(browser, web):
+    """A clerk switches to Italian, proposes 1.500,00 more credit, reviews Modifiche proposte
+    and chooses Flusso di lavoro › Invia; an Italian approver approves; the customer holds
+    exactly 11,500.00."""
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
+    from tests.browser.test_approver import open_from_inbox
+
+    world = web.world
+    with world.db.session() as session:
+        world.user(session, "approver").locale = "it"
     browser.start().sign_in("clerk")
     browser.open("/customers/C001")
     browser.wait_text("#cs-title", "C001")
@@ -123,11 +131,29 @@ def test_an_italian_clerk_writes_amounts_the_italian_way(browser, web):
                                                           NoSuchElementException)).until(
         lambda _: browser.field("credit_limit").get_attribute("value") == "10.000,00"
     )  # fmt: skip
+    assert browser.driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "it"
     browser.type_into("credit_limit", "11.500,00")
-    browser.press("#cs-save")
-    browser.wait_text(".modal-title", "Proposed changes")
-    assert dialog_rows(browser) == ["Credit limit 10.000,00 11.500,00 Discard"]
-    proposed = web.world.query(lambda s: [(c.field, c.new_value) for c in s.query(ChangeRequest)
-                                          .order_by(ChangeRequest.id.desc()).first().changes])  # fmt: skip
-    assert proposed == [("credit_limit", "11500.00")]
+    browser.click_text("Salva", "#cs-action-pane")
+    browser.wait_text(".modal-title", "Modifiche proposte")
+    assert dialog_rows(browser) == ["Limite di credito 10.000,00 11.500,00 Elimina"]
+    assert browser.driver.find_element(By.CSS_SELECTOR, ".modal-footer").text.split("\n") == [
+        "Ignora tutte le modifiche", "OK"]  # fmt: skip
+    browser.click_text("OK", ".modal")
+    browser.wait_text("#cs-status", "Le modifiche proposte non sono state inviate.")
+    browser.click_text("Flusso di lavoro", "#cs-action-pane")
+    browser.click_text("Invia", "#cs-action-pane")
+    browser.wait_text("#cs-status", "Modifiche in attesa di approvazione")
+    browser.click_text("Esci")
+    browser.wait_text("h1", "Sign in")
+
+    browser.sign_in("approver")
+    browser.wait_text("#cs-waiting", "1 in attesa")
+    open_from_inbox(browser, "C001")
+    browser.wait_text("#rq-body h2", "Modifiche proposte")
+    assert [r.text for r in browser.driver.find_elements(By.CSS_SELECTOR, "#rq-diff tbody tr")] == [
+        "Limite di credito 10.000,00 10.000,00 11.500,00 +1.500,00 (+15,0 %)"]
+    browser.click_text("Approva", "#rq-body")
+    browser.wait_text("#rq-alert", "Approvata.")
+    browser.wait_text("#rq-header", "Approvato")
+    assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("11500.00")
     assert browser.console_errors() == []

@@ -110,7 +110,7 @@ def test_every_page_reads_in_italian_for_an_italian_user(web):
 
     ids = italian_world(web)
     today = utcnow().date()
-    csv = base64.b64encode("account;city;credit_limit\nC003;Lecco;1.500,00\nC9;Como;x\n".encode())
+    csv = base64.b64encode(b"account;city;credit_limit\nC003;Lecco;1.500,00\nC9;Como;x\n")
     drawn = {}
     with web.signed_in("giulia"), speaking("it"):
         with database().session() as session:

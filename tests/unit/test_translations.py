@@ -11,7 +11,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_file
 from babel.messages.pofile import read_po
 
 from data import labels
-from data.i18n import CATALOGUES, LOCALES, DEFAULT_LOCALE, catalogue_path, gettext, speaking
+from data.i18n import CATALOGUES, DEFAULT_LOCALE, LOCALES, catalogue_path, gettext, speaking
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {**DEFAULT_KEYWORDS, "N_": None}
