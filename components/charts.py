@@ -7,10 +7,11 @@ from html import escape as html_escape
 from typing import Any
 
 import dash_bootstrap_components as dbc
+from babel.dates import get_day_names, get_month_names
 from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 from dash import dcc, html
 
-from data.i18n import _, current_language
+from data.i18n import DEFAULT_LOCALE, _, current_language
 
 PALETTE = {
     "submitted": "#0d6efd",
@@ -161,20 +162,50 @@ def series_chart(
     return {"data": traces, "layout": layout}
 
 
+def graph_config() -> dict[str, Any]:
+    """plotly's settings for the reader: no mode bar, and dates and numbers on the axes in
+    their language (month and day names from the CLDR, through Babel)."""
+    language = current_language()
+    config: dict[str, Any] = {"displayModeBar": False, "responsive": True}
+    if language != DEFAULT_LOCALE:
+
+        def names(kind: str, width: str) -> list[str]:
+            found = kind(width, locale=language)
+            return [found[key] for key in sorted(found)]
+
+        days = names(get_day_names, "wide")
+        short_days = names(get_day_names, "abbreviated")
+        # plotly counts the week from Sunday, the CLDR from Monday
+        config["locale"] = language
+        config["locales"] = {
+            language: {
+                "dictionary": {},
+                "format": {
+                    "days": days[-1:] + days[:-1],
+                    "shortDays": short_days[-1:] + short_days[:-1],
+                    "months": names(get_month_names, "wide"),
+                    "shortMonths": names(get_month_names, "abbreviated"),
+                    "date": "%d/%m/%Y",
+                    "decimal": get_decimal_symbol(language),
+                    "thousands": get_group_symbol(language),
+                },
+            }
+        }
+    return config
+
+
 def drill_graph(graph_id: str, figure: Figure, kind: str = "drill") -> dcc.Graph:
     """A graph whose bars carry links in ``customdata``: a click opens the list behind it."""
     return dcc.Graph(
         id={"type": kind, "chart": graph_id},
         figure=figure,
-        config={"displayModeBar": False, "responsive": True},
+        config=graph_config(),
         className="drill-graph",
     )
 
 
 def plain_graph(graph_id: str, figure: Figure) -> dcc.Graph:
-    return dcc.Graph(
-        id=graph_id, figure=figure, config={"displayModeBar": False, "responsive": True}
-    )
+    return dcc.Graph(id=graph_id, figure=figure, config=graph_config())
 
 
 def chart_card(title: str, graph, footer=None, *, subtitle: str = "") -> dbc.Card:

@@ -418,9 +418,11 @@ def list_customers(
     cursor = None
     if key_names is not None and rows:
         cursor = [rows[-1][name] for name in key_names] + [rows[-1]["account"]]
+    # shown as the viewer reads them: sorting and filtering happened in SQL on the values
+    credit_limit, on_hold = FIELDS_BY_NAME["credit_limit"], FIELDS_BY_NAME["on_hold"]
     for row in rows:
-        limit = row["credit_limit"]
-        row["credit_limit"] = float(limit) if limit is not None else None
+        row["credit_limit"] = credit_limit.display(row["credit_limit"], actor.locale)
+        row["on_hold"] = on_hold.display(row["on_hold"])
         row["request_state"] = REQUEST_STATE_LABELS.get(row["request_state"], "")
     if total is None and len(rows) < end - start:
         total = start + len(rows)

@@ -21,8 +21,6 @@ from data.i18n import DEFAULT_LOCALE, LOCALES, N_, _, locale_of  # noqa: F401 - 
 MAX_LENGTH = 32
 """No amount or count in this product needs more characters than this."""
 
-BROWSER_LOCALES = {"en": "en-GB", "it": "it-IT"}
-"""The browser's name (Intl, BCP 47) for each locale's number format."""
 _ALLOWED = re.compile(r"[0-9.,+\- \u00a0\u202f']+")
 """Digits, signs, and the decimal and group separators of the supported locales; anything
 else (an exponent, a letter) is refused before Babel sees it."""

@@ -11,8 +11,7 @@ from data import labels
 from data.customers import list_customers
 from data.fields import field_label
 from data.i18n import N_, _
-from data.numbers import BROWSER_LOCALES
-from pages._support import attempt, guard, page_title, read, viewer_locale
+from pages._support import attempt, guard, page_title, read
 
 dash.register_page(__name__, path="/customers", title=page_title(N_("Customers")), order=1)
 
@@ -20,8 +19,8 @@ PAGE_SIZE = 100
 TEXT = {"filter": "agTextColumnFilter", "filterParams": {"buttons": ["reset"], "debounceMs": 400}}
 
 
-def columns(locale: str) -> list[dict]:
-    """The grid's columns in the viewer's language, amounts in their number format."""
+def columns() -> list[dict]:
+    """The grid's columns in the viewer's language (the rows come written as they read)."""
     states = labels.REQUEST_STATE_LABELS
     return [
         {
@@ -49,11 +48,6 @@ def columns(locale: str) -> list[dict]:
             "type": "rightAligned",
             "filter": "agNumberColumnFilter",
             "filterParams": {"buttons": ["reset"]},
-            "valueFormatter": {
-                "function": "params.value == null ? '' : new Intl.NumberFormat("
-                + json.dumps(BROWSER_LOCALES.get(locale, "en-GB"))
-                + ", {minimumFractionDigits: 2, maximumFractionDigits: 2}).format(params.value)"
-            },
         },
         {"field": "on_hold", "headerName": field_label("on_hold"), "width": 110, **TEXT},
         {
@@ -103,7 +97,7 @@ def layout(**_query):
             html.Div(id="customers-message"),
             dag.AgGrid(
                 id="customers-grid",
-                columnDefs=columns(viewer_locale()),
+                columnDefs=columns(),
                 rowModelType="infinite",
                 defaultColDef={"sortable": True, "resizable": True},
                 dashGridOptions={
