@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -63,3 +63,59 @@ def utc_offset_minutes(raw: object, now: datetime | None = None) -> int:
         return parse_whole(raw, minimum=-UTC_OFFSET_LIMIT, maximum=UTC_OFFSET_LIMIT)
     except NumberError:
         return 0
+
+
+class LocalDays:
+    """The calendar days of a time zone as UTC instants, daylight saving included: a day
+    in Rome starts at 23:00 UTC in winter and at 22:00 UTC in summer.
+
+    Built from what the browser reports (an IANA zone name, or minutes east of UTC for a
+    fixed offset); anything else is UTC.
+    """
+
+    def __init__(self, zone: tzinfo):
+        self.zone = zone
+
+    @classmethod
+    def of(cls, raw: object) -> LocalDays:
+        if isinstance(raw, str) and zone_name(raw):
+            return cls(zone_of(raw))
+        return cls(timezone(timedelta(minutes=utc_offset_minutes(raw))))
+
+    def midnight(self, day: date) -> datetime:
+        """The UTC instant that starts ``day`` here."""
+        return datetime(day.year, day.month, day.day, tzinfo=self.zone).astimezone(UTC)
+
+    def day_of(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def offset_at(self, moment: datetime) -> int:
+        """Minutes east of UTC here at ``moment``."""
+        offset = moment.astimezone(self.zone).utcoffset()
+        return int(offset.total_seconds() // 60) if offset is not None else 0
+
+    def stretches(self, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+        """[(from, minutes east)] over [since, until): the offset from each instant on, the
+        first from ``since``; a new stretch starts at each change of offset (found to the
+        minute, which is how finely zones change)."""
+        found = [(since, self.offset_at(since))]
+        cursor = since
+        while cursor < until:
+            following = min(cursor + timedelta(days=1), until)
+            if self.offset_at(following) != found[-1][1]:
+                low, high = cursor, following
+                while high - low > timedelta(minutes=1):
+                    middle = low + (high - low) / 2
+                    if self.offset_at(middle) == found[-1][1]:
+                        low = middle
+                    else:
+                        high = middle
+                change = high.replace(second=0, microsecond=0)
+                found.append((change, self.offset_at(change)))
+            cursor = following
+        return found
+
+    def whole_hours(self, since: datetime, until: datetime) -> bool:
+        """Whether every local midnight in [since, until] falls on a whole UTC hour, so that
+        hourly rollups hold its days exactly."""
+        return all(minutes % 60 == 0 for _start, minutes in self.stretches(since, until))

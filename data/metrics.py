@@ -3,7 +3,8 @@
 Every figure is aggregated in SQL that runs the same on SQLite and
 PostgreSQL; only counts and a few hundred period rows come back to Python.
 Times are stored in UTC; periods (day, week, month) are cut in the viewer's
-time zone, given as an offset in minutes east of UTC. Percentiles use the
+time zone (data.localtime.LocalDays), each moment at the offset the zone had
+then, so local days stay whole across daylight-saving changes. Percentiles use the
 nearest-rank method: the p-th percentile of n sorted values is the value at
 rank ceil(p * n).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -35,7 +36,7 @@ from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME
 from data.i18n import N_, Labels, _, current_language
 from data.labels import REQUEST_STATE_LABELS
-from data.localtime import utc_offset_minutes
+from data.localtime import LocalDays
 from data.models import (
     CLOSED_STATES,
     OPEN_STATES,
@@ -93,20 +94,37 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _period(session: Session, column, grouping: str, offset_minutes: int):
-    """The start of ``column``'s day, week (Monday) or month, as 'YYYY-MM-DD' local text.
+def _period(session: Session, column, grouping: str, days: LocalDays, since: datetime,
+            until: datetime):  # fmt: skip
+    """The start of ``column``'s local day, week (Monday) or month, as 'YYYY-MM-DD' text,
+    for values in [since, until).
 
-    The grouping and the offset are written into the SQL (both are checked
-    values), so the same expression can appear in SELECT and GROUP BY.
+    Each moment is shifted by the zone's offset at that moment (a CASE with a branch
+    for each stretch between daylight-saving changes). The grouping, offsets and
+    instants of change are written into the SQL as literals (computed here, none
+    typed by a person), so the same expression can appear in SELECT and GROUP BY.
     """
     if grouping not in GROUPINGS:
         raise _invalid({"grouping": _("choose day, week or month")})
-    offset = int(offset_minutes)
-    if _dialect(session) == "postgresql":
-        shifted = column + literal_column(f"interval '{offset} minutes'")
-        truncated = func.date_trunc(literal_column(f"'{grouping}'"), shifted)
+    postgresql = _dialect(session) == "postgresql"
+
+    def shift_by(minutes: int):
+        minutes = int(minutes)
+        return literal_column(f"interval '{minutes} minutes'" if postgresql
+                              else f"'{minutes:+d} minutes'")  # fmt: skip
+
+    stretches = days.stretches(since, until)
+    shift = shift_by(stretches[0][1])
+    if len(stretches) > 1:
+        branches = []
+        for (_start, minutes), (change, _next) in zip(stretches, stretches[1:], strict=False):
+            instant = change.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            boundary = literal_column(f"TIMESTAMP '{instant}'" if postgresql else f"'{instant}'")
+            branches.append((column < boundary, shift_by(minutes)))
+        shift = case(*branches, else_=shift_by(stretches[-1][1]))
+    if postgresql:
+        truncated = func.date_trunc(literal_column(f"'{grouping}'"), column + shift)
         return func.to_char(truncated, literal_column("'YYYY-MM-DD'"))
-    shift = literal_column(f"'{offset:+d} minutes'")
     if grouping == "day":
         return func.strftime(literal_column("'%Y-%m-%d'"), column, shift)
     if grouping == "week":
@@ -182,18 +200,18 @@ def pending_overview(
     actor: User,
     *,
     days: int = 30,
-    offset_minutes: int = 0,
+    zone: object = None,
     now: datetime | None = None,
 ) -> PendingOverview:
     """The managers' dashboard: what waits, where, for whom and for how long.
 
     Each figure is driven from the open requests' own rows (their state, their
     active step, their open assignments, their proposals), never from the
-    whole history; the backlog over time reads the rollups.
+    whole history; the backlog over time reads the rollups. ``zone``: the viewer's
+    IANA time zone (or minutes east of UTC), whose local days the backlog counts.
     """
     require_role(actor, "manager")
     days = _checked_days(days)
-    offset_minutes = utc_offset_minutes(offset_minutes)
     now = now or utcnow()
     pending = ChangeRequest.state == "pending"
     by_state = dict(
@@ -279,7 +297,7 @@ def pending_overview(
         by_approver=by_approver,
         ageing=ageing,
         by_field=by_field,
-        backlog=backlog(session, now, days, offset_minutes),
+        backlog=backlog(session, now, days, LocalDays.of(zone)),
     )
 
 
@@ -293,38 +311,30 @@ def _checked_days(days: Any) -> int:
     return days
 
 
-def _local_midnight(moment: datetime, offset_minutes: int) -> datetime:
-    """The UTC moment of the local midnight that starts ``moment``'s local day."""
-    offset = timedelta(minutes=offset_minutes)
-    local = moment + offset
-    return local.replace(hour=0, minute=0, second=0, microsecond=0) - offset
-
-
-def backlog(
-    session: Session, now: datetime, days: int, offset_minutes: int
-) -> list[tuple[date, int]]:
+def backlog(session: Session, now: datetime, days: int, local: LocalDays) -> list[tuple[date, int]]:
     """Requests submitted and not yet decided at the end of each local day of the range.
 
     Today's level is the number of such requests now (a small, indexed
     count); earlier days step back through the openings and closings of the
-    range, counted per day in SQL. Nothing outside the range is scanned.
+    range, counted per day from the rollups (or in SQL, in a zone whose days do not
+    start on whole UTC hours). Nothing outside the range is scanned.
     """
-    today = _local_midnight(now, offset_minutes)
-    first_day = today - (days - 1) * DAY
+    today = local.day_of(now)
+    dates = [today - (days - 1 - index) * DAY for index in range(days)]
     first = ChangeRequest.first_submitted_at
     level = session.scalar(
         select(func.count(ChangeRequest.id)).where(
             ChangeRequest.state.in_(OPEN_STATES), first.is_not(None)
         )
     )
-    if int(offset_minutes) % 60 == 0:
-        openings, closings = _day_flows(session, first_day, days, offset_minutes)
+    since, until = local.midnight(dates[0]), max(now, local.midnight(today + DAY))
+    if local.whole_hours(since, until):
+        openings, closings = _day_flows(session, dates, local)
     else:
-        openings, closings = _day_flows_live(session, first_day, offset_minutes)
+        openings, closings = _day_flows_live(session, local, since, until)
     series = []
     level = level or 0
-    for index in reversed(range(days)):
-        day = (first_day + index * DAY + timedelta(minutes=offset_minutes)).date()
+    for day in reversed(dates):
         series.append((day, level))
         key = day.isoformat()
         level -= openings.get(key, 0) - closings.get(key, 0)
@@ -332,40 +342,40 @@ def backlog(
     return series
 
 
-def _day_flows(session: Session, first_day: datetime, days: int, offset_minutes: int):
+def _day_flows(session: Session, dates: list[date], local: LocalDays):
     """Requests first submitted, and submitted requests closed, per local day (rollups)."""
-    start = rollups.hour_of(first_day)
     tallies = rollups.read(
         session,
-        [(start + 24 * index, start + 24 * (index + 1)) for index in range(days)],
+        [(rollups.hour_of(local.midnight(day)), rollups.hour_of(local.midnight(day + DAY)))
+         for day in dates],
         (rollups.SUBMITTED, rollups.CLOSED_REQUEST),
-    )
+    )  # fmt: skip
     openings, closings = {}, {}
-    for index, tally in enumerate(tallies):
-        key = (first_day + index * DAY + timedelta(minutes=offset_minutes)).date().isoformat()
+    for day, tally in zip(dates, tallies, strict=True):
+        key = day.isoformat()
         for (metric, _key, _bucket), n in tally.items():
             target = openings if metric == rollups.SUBMITTED else closings
             target[key] = target.get(key, 0) + n
     return openings, closings
 
 
-def _day_flows_live(session: Session, first_day: datetime, offset_minutes: int):
+def _day_flows_live(session: Session, local: LocalDays, since: datetime, until: datetime):
     """Requests first submitted, and submitted requests closed, per local day (live)."""
     first = ChangeRequest.first_submitted_at
     closed = and_(ChangeRequest.state.in_(CLOSED_STATES), first.is_not(None))
-    day_of_open = _period(session, first, "day", offset_minutes)
+    day_of_open = _period(session, first, "day", local, since, until)
     openings = dict(
         session.execute(
             select(day_of_open, func.count(ChangeRequest.id))
-            .where(first >= first_day)
+            .where(first >= since, first < until)
             .group_by(day_of_open)
         ).all()
     )
-    day_of_close = _period(session, ChangeRequest.decided_at, "day", offset_minutes)
+    day_of_close = _period(session, ChangeRequest.decided_at, "day", local, since, until)
     closings = dict(
         session.execute(
             select(day_of_close, func.count(ChangeRequest.id))
-            .where(closed, ChangeRequest.decided_at >= first_day)
+            .where(closed, ChangeRequest.decided_at >= since, ChangeRequest.decided_at < until)
             .group_by(day_of_close)
         ).all()
     )
@@ -640,13 +650,9 @@ class Throughput:
     """percentiles read from histograms (within data.rollups.ACCURACY of the exact ones)"""
 
 
-def _range_bounds(filters: ThroughputFilters, offset_minutes: int) -> tuple[datetime, datetime]:
-    from datetime import UTC
-
-    offset = timedelta(minutes=offset_minutes)
-    start = datetime(filters.start.year, filters.start.month, filters.start.day, tzinfo=UTC)
-    end = datetime(filters.end.year, filters.end.month, filters.end.day, tzinfo=UTC) + DAY
-    return start - offset, end - offset
+def _range_bounds(filters: ThroughputFilters, local: LocalDays) -> tuple[datetime, datetime]:
+    """[first local midnight, last local midnight) of the range, as UTC instants."""
+    return local.midnight(filters.start), local.midnight(filters.end + DAY)
 
 
 def _proposes(field_name: str) -> ColumnElement:
@@ -710,41 +716,44 @@ EXACT_LIMIT = 5_000
 """Up to this many decisions in the range, percentiles are exact; above, read from histograms."""
 
 
-def _rolled_up(filters: ThroughputFilters, offset_minutes: int) -> bool:
-    """Whether the rollup rows answer this view: no filter on requests, a whole-hour zone."""
+def _rolled_up(filters: ThroughputFilters, local: LocalDays) -> bool:
+    """Whether the rollup rows answer this view: no filter on requests, and local days that
+    start on whole UTC hours all through the range."""
     unfiltered = not (filters.field or filters.customer_group or filters.step
                       or filters.approver_id)  # fmt: skip
-    return unfiltered and int(offset_minutes) % 60 == 0
+    return unfiltered and local.whole_hours(*_range_bounds(filters, local))
 
 
 def throughput(
-    session: Session, actor: User, filters: ThroughputFilters, *, offset_minutes: int = 0
+    session: Session, actor: User, filters: ThroughputFilters, *, zone: object = None
 ) -> Throughput:
-    """The analysts' dashboard over the chosen range, grouping and filters.
+    """The analysts' dashboard over the chosen range, grouping and filters, in the local
+    days of ``zone`` (the viewer's IANA time zone, or minutes east of UTC).
 
-    Without filters on requests (and in a whole-hour time zone) it reads the
-    rollup rows (data.rollups); with filters it counts the requests in SQL.
+    Without filters on requests (and in a zone whose days start on whole UTC
+    hours) it reads the rollup rows (data.rollups); else it counts the requests in SQL.
     """
     require_role(actor, "analyst", "manager")
-    offset_minutes = utc_offset_minutes(offset_minutes)
-    if _rolled_up(filters, offset_minutes):
-        return _throughput_from_rollups(session, filters, offset_minutes)
-    return _throughput_live(session, filters, offset_minutes)
+    local = LocalDays.of(zone)
+    if _rolled_up(filters, local):
+        return _throughput_from_rollups(session, filters, local)
+    return _throughput_live(session, filters, local)
 
 
 class _Live:
     """The throughput figures counted from the requests themselves."""
 
-    def __init__(self, session: Session, filters: ThroughputFilters, offset_minutes: int):
-        self.session, self.filters, self.offset = session, filters, offset_minutes
-        self.since, self.until = _range_bounds(filters, offset_minutes)
+    def __init__(self, session: Session, filters: ThroughputFilters, local: LocalDays):
+        self.session, self.filters, self.local = session, filters, local
+        self.since, self.until = _range_bounds(filters, local)
         self.chosen = _request_conditions(filters)
 
     def in_range(self, column) -> ColumnElement:
         return and_(column >= self.since, column < self.until)
 
     def period(self, column):
-        return _period(self.session, column, self.filters.grouping, self.offset)
+        return _period(self.session, column, self.filters.grouping, self.local, self.since,
+                       self.until)  # fmt: skip
 
     def volume(self) -> list[tuple[str, int, int, int]]:
         """First submissions, and final decisions, per period."""
@@ -918,25 +927,24 @@ def _approver_rows(approvers: dict[str, dict[str, int]]) -> list[tuple[str, int,
 
 
 def _throughput_live(
-    session: Session, filters: ThroughputFilters, offset_minutes: int
+    session: Session, filters: ThroughputFilters, local: LocalDays
 ) -> Throughput:
-    live = _Live(session, filters, offset_minutes)
+    live = _Live(session, filters, local)
     cycle, overall, histogram = live.cycle()
     return Throughput(filters, live.volume(), cycle, overall, histogram, live.per_step(),
                       live.per_field(), live.per_approver(), live.sla())  # fmt: skip
 
 
-def local_periods(filters: ThroughputFilters, offset_minutes: int) -> list[tuple[str, int, int]]:
-    """The range's periods as (key, first UTC hour, end UTC hour), for a whole-hour offset.
+def local_periods(filters: ThroughputFilters, local: LocalDays) -> list[tuple[str, int, int]]:
+    """The range's periods as (key, first UTC hour, end UTC hour), for local days that start
+    on whole UTC hours (each at its own offset, daylight saving included).
 
     The key is the local start of the day, week (Monday) or month, as the
     live queries name it; the first and last period are cut to the range.
     """
-    offset_hours = int(offset_minutes) // 60
-    epoch = date(1970, 1, 1)
 
     def hour_at(day: date) -> int:
-        return (day - epoch).days * 24 - offset_hours
+        return rollups.hour_of(local.midnight(day))
 
     periods = []
     cursor, stop = filters.start, filters.end + DAY
@@ -965,9 +973,9 @@ def _stats(histogram: dict[int, int]) -> tuple[int, float, float]:
 
 
 def _throughput_from_rollups(
-    session: Session, filters: ThroughputFilters, offset_minutes: int
+    session: Session, filters: ThroughputFilters, local: LocalDays
 ) -> Throughput:
-    periods = local_periods(filters, offset_minutes)
+    periods = local_periods(filters, local)
     tallies = rollups.read(
         session,
         [(low, high) for _, low, high in periods],
@@ -1010,7 +1018,7 @@ def _throughput_from_rollups(
             elif metric == rollups.FIELD_SENT_BACK:
                 fields.setdefault(name, [0, 0, 0])[2] += n
 
-    live = _Live(session, filters, offset_minutes)
+    live = _Live(session, filters, local)
     decided = sum(overall.values())
     estimated = decided > EXACT_LIMIT
     if estimated:

@@ -411,6 +411,10 @@ def _cover(low: int, high: int) -> list[tuple[str, int, int, int]]:
     return pieces
 
 
+READ_PIECES = 400
+"""Ranges read in one statement (SQLite's limit on a compound SELECT is 500 terms)."""
+
+
 def read(
     session: Session, periods: list[tuple[int, int]], metrics: Iterable[str]
 ) -> list[dict[tuple[str, str, int], int]]:
@@ -429,23 +433,25 @@ def read(
     def number(value: int):
         return literal_column(str(int(value)))
 
-    ranges = union_all(
-        *(
-            select(number(index).label("idx"), literal_column(f"'{level}'").label("level"),
-                   number(low).label("low"), number(high).label("high"),
-                   number(sign).label("sign"))
-            for index, level, low, high, sign in pieces
-        )
-    ).subquery("ranges")  # fmt: skip
-    statement = (
-        select(ranges.c.idx, ROLLUP.c.metric, ROLLUP.c.key, ROLLUP.c.bucket,
-               func.sum(ROLLUP.c.n * ranges.c.sign))
-        .join(ROLLUP, (ROLLUP.c.level == ranges.c.level) & (ROLLUP.c.slot >= ranges.c.low)
-              & (ROLLUP.c.slot < ranges.c.high))
-        .where(ROLLUP.c.metric.in_(metrics))
-        .group_by(ranges.c.idx, ROLLUP.c.metric, ROLLUP.c.key, ROLLUP.c.bucket)
-    )  # fmt: skip
-    for index, metric, key, bucket, n in session.execute(statement):
-        if n:
-            result[int(index)][(metric, key, int(bucket))] += int(n)
+    # SQLite takes at most 500 terms in a compound SELECT: a long range is read in parts
+    for first in range(0, len(pieces), READ_PIECES):
+        ranges = union_all(
+            *(
+                select(number(index).label("idx"), literal_column(f"'{level}'").label("level"),
+                       number(low).label("low"), number(high).label("high"),
+                       number(sign).label("sign"))
+                for index, level, low, high, sign in pieces[first:first + READ_PIECES]
+            )
+        ).subquery("ranges")  # fmt: skip
+        statement = (
+            select(ranges.c.idx, ROLLUP.c.metric, ROLLUP.c.key, ROLLUP.c.bucket,
+                   func.sum(ROLLUP.c.n * ranges.c.sign))
+            .join(ROLLUP, (ROLLUP.c.level == ranges.c.level) & (ROLLUP.c.slot >= ranges.c.low)
+                  & (ROLLUP.c.slot < ranges.c.high))
+            .where(ROLLUP.c.metric.in_(metrics))
+            .group_by(ranges.c.idx, ROLLUP.c.metric, ROLLUP.c.key, ROLLUP.c.bucket)
+        )  # fmt: skip
+        for index, metric, key, bucket, n in session.execute(statement):
+            if n:
+                result[int(index)][(metric, key, int(bucket))] += int(n)
     return result

@@ -61,7 +61,7 @@ def layout(**_query):
 
 
 def render(days, offset):
-    overview, alert = attempt(lambda: read(pending_overview, days=days, offset_minutes=offset or 0))
+    overview, alert = attempt(lambda: read(pending_overview, days=days, zone=offset))
     if overview is None:
         return alert
     kpis = kpi_texts(overview)
@@ -263,7 +263,7 @@ def on_download(_clicks, days, offset):
 
 def download(table, days, offset):
     overview, _alert = attempt(
-        lambda: read(pending_overview, days=days, offset_minutes=offset or 0)
+        lambda: read(pending_overview, days=days, zone=offset)
     )
     tables = pending_tables(overview) if overview is not None else {}
     return csv_download(tables, table, "pending", table_csv)

@@ -139,7 +139,7 @@ def _dropdown(label: str, component_id: str, options: list[dict]):
 def _figures(start, end, grouping, field, group, step, approver, offset):
     filters = ThroughputFilters.make(start, end, grouping, field, group, step, approver,
                                      today=utcnow().date())  # fmt: skip
-    return read(throughput, filters, offset_minutes=offset or 0)
+    return read(throughput, filters, zone=offset)
 
 
 FILTER_INPUTS = [

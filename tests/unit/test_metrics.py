@@ -123,10 +123,10 @@ def test_pending_kpis_and_charts(world, history):
 
 def test_backlog_days_follow_the_viewers_time_zone(world, history):
     # 14 hours east of UTC it is already Mar 11 02:00, and R5 (Mar 10 06:00 UTC) came on Mar 10
-    overview = world.act("manager", pending_overview, days=3, offset_minutes=14 * 60, now=NOW)
+    overview = world.act("manager", pending_overview, days=3, zone=14 * 60, now=NOW)
     assert overview.backlog == [(date(2026, 3, 9), 2), (date(2026, 3, 10), 3), (date(2026, 3, 11), 3)]
     # 10 hours west it is Mar 10 02:00, and R5 came on Mar 9 at 20:00
-    overview = world.act("manager", pending_overview, days=2, offset_minutes=-10 * 60, now=NOW)
+    overview = world.act("manager", pending_overview, days=2, zone=-10 * 60, now=NOW)
     assert overview.backlog == [(date(2026, 3, 9), 3), (date(2026, 3, 10), 3)]
 
 
@@ -208,7 +208,7 @@ def test_throughput_filters_and_grouping(world, history):
 
 
 def test_throughput_periods_follow_the_viewers_time_zone(world, history):
-    figures = world.act("analyst", throughput, range_filters(), offset_minutes=14 * 60)
+    figures = world.act("analyst", throughput, range_filters(), zone=14 * 60)
     assert figures.volume[0] == ("2026-03-01", 1, 1, 0)  # R1, Feb 28 12:00 and 14:00 UTC
 
 
@@ -240,3 +240,34 @@ def test_analysts_cannot_reassign(world, history):
         world.act("analyst", workflow.reassign, assignment, history["approver3"])
     with pytest.raises(PermissionDenied):
         world.act("analyst", open_assignments, history["r5"])
+
+
+def test_local_days_follow_daylight_saving_changes(world):
+    """In Rome a day starts at 23:00 UTC in winter and at 22:00 UTC in summer; a
+    dashboard looked at in December still puts a June evening in the right day."""
+    world.customer("C002")
+    submitted = {"C001": datetime(2026, 1, 10, 22, 30, tzinfo=UTC),   # Jan 10 23:30 CET
+                 "C002": datetime(2026, 6, 10, 22, 30, tzinfo=UTC)}   # Jun 11 00:30 CEST
+    for account, moment in submitted.items():
+        with clock_at(moment):
+            request = world.act("clerk", save_customer, account, {"credit_limit": "12000"},
+                                expected_version=world.version_of(account)).request
+            world.act("clerk", workflow.submit, request.id)
+    with clock_at(datetime(2026, 12, 1, 12, 0, tzinfo=UTC)):  # CET again
+        for field_name in (None, "credit_limit"):  # from the rollups, and counted live
+            filters = ThroughputFilters.make("2026-01-01", "2026-06-30", "day", field_name,
+                                             today=date(2026, 12, 1))  # fmt: skip
+            figures = world.act("analyst", throughput, filters, zone="Europe/Rome")
+            assert [row[:2] for row in figures.volume] == [("2026-01-10", 1), ("2026-06-11", 1)]
+            weekly = world.act("analyst", throughput, ThroughputFilters.make(
+                "2026-06-01", "2026-06-30", "week", field_name, today=date(2026, 12, 1)),
+                zone="Europe/Rome")  # fmt: skip
+            assert [row[:2] for row in weekly.volume] == [("2026-06-08", 1)]
+    # the backlog's days too: Jun 11 has the June request open, Jun 10 does not yet
+    overview = world.act("manager", pending_overview, days=2, zone="Europe/Rome",
+                         now=datetime(2026, 6, 11, 8, 0, tzinfo=UTC))  # fmt: skip
+    assert overview.backlog == [(date(2026, 6, 10), 1), (date(2026, 6, 11), 2)]
+    # a zone whose days start on the half hour is counted live, the same way
+    india = world.act("analyst", throughput, ThroughputFilters.make(
+        "2026-06-01", "2026-06-30", "day", today=date(2026, 12, 1)), zone="Asia/Kolkata")
+    assert [row[:2] for row in india.volume] == [("2026-06-11", 1)]  # 04:00 IST

@@ -14,6 +14,7 @@ from data import requests as workflow
 from data.clock import utcnow
 from data.customers import save_customer
 from data.generate import generate_customers, generate_history
+from data.localtime import LocalDays
 from data.metrics import ThroughputFilters, local_periods
 from data.models import ActivityRollup
 from data.rollups import (
@@ -83,18 +84,19 @@ def close(a: float, b: float) -> bool:
     return abs(a - b) <= ACCURACY * abs(b) + 1e-6
 
 
-@pytest.mark.parametrize("offset", [0, 60, -300, 14 * 60])
+@pytest.mark.parametrize("offset", [0, "Europe/Rome", -300, 14 * 60])
 def test_figures_from_rollups_equal_the_counted_ones(generated, monkeypatch, offset):
     today = utcnow().date()
     with generated.session() as session:
         for grouping in ("day", "week", "month"):
             filters = ThroughputFilters.make(today - timedelta(days=80), today, grouping,
                                              today=today)  # fmt: skip
-            live = metrics._throughput_live(session, filters, offset)
-            exact = metrics._throughput_from_rollups(session, filters, offset)
+            local = LocalDays.of(offset)
+            live = metrics._throughput_live(session, filters, local)
+            exact = metrics._throughput_from_rollups(session, filters, local)
             assert exact == live, grouping  # few decisions: exact percentiles
             monkeypatch.setattr(metrics, "EXACT_LIMIT", 0)
-            rolled = metrics._throughput_from_rollups(session, filters, offset)
+            rolled = metrics._throughput_from_rollups(session, filters, local)
             monkeypatch.undo()
             assert rolled.estimated and not live.estimated
             for part in ("volume", "histogram", "per_field", "per_approver", "sla"):
@@ -106,15 +108,17 @@ def test_figures_from_rollups_equal_the_counted_ones(generated, monkeypatch, off
                 assert close(ours[2], theirs[2]) and close(ours[3], theirs[3]), (ours, theirs)
             assert rolled.cycle_overall[0] == live.cycle_overall[0]
             assert close(rolled.cycle_overall[1], live.cycle_overall[1])
-        first_day = metrics._local_midnight(utcnow(), offset) - 29 * metrics.DAY
-        assert metrics._day_flows(session, first_day, 30, offset) == metrics._day_flows_live(
-            session, first_day, offset
+        local = LocalDays.of(offset)
+        dates = [local.day_of(utcnow()) - index * metrics.DAY for index in reversed(range(30))]
+        since, until = local.midnight(dates[0]), local.midnight(dates[-1] + metrics.DAY)
+        assert metrics._day_flows(session, dates, local) == metrics._day_flows_live(
+            session, local, since, until
         )
 
 
 def test_local_periods_start_on_local_midnights():
     filters = ThroughputFilters.make("2026-03-01", "2026-03-10", "week", today=date(2026, 3, 10))
-    periods = local_periods(filters, 60)
+    periods = local_periods(filters, LocalDays.of(60))
     assert [key for key, *_ in periods] == ["2026-02-23", "2026-03-02", "2026-03-09"]
     first_hour = (date(2026, 3, 1) - date(1970, 1, 1)).days * 24 - 1
     assert periods[0][1:] == (first_hour, first_hour + 24)
