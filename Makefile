@@ -42,7 +42,7 @@ messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header \
 		-o instance/messages.pot app.py data pages components
 	$(BIN)/pybabel update -i instance/messages.pot -d data/translations \
-		--no-fuzzy-matching --width 100
+		--no-fuzzy-matching --ignore-obsolete --width 100
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

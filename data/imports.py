@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Row, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -31,7 +32,7 @@ from data.customers import apply_values, create_customer, parse_new_customer, pa
 from data.db import Database
 from data.errors import DomainError, ValidationFailed
 from data.fields import CONTROL_CHARACTERS, FIELDS_BY_NAME, FieldError, field_label, field_spec
-from data.i18n import N_, _
+from data.i18n import N_, _, current_language
 from data.importfile import FileRow, ImportFile
 from data.models import OPEN_STATES, ChangeRequest, Customer, ImportBatch, ImportRow, User
 from data.parameters import gated_fields, get_parameters
@@ -81,6 +82,16 @@ class ImportSummary:
 
 def _labels(names) -> str:
     return ", ".join(field_label(name) for name in names)
+
+
+def _values(values: dict[str, Any]) -> str:
+    """Each field with the value it was read as (Credit limit 1.500,00, City Lecco), written
+    the way the importing user reads numbers."""
+    language = current_language()
+    return ", ".join(
+        f"{field_label(name)} {field_spec(name).display(value, language) or '—'}"
+        for name, value in values.items()
+    )
 
 
 @dataclass
@@ -177,7 +188,10 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
         except ValidationFailed as error:
             raise RowRefused("failed", "; ".join(error.errors.values())) from None
         context.coming_accounts.add(account)
-        return _Plan(RowResult(row.number, account, "created", _("New customer.")), create=raw,
+        shown = {name: value for name, value in values.items()
+                 if name != "account" and value not in (None, "", False)}  # fmt: skip
+        message = _("New customer: {values}.").format(values=_values(shown))
+        return _Plan(RowResult(row.number, account, "created", message), create=raw,
                      created_values=values, locale=row.locale)  # fmt: skip
     # a cell equal to the current value is valid as it stands: only the others are parsed
     try:
@@ -223,17 +237,17 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
             ).format(account=account, id=request.id),
         )
     if needs_approval:
-        applied = " " + _("Applied: {fields}.").format(fields=_labels(direct)) if direct else ""
+        applied = " " + _("Applied: {fields}.").format(fields=_values(direct)) if direct else ""
         # {id} is filled in once the request exists
         message = (
             _("Proposed for approval in request #{id}: {fields}.").replace(
-                "{fields}", _labels(needs_approval)
+                "{fields}", _values(needs_approval)
             )
             + applied
         )
         outcome = "proposed"
     else:
-        message, outcome = _("Updated: {fields}.").format(fields=_labels(direct)), "updated"
+        message, outcome = _("Updated: {fields}.").format(fields=_values(direct)), "updated"
     return _Plan(RowResult(row.number, account, outcome, message), customer, direct=direct,
                  needs_approval=needs_approval)  # fmt: skip
 

@@ -137,6 +137,21 @@ def test_a_dot_decimal_file_stores_exact_values(ungated):
     assert (limit(ungated, "C001"), limit(ungated, "C002")) == (Decimal("1500.50"), Decimal("12.50"))
 
 
+def test_the_preview_shows_each_value_as_it_was_read(ungated):
+    from data.i18n import speaking
+
+    text = "account;credit_limit;city\nC001;1.500,50;Lecco\nC9;12,5;Como\n"
+    file = read_import_file("it.csv", text.encode(), "it")
+    with speaking("en"):  # an English reader sees the amount the file meant, in their form
+        summary = import_customers(ungated.db, ungated.user_id("clerk"), file, dry_run=True)
+        assert summary.results[0].message == "Updated: Credit limit 1,500.50, City Lecco."
+    with speaking("it"):
+        summary = import_customers(ungated.db, ungated.user_id("clerk"), file, dry_run=True)
+    assert summary.results[0].message == "Aggiornati: Limite di credito 1.500,50, Città Lecco."
+    assert summary.results[1].outcome == "failed"  # a new customer without its required fields
+    assert limit(ungated, "C001") == Decimal("10000.00")  # a dry run
+
+
 @pytest.mark.parametrize("locale", ["en", "it"])
 def test_numeric_excel_cells_mean_the_same_in_any_convention(ungated, locale):
     from openpyxl import Workbook
