@@ -17,4 +17,4 @@ def error_alert(message: str, *, has_field_errors: bool = False) -> dbc.Alert:
 
 
 def success_alert(message) -> dbc.Alert:
-    return dbc.Alert(message, color="success", dismissable=True, duration=6000, className="mb-3")
+    return dbc.Alert(message, color="success", dismissable=True, className="mb-3")

@@ -4,7 +4,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from components.editor import (
     ACTION,
@@ -40,6 +40,12 @@ def layout(account: str = "", **_query):
     return html.Div(
         [
             dcc.Store(id="cs-editor", data=rendered.store),
+            dcc.Store(id="cs-dirty", data=False),
+            html.Div(
+                id="cs-unsaved-message",
+                hidden=True,
+                **{"data-message": _("Leave this customer? The changes you typed are not saved.")},
+            ),
             html.Div(
                 [
                     html.Div(
@@ -55,7 +61,7 @@ def layout(account: str = "", **_query):
                     ),
                     html.Div(id="cs-action-pane", children=rendered.actions, className="ms-auto"),
                 ],
-                className="d-flex align-items-end gap-3 mb-3 flex-wrap",
+                className="d-flex align-items-end gap-3 mb-3 flex-wrap editor-header sticky-top",
             ),
             html.Div(id="cs-alert"),
             dbc.Tabs(
@@ -193,15 +199,38 @@ def _raise_no_request():
     Input("cs-save", "n_clicks"),
     Input({"type": ACTION, "action": ALL}, "n_clicks"),
     Input({"type": DISCARD_ROW, "field": ALL}, "n_clicks"),
+    Input({"type": FIELD, "name": ALL}, "n_submit"),
     State({"type": FIELD, "name": ALL}, "value"),
     State("cs-editor", "data"),
     prevent_initial_call=True,
 )
-def on_editor_action(_save, _actions, _discards, values, store):
+def on_editor_action(_save, _actions, _discards, _enters, values, store):
     trigger = ctx.triggered_id
     if trigger is None or not (ctx.triggered and ctx.triggered[0].get("value")):
         raise dash.exceptions.PreventUpdate
+    if isinstance(trigger, dict) and trigger.get("type") == FIELD:
+        trigger = "cs-save"  # Enter in a field saves
     return editor_response(trigger, store, values)
+
+
+# whether the form holds edits not yet saved: leaving the page then asks first
+# (assets/unsaved.js reads the flag)
+clientside_callback(
+    """function(values, store) {
+        const shown = (store && store.shown) || {};
+        const ids = dash_clientside.callback_context.inputs_list[0].map((item) => item.id);
+        const dirty = ids.some((id, index) => {
+            const typed = values[index] == null ? "" : String(values[index]).trim();
+            const before = (shown[id.name] || "").trim();
+            return typed !== before && !(typed === "false" && before === "");
+        });
+        window.countersignUnsaved = dirty;
+        return dirty;
+    }""",
+    Output("cs-dirty", "data"),
+    Input({"type": FIELD, "name": ALL}, "value"),
+    Input("cs-editor", "data"),
+)
 
 
 def editor_response(trigger: Any, store: dict, values: list) -> tuple:
@@ -216,8 +245,17 @@ def editor_response(trigger: Any, store: dict, values: list) -> tuple:
     alert = outcome.get("alert")
     if alert is None and outcome.get("message"):
         alert = success_alert(outcome["message"])
+    if outcome.get("keep_values"):
+        values_shown = unchanged
+    elif trigger == "cs-save":
+        values_shown = rendered.values
+    else:  # another action: what the user typed and has not saved stays on the form
+        edited = changed_fields(values, store["shown"])
+        values_shown = [values[index] if name in edited else fresh
+                        for index, (name, fresh) in enumerate(zip(FIELD_NAMES, rendered.values,
+                                                                  strict=True))]  # fmt: skip
     return (
-        unchanged if outcome.get("keep_values") else rendered.values,
+        values_shown,
         rendered.disabled,
         [name in errors for name in FIELD_NAMES],
         [errors.get(name, "") for name in FIELD_NAMES],
@@ -227,5 +265,5 @@ def editor_response(trigger: Any, store: dict, values: list) -> tuple:
         rendered.dialog,
         outcome["open_dialog"],
         rendered.history,
-        alert,
+        alert if alert is not None else no_update,  # a message stays until there is another
     )

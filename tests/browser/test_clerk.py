@@ -157,3 +157,50 @@ def test_the_seeds_scenario_in_italian_by_the_seeds_italian_labels(browser, web)
     browser.wait_text("#rq-header", "Approvato")
     assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("11500.00")
     assert browser.console_errors() == []
+
+
+def test_what_the_clerk_typed_survives_the_dialog_and_leaving_asks_first(browser, web):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.start().sign_in("clerk")
+    browser.open("/customers/C001")
+    browser.wait_text("#cs-title", "C001")
+    browser.type_into("credit_limit", "20000")
+    browser.type_into("city", "Lecco")
+    browser.press("#cs-save")
+    browser.wait_text(".modal-title", "Proposed changes")
+    browser.click_text("OK", ".modal")
+    browser.wait_gone(".modal-dialog")
+    # the message of the save outlives the dialog
+    browser.wait_text("#cs-alert", "Saved: City.")
+
+    # typed, not saved: opening and closing the dialog leaves it as typed
+    browser.type_into("street", "Via Roma 1")
+    browser.click_text("Proposed changes", "#cs-action-pane")
+    browser.wait_text(".modal-title", "Proposed changes")
+    browser.click_text("OK", ".modal")
+    browser.wait_gone(".modal-dialog")
+    assert browser.field("street").get_attribute("value") == "Via Roma 1"
+    assert "Saved: City." in browser.driver.find_element(By.ID, "cs-alert").text
+
+    # Enter in a field saves it
+    browser.field("street").send_keys(Keys.ENTER)
+    browser.wait_text("#cs-alert", "Saved: Street.")
+    assert web.world.query(lambda s: find_customer(s, "C001").street) == "Via Roma 1"
+
+    # leaving with an edit not saved asks first; staying keeps it
+    browser.type_into("city", "Como")
+    navbar_customers = browser.driver.find_element(By.XPATH, "//nav//a[normalize-space()='Customers']")
+    browser.click(navbar_customers)
+    WebDriverWait(browser.driver, 5).until(expected_conditions.alert_is_present())
+    browser.driver.switch_to.alert.dismiss()
+    assert browser.driver.current_url.endswith("/customers/C001")
+    assert browser.field("city").get_attribute("value") == "Como"
+    browser.click(browser.driver.find_element(By.XPATH, "//nav//a[normalize-space()='Customers']"))
+    WebDriverWait(browser.driver, 5).until(expected_conditions.alert_is_present())
+    browser.driver.switch_to.alert.accept()
+    WebDriverWait(browser.driver, 10).until(lambda d: d.current_url.endswith("/customers"))
+    assert web.world.query(lambda s: find_customer(s, "C001").city) == "Lecco"
+    assert browser.console_errors() == []

@@ -138,6 +138,8 @@ REVIEWED = {
     "customers-grid.getRowsRequest": "the customer grid: every role may read customers",
     "imp-template.n_clicks": "the empty template and batch results: covered below",
     "cs-ping.modified_timestamp": "echoes its input, touches no data (the benchmarks' no-op)",
+    "{\"name\":[\"ALL\"],\"type\":\"cs-field\"}.value":
+        "runs in the browser: whether the editor holds unsaved edits; reads no data",
 }  # fmt: skip
 
 
