@@ -19,6 +19,14 @@ FIELD = "cs-field"
 FEEDBACK = "cs-feedback"
 ACTION = "cs-action"
 DISCARD_ROW = "cs-discard"
+PROPOSED_HINT = "cs-proposed"
+PROPOSAL_STATES = Labels(
+    {
+        "draft": N_("not submitted"),
+        "pending": N_("pending approval"),
+        "change_requested": N_("sent back"),
+    }
+)
 
 FIELD_NAMES = [spec.name for spec in EDITABLE_FIELDS]
 EVENT_LABELS = Labels(
@@ -64,7 +72,9 @@ def field_control(spec: FieldSpec, text: str | None, disabled: bool):
     )
 
 
-def field_row(spec: FieldSpec, text: str | None, gated: bool, disabled: bool) -> dbc.Col:
+def field_row(
+    spec: FieldSpec, text: str | None, gated: bool, disabled: bool, hint: str = ""
+) -> dbc.Col:
     label = [spec.label]
     if gated:
         label.append(
@@ -81,6 +91,8 @@ def field_row(spec: FieldSpec, text: str | None, gated: bool, disabled: bool) ->
                 dbc.Label(label, html_for=f"field-{spec.name}", className="small mb-1"),
                 field_control(spec, text, disabled),
                 dbc.FormFeedback(id={"type": FEEDBACK, "name": spec.name}, type="invalid"),
+                html.Div(hint, id={"type": PROPOSED_HINT, "name": spec.name},
+                         className="form-text proposed-hint"),  # fmt: skip
             ],
             className="mb-3",
         ),
@@ -89,9 +101,15 @@ def field_row(spec: FieldSpec, text: str | None, gated: bool, disabled: bool) ->
 
 
 def customer_form(
-    values: dict[str, str | None], gated: set[str], locked: set[str], may_edit: bool
+    values: dict[str, str | None],
+    gated: set[str],
+    locked: set[str],
+    may_edit: bool,
+    hints: list[str] | None = None,
 ) -> html.Div:
-    """Every editable field from the catalogue, grouped in cards."""
+    """Every editable field from the catalogue, grouped in cards; ``hints`` (one per field of
+    FIELD_NAMES) say what is proposed for it."""
+    hint_of = dict(zip(FIELD_NAMES, hints or [""] * len(FIELD_NAMES), strict=True))
     cards = []
     for group in GROUPS:
         specs = [spec for spec in EDITABLE_FIELDS if spec.group == group]
@@ -101,6 +119,7 @@ def customer_form(
                 values.get(spec.name),
                 spec.name in gated,
                 disabled=not may_edit or spec.name in locked,
+                hint=hint_of[spec.name],
             )
             for spec in specs
         ]
@@ -319,6 +338,7 @@ class Rendered:
     store: dict
     values: list = field(default_factory=list)
     disabled: list = field(default_factory=list)
+    hints: list = field(default_factory=list)
 
 
 def customer_title(customer) -> list:
@@ -357,7 +377,24 @@ def render_editor(view) -> Rendered:
             view.values.get(name) or ("false" if is_boolean(name) else "") for name in FIELD_NAMES
         ],
         disabled=[not view.may_edit or name in view.locked for name in FIELD_NAMES],
+        hints=proposal_hints(request, view.locale),
     )
+
+
+def proposal_hints(request, locale: str | None) -> list[str]:
+    """Under each field with an open proposal: "Proposed: 280,000.00 · not submitted"."""
+    if request is None or request.state not in PROPOSAL_STATES:
+        return [""] * len(FIELD_NAMES)
+    proposed = {change.field: change.new_value for change in request.changes}
+    state = PROPOSAL_STATES[request.state]
+    return [
+        _("Proposed: {value} · {state}").format(
+            value=field_spec(name).display_text(proposed[name], locale) or "—", state=state
+        )
+        if name in proposed
+        else ""
+        for name in FIELD_NAMES
+    ]
 
 
 def is_boolean(name: str) -> bool:

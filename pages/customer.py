@@ -12,6 +12,7 @@ from components.editor import (
     FEEDBACK,
     FIELD,
     FIELD_NAMES,
+    PROPOSED_HINT,
     customer_form,
     is_boolean,
     render_editor,
@@ -67,7 +68,8 @@ def layout(account: str = "", **_query):
             dbc.Tabs(
                 [
                     dbc.Tab(
-                        customer_form(view.values, view.gated, view.locked, view.may_edit),
+                        customer_form(view.values, view.gated, view.locked, view.may_edit,
+                                      rendered.hints),  # fmt: skip
                         label=_("Details"),
                         tab_id="details",
                         className="pt-3",
@@ -189,6 +191,7 @@ def _raise_no_request():
     Output({"type": FIELD, "name": ALL}, "disabled"),
     Output({"type": FIELD, "name": ALL}, "invalid"),
     Output({"type": FEEDBACK, "name": ALL}, "children"),
+    Output({"type": PROPOSED_HINT, "name": ALL}, "children"),
     Output("cs-editor", "data"),
     Output("cs-status", "children"),
     Output("cs-action-pane", "children"),
@@ -240,7 +243,7 @@ def editor_response(trigger: Any, store: dict, values: list) -> tuple:
     view, alert = attempt(lambda: read(editor_view, store["account"]))
     unchanged = [no_update] * len(FIELD_NAMES)
     if view is None:
-        return (unchanged,) * 4 + (no_update,) * 6 + (alert,)
+        return (unchanged,) * 5 + (no_update,) * 6 + (alert,)
     rendered = render_editor(view)
     alert = outcome.get("alert")
     if alert is None and outcome.get("message"):
@@ -259,6 +262,7 @@ def editor_response(trigger: Any, store: dict, values: list) -> tuple:
         rendered.disabled,
         [name in errors for name in FIELD_NAMES],
         [errors.get(name, "") for name in FIELD_NAMES],
+        rendered.hints,
         rendered.store,
         rendered.status,
         rendered.actions,

@@ -10,7 +10,7 @@ from dash import no_update
 from data.customers import find_customer
 from data.models import ChangeRequest
 
-OUT = ["values", "disabled", "invalid", "feedback", "store", "status", "actions", "dialog",
+OUT = ["values", "disabled", "invalid", "feedback", "hints", "store", "status", "actions", "dialog",
        "dialog_open", "history", "alert"]  # fmt: skip
 
 
@@ -156,3 +156,17 @@ def test_other_clerks_cannot_resubmit_a_request_sent_back_to_its_submitter(edito
     assert "Only the submitter" in text_of(out["alert"])
     out = editor.load().click({"type": ACTION, "action": "resubmit"})
     assert "Changes pending approval" in text_of(out["status"])
+
+
+def test_each_proposed_field_says_what_is_proposed_and_where_it_stands(editor):
+    from components.editor import ACTION, FIELD_NAMES
+
+    limit = FIELD_NAMES.index("credit_limit")
+    result = editor.load().set("credit_limit", "280000").set("city", "Lecco").click("cs-save")
+    assert result["hints"][limit] == "Proposed: 280,000.00 · not submitted"
+    assert [hint for hint in result["hints"] if hint] == [result["hints"][limit]]
+    assert result["values"][limit] == "10,000.00"  # the field itself shows the value in force
+    result = editor.click({"type": ACTION, "action": "close"})
+    assert result["alert"] is no_update  # the message of the save stays on the page
+    result = editor.click({"type": ACTION, "action": "submit"})
+    assert result["hints"][limit] == "Proposed: 280,000.00 · pending approval"
