@@ -8,10 +8,17 @@ from dash import dcc, html
 from components.editor import EVENT_LABELS, audit_table
 from components.status import status_badge
 from data import labels
-from data.i18n import _
+from data.i18n import N_, Labels, _
 from data.localtime import local_text
 
 ACTION = "rq-action"
+OUTCOMES = Labels(
+    {
+        "approved": N_("Applied: the customer took the new values."),
+        "rejected": N_("Rejected: nothing was applied."),
+        "discarded": N_("Discarded: nothing was applied."),
+    }
+)
 
 
 def when(moment, zone: str | None = None) -> str:
@@ -159,8 +166,10 @@ def decision_panel(view) -> dbc.Card:
                     html.P(
                         _("Approve, or reject or send back with a comment.")
                         if "decide" in actions
-                        else _("Nothing waits for you on this request."),
+                        else OUTCOMES.get(view.request.state)
+                        or _("Nothing waits for you on this request."),
                         className="text-muted small",
+                        id="rq-outcome",
                     ),
                     dbc.Alert(
                         _(

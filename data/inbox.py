@@ -18,6 +18,7 @@ from data.errors import DomainError, NotFound
 from data.fields import FIELDS_BY_NAME, field_spec
 from data.i18n import N_, Labels, _, current_language
 from data.models import (
+    OPEN_STATES,
     Assignment,
     AuditEntry,
     ChangeRequest,
@@ -325,7 +326,9 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
                 original=spec.display_text(change.original_value, locale),
                 current=spec.display_text(current, locale),
                 new=spec.display_text(change.new_value, locale),
-                stale=current != change.original_value,
+                # a proposal is stale only while it can still be decided: once closed, the
+                # customer's values are the outcome, not a conflict
+                stale=request.state in OPEN_STATES and current != change.original_value,
                 change=_difference(change.field, change.original_value, change.new_value, locale),
             )
         )

@@ -14,6 +14,7 @@ from data.customers import find_customer, save_customer
 from data.errors import PermissionDenied
 from data.inbox import bulk_approve, inbox, inbox_counts, next_waiting, request_view
 from data.models import Notification
+from data.parameters import update_parameters
 from data.workflows import StepSpec
 
 
@@ -146,3 +147,19 @@ def test_tab_counts_stop_at_the_cap(world, monkeypatch):
     counts = world.act("approver", inbox_counts)
     assert counts["decided"] == 3 and counts["waiting"] == 1
     assert (count_label(3), count_label(2)) == ("2+", "2")
+
+
+def test_a_decided_request_shows_its_outcome_not_a_conflict(world):
+    world.workflow([StepSpec(name="Credit", assignee_user_ids=[world.user_id("approver")])])
+    request_id = submitted(world, "C001", {"credit_limit": "20000"})
+    assert not world.act("approver", request_view, request_id).stale
+    world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
+    view = world.act("approver", request_view, request_id)
+    assert [(row.original, row.current, row.new, row.stale) for row in view.rows] == [
+        ("10,000.00", "20,000.00", "20,000.00", False)]
+    assert not view.stale
+    # a later change to the customer is not a conflict with a request already applied
+    world.act("admin", update_parameters, gated={"credit_limit": False})
+    world.act("clerk", save_customer, "C001", {"credit_limit": "30000"},
+              expected_version=world.version_of("C001"))
+    assert not world.act("approver", request_view, request_id).stale
