@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -70,6 +70,9 @@ class InboxRow:
     round: int = 0
     """the submission round listed: a bulk approval names it, so a request resubmitted
     since the list was drawn is not approved unseen"""
+    changes: list[str] = field(default_factory=list)
+    """what the request would change, one line a field: "Credit limit: 10,000.00 →
+    20,000.00 (+10,000.00 (+100.0 %))", written as the viewer reads numbers"""
 
 
 HANDED_OVER = Assignment.via.in_(("delegation", "reassignment"))
@@ -197,7 +200,28 @@ def inbox(
                 request_round,
             )
         )
+    _add_changes(session, rows, locale_of(actor.locale))
     return rows
+
+
+def _add_changes(session: Session, rows: list[InboxRow], locale: str) -> None:
+    """Each row's proposals, old → new, so an approver can decide from the list."""
+    by_id = {row.request_id: row for row in rows}
+    if not by_id:
+        return
+    order = list(FIELDS_BY_NAME)
+    proposals = session.scalars(
+        select(ProposedChange).where(ProposedChange.request_id.in_(list(by_id)))
+    )
+    for change in sorted(proposals, key=lambda c: (c.request_id, order.index(c.field))):
+        spec = field_spec(change.field)
+        line = "{label}: {old} → {new}".format(
+            label=spec.label,
+            old=spec.display_text(change.original_value, locale) or "—",
+            new=spec.display_text(change.new_value, locale) or "—",
+        )
+        difference = _difference(change.field, change.original_value, change.new_value, locale)
+        by_id[change.request_id].changes.append(f"{line} ({difference})" if difference else line)
 
 
 COUNT_CAP = 1000

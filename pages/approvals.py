@@ -5,12 +5,12 @@ import json
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components.editor import EVENT_LABELS
 from components.feedback import error_alert
 from data.fields import gateable_field_options
-from data.i18n import N_, _
+from data.i18n import N_, _, ngettext
 from data.inbox import (
     INBOX_LIMIT,
     TAB_LABELS,
@@ -44,7 +44,8 @@ def columns() -> list[dict]:
          "headerTooltip": _("When it reached you (on Decided by me: when you decided)")},
         {"field": "submitted_at", "headerName": _("Submitted"), "width": 150},
         {"field": "step", "headerName": _("Step"), "width": 160},
-        {"field": "fields", "headerName": _("Fields"), "width": 90, "type": "rightAligned"},
+        {"field": "changes", "headerName": _("Changes"), "flex": 3, "minWidth": 280,
+         "wrapText": True, "autoHeight": True, "cellClass": "inbox-changes"},
         {
             "field": "status",
             "headerName": "",
@@ -101,17 +102,36 @@ def layout(**_query):
                     ),
                     dbc.Col(
                         dbc.Button(
-                            _("Approve selected"),
+                            bulk_label(0),
                             id="inbox-bulk",
                             color="success",
-                            className="w-100",
+                            outline=True,
+                            disabled=True,
                         ),
                         md=2,
+                        className="text-md-end",
                     ),
                 ],
                 className="g-2 mb-3",
             ),
             html.Div(id="inbox-message"),
+            dbc.Modal(
+                [
+                    dbc.ModalHeader(dbc.ModalTitle(_("Approve these requests?"))),
+                    dbc.ModalBody(id="inbox-confirm-body"),
+                    dbc.ModalFooter(
+                        [
+                            dbc.Button(_("Cancel"), id="inbox-confirm-cancel",
+                                       color="secondary", outline=True),
+                            dbc.Button(_("Approve"), id="inbox-confirm", color="success"),
+                        ]  # fmt: skip
+                    ),
+                ],
+                id="inbox-confirm-dialog",
+                is_open=False,
+                size="lg",
+                scrollable=True,
+            ),
             dag.AgGrid(
                 id="inbox-grid",
                 columnDefs=columns(),
@@ -165,7 +185,8 @@ def inbox_rows(tab, field, group, overdue, search):
             "since": local_text(r.since, zone),
             "submitted_at": local_text(r.submitted_at, zone),
             "step": r.step,
-            "fields": r.fields,
+            "changes": "; ".join(r.changes),
+            "change_lines": r.changes,
             "status": _("Overdue") if r.overdue else EVENT_LABELS.get(r.decision or "", ""),
         }
         for r in rows
@@ -218,13 +239,13 @@ def bulk_summary(selected) -> html.Div:
         return alert
     passed = [r for r in results if r.approved]
     failed = [r for r in results if not r.approved]
-    items = [html.Li(f"#{r.request_id} {r.account}: {r.message}") for r in failed]
+    items = [html.Li(f"#{r.request_id} {r.account}: {r.message}") for r in failed + passed]
     return dbc.Alert(
         [
             html.Div(
                 _("Approved {passed} of {total}.").format(passed=len(passed), total=len(results))
             ),
-            html.Ul(items, className="mb-0") if items else None,
+            html.Ul(items, className="mb-0"),
         ],
         color="success" if not failed else "warning",
         dismissable=True,
@@ -232,16 +253,74 @@ def bulk_summary(selected) -> html.Div:
     )
 
 
+def bulk_label(count: int) -> str:
+    if not count:
+        return _("Approve selected")
+    return ngettext("Approve {count} request", "Approve {count} requests", count).format(
+        count=count
+    )
+
+
+@callback(
+    Output("inbox-bulk", "children"),
+    Output("inbox-bulk", "disabled"),
+    Output("inbox-confirm", "children"),
+    Input("inbox-grid", "selectedRows"),
+)
+def on_selection(selected):
+    """Approving in bulk is offered only for ticked rows, and says how many."""
+    count = len([row for row in selected or [] if isinstance(row, dict)])
+    return bulk_label(count), not count, bulk_label(count)
+
+
+def confirmation(selected) -> list:
+    """Every ticked request with each field's old → new value, to approve knowingly."""
+    rows = [row for row in selected or [] if isinstance(row, dict)]
+    return [
+        html.P(_("Each request is approved as listed here; a request that changed since "
+                 "this list was drawn is not approved."), className="text-muted small"),
+        html.Ul(
+            [
+                html.Li(
+                    [
+                        html.Strong(f"#{row.get('request_id')} {row.get('account', '')} "
+                                    f"{row.get('customer_name', '')}"),
+                        html.Ul([html.Li(str(line)) for line in row.get("change_lines") or []]),
+                    ]
+                )
+                for row in rows
+            ],
+            className="list-unstyled mb-0",
+            id="inbox-confirm-list",
+        ),
+    ]  # fmt: skip
+
+
+@callback(
+    Output("inbox-confirm-dialog", "is_open"),
+    Output("inbox-confirm-body", "children"),
+    Input("inbox-bulk", "n_clicks"),
+    Input("inbox-confirm-cancel", "n_clicks"),
+    State("inbox-grid", "selectedRows"),
+    prevent_initial_call=True,
+)
+def on_bulk_asked(_ask, _cancel, selected):
+    if ctx.triggered_id != "inbox-bulk" or not selected:
+        return False, no_update
+    return True, confirmation(selected)
+
+
 @callback(
     Output("inbox-message", "children", allow_duplicate=True),
     Output("inbox-refresh", "data"),
-    Input("inbox-bulk", "n_clicks"),
+    Output("inbox-confirm-dialog", "is_open", allow_duplicate=True),
+    Input("inbox-confirm", "n_clicks"),
     State("inbox-grid", "selectedRows"),
     State("inbox-refresh", "data"),
     prevent_initial_call=True,
 )
 def on_bulk(_clicks, selected, refresh):
-    return bulk_summary(selected), (refresh or 0) + 1
+    return bulk_summary(selected), (refresh or 0) + 1, False
 
 
 @callback(

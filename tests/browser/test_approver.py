@@ -124,3 +124,32 @@ def test_the_submitter_is_not_offered_approval_and_a_late_approver_is_told(brows
     browser.click_text("Approve", "#rq-body")
     browser.wait_text("#rq-alert", "This request is Approved; it can no longer be decided.")
     assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("20000.00")
+
+
+def test_bulk_approve_asks_with_every_change_listed(browser, web):
+    world = web.world
+    world.customer("C002")
+    for account in ("C001", "C002"):
+        request_id = world.act("clerk", save_customer, account, {"credit_limit": "20000"},
+                               expected_version=world.version_of(account)).request.id
+        world.act("clerk", svc.submit, request_id)
+    browser.start().sign_in("approver")
+    browser.open("/approvals")
+    bulk = browser.duo.wait_for_element("#inbox-bulk")
+    WebDriverWait(browser.driver, 10).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".ag-cell[col-id='changes']")) == 2)
+    assert not bulk.is_enabled() and bulk.text == "Approve selected"
+    assert browser.driver.find_elements(By.CSS_SELECTOR, ".ag-cell[col-id='changes']")[0].text == (
+        "Credit limit: 10,000.00 → 20,000.00 (+10,000.00 (+100.0 %))")
+    boxes = browser.driver.find_elements(By.CSS_SELECTOR, ".ag-center-cols-container .ag-checkbox-input, .ag-pinned-left-cols-container .ag-checkbox-input")
+    browser.real_click(boxes[0])
+    browser.wait_text("#inbox-bulk", "Approve 1 request")
+    browser.press("#inbox-bulk")
+    browser.wait_text("#inbox-confirm-list", "Credit limit: 10,000.00 → 20,000.00")
+    assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("10000.00")
+    browser.press("#inbox-confirm")
+    browser.wait_text("#inbox-bulk-result", "Approved 1 of 1.")
+    approved = [a for a in ("C001", "C002")
+                if world.query(lambda s, a=a: find_customer(s, a).credit_limit) == Decimal("20000.00")]
+    assert len(approved) == 1
+    assert browser.console_errors() == []

@@ -105,3 +105,22 @@ def _walk(component):
         return
     yield component
     yield from _walk(getattr(component, "children", None))
+
+
+def test_bulk_approve_is_offered_for_ticked_rows_and_confirms_each_change(web):
+    import pages.approvals as page
+
+    web.world.customer("C002")
+    first, second = submit(web.world, "C001"), submit(web.world, "C002")
+    assert page.on_selection([])[:2] == ("Approve selected", True)  # nothing ticked: disabled
+    with web.signed_in("approver"):
+        rows, _labels, _note = page.inbox_rows("waiting", None, None, False, None)
+    assert [row["changes"] for row in rows] == [
+        "Credit limit: 10,000.00 → 20,000.00 (+10,000.00 (+100.0 %))"] * 2
+    assert page.on_selection(rows)[:2] == ("Approve 2 requests", False)
+    listed = text_of(page.confirmation(rows))
+    assert f"#{first} C001" in listed and f"#{second} C002" in listed
+    assert listed.count("Credit limit: 10,000.00 → 20,000.00") == 2
+    with web.signed_in("approver"):
+        result = text_of(page.bulk_summary(rows))
+    assert "Approved 2 of 2." in result and f"#{first} C001: Approved." in result

@@ -89,8 +89,8 @@ CASES: dict[str, Case] = {
         ("wf-test-value", "value"): "90000"}),  # fmt: skip
     "inbox-tabs.active_tab": Case(("approver", "manager", "admin"), {
         ("inbox-tabs", "active_tab"): "waiting"}),  # fmt: skip
-    "inbox-bulk.n_clicks": Case(("approver", "manager", "admin"), lambda world: {
-        ("inbox-bulk", "n_clicks"): 1,
+    "inbox-confirm.n_clicks": Case(("approver", "manager", "admin"), lambda world: {
+        ("inbox-confirm", "n_clicks"): 1,
         ("inbox-grid", "selectedRows"): [{"request_id": _pending_request(world), "round": 1}],
         ("inbox-refresh", "data"): 0}, writes=True),  # fmt: skip
     "imp-upload.contents": Case(("clerk",), {
@@ -133,6 +133,8 @@ REVIEWED = {
     "{\"chart\":[\"ALL\"],\"type\":\"pd-drill\"}.clickData":
         "turns a clicked bar's own link into a URL; reads no data",
     "inbox-grid.cellClicked": "turns a clicked row into a URL; reads no data",
+    "inbox-grid.selectedRows": "labels the bulk button with the number ticked; reads no data",
+    "inbox-bulk.n_clicks": "shows the ticked rows (already on the page) to confirm; reads no data",
     "customers-grid.cellClicked": "turns a clicked row into a URL; reads no data",
     "customers-search.value": "copies the search box into a store; reads no data",
     "customers-grid.getRowsRequest": "the customer grid: every role may read customers",
