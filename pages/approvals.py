@@ -36,16 +36,16 @@ dash.register_page(__name__, path="/approvals", title=page_title(N_("Approvals")
 
 def columns() -> list[dict]:
     return [
-        {"field": "request_id", "headerName": "#", "width": 90},
-        {"field": "account", "headerName": _("Customer"), "width": 120},
-        {"field": "customer_name", "headerName": _("Name"), "flex": 2, "minWidth": 180},
-        {"field": "submitter", "headerName": _("Submitter"), "width": 160},
-        {"field": "since", "headerName": _("Since"), "width": 150,
-         "headerTooltip": _("When it reached you (on Decided by me: when you decided)")},
-        {"field": "submitted_at", "headerName": _("Submitted"), "width": 150},
-        {"field": "step", "headerName": _("Step"), "width": 160},
-        {"field": "changes", "headerName": _("Changes"), "flex": 3, "minWidth": 280,
+        {"field": "request_id", "headerName": "#", "width": 80},
+        {"field": "account", "headerName": _("Customer"), "width": 115},
+        {"field": "customer_name", "headerName": _("Name"), "flex": 1, "minWidth": 170},
+        {"field": "changes", "headerName": _("Changes"), "flex": 2, "minWidth": 340,
          "wrapText": True, "autoHeight": True, "cellClass": "inbox-changes"},
+        {"field": "step", "headerName": _("Step"), "width": 140},
+        {"field": "since", "headerName": _("Since"), "width": 175,
+         "headerTooltip": _("When it reached you (on Decided by me: when you decided)")},
+        {"field": "submitter", "headerName": _("Submitter"), "width": 140},
+        {"field": "submitted_at", "headerName": _("Submitted"), "width": 175},
         {
             "field": "status",
             "headerName": "",
@@ -185,7 +185,7 @@ def inbox_rows(tab, field, group, overdue, search):
             "since": local_text(r.since, zone),
             "submitted_at": local_text(r.submitted_at, zone),
             "step": r.step,
-            "changes": "; ".join(r.changes),
+            "changes": "\n".join(r.changes),
             "change_lines": r.changes,
             "status": _("Overdue") if r.overdue else EVENT_LABELS.get(r.decision or "", ""),
         }
