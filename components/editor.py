@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dash_bootstrap_components as dbc
+import pycountry
+from babel import Locale
 from dash import html
 
 from components.status import status_badge
 from data import labels
 from data.fields import EDITABLE_FIELDS, GROUPS, FieldSpec, field_label, field_spec
-from data.i18n import N_, Labels, _
+from data.i18n import N_, Labels, _, current_language
 from data.localtime import local_text
 
 FIELD = "cs-field"
@@ -29,6 +31,8 @@ PROPOSAL_STATES = Labels(
 )
 
 FIELD_NAMES = [spec.name for spec in EDITABLE_FIELDS]
+CURRENCY_CODES = sorted(currency.alpha_3 for currency in pycountry.currencies)
+COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
 EVENT_LABELS = Labels(
     {
         "submitted": N_("Submitted"),
@@ -62,6 +66,9 @@ def field_control(spec: FieldSpec, text: str | None, disabled: bool):
     if spec.kind == "choice":
         options = [{"label": _(choice), "value": choice} for choice in spec.choices]
         return dbc.Select(id=control_id, options=options, value=text, disabled=disabled)
+    if spec.kind in ("currency", "country"):
+        return dbc.Select(id=control_id, options=code_options(spec.kind, text), value=text or "",
+                          disabled=disabled)  # fmt: skip
     return dbc.Input(
         id=control_id,
         value=text or "",
@@ -70,6 +77,20 @@ def field_control(spec: FieldSpec, text: str | None, disabled: bool):
         maxLength=spec.max_length or 40,
         autoComplete="off",
     )
+
+
+def code_options(kind: str, current: str | None) -> list[dict]:
+    """ISO currencies or countries to pick from, named in the reader's language (the CLDR,
+    through Babel); a value stored before that is not among them stays offered."""
+    names = Locale.parse(current_language())
+    table = names.currencies if kind == "currency" else names.territories
+    codes = CURRENCY_CODES if kind == "currency" else COUNTRY_CODES
+    options = [{"label": "—", "value": ""}] + [
+        {"label": f"{code} · {table.get(code, code)}", "value": code} for code in codes
+    ]
+    if current and current not in codes:
+        options.append({"label": current, "value": current})
+    return options
 
 
 def field_row(

@@ -67,6 +67,15 @@ def customer_values(customer: Customer) -> dict[str, Any]:
     return {spec.name: getattr(customer, spec.name) for spec in FIELDS}
 
 
+def _country_of(raw: dict[str, Any], country: str | None) -> str | None:
+    """The country a phone number is read in: the one being saved with it, else the
+    customer's."""
+    given = raw.get("country")
+    if isinstance(given, str) and len(given.strip()) == 2:
+        return given.strip().upper()
+    return country
+
+
 def parse_values(
     session: Session,
     raw: dict[str, Any],
@@ -74,25 +83,27 @@ def parse_values(
     creating: bool = False,
     coming_accounts: set[str] | frozenset[str] = frozenset(),
     locale: str | None = None,
+    country: str | None = None,
 ) -> dict[str, Any]:
     """Validate raw values with the field catalogue; every error at once, per field.
 
     ``coming_accounts``: accounts not yet written that an invoice account may name
     (new customers earlier in the same import). ``locale``: how numbers are written
-    (the user's, or the import file's convention).
+    (the user's, or the import file's convention). ``country``: the customer's, for a
+    phone number written without its country code (a country in ``raw`` comes first).
     """
     errors: dict[str, str] = {}
     parsed: dict[str, Any] = {}
     for name, value in raw.items():
         spec = FIELDS_BY_NAME.get(name)
         if spec is None:
-            errors[name] = "is not a customer field"
+            errors[name] = _("is not a customer field")
             continue
         if name == "account" and not creating:
             errors[name] = _("cannot be changed")
             continue
         try:
-            parsed[name] = spec.parse(value, locale)
+            parsed[name] = spec.parse(value, locale, _country_of(raw, country))
         except FieldError as error:
             errors[name] = f"{spec.label} {error}"
     invoice_account = parsed.get("invoice_account")
@@ -221,7 +232,7 @@ def save_customer(
                 "Reload to see the latest values; nothing was saved."
             ).format(account=customer.account)
         )
-    parsed = parse_values(session, raw, locale=actor.locale)
+    parsed = parse_values(session, raw, locale=actor.locale, country=customer.country)
     gated = gated_fields(session)
     request = open_request_for(session, customer.id)
     pending_fields = (

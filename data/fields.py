@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import phonenumbers
 import pycountry
+from email_validator import EmailNotValidError, validate_email
+from schwifty import IBAN
+from schwifty.exceptions import (
+    InvalidChecksumDigits,
+    InvalidCountryCode,
+    InvalidLength,
+    SchwiftyException,
+)
 
 from data.i18n import N_, _
 from data.numbers import NumberError, NumericCell, format_amount, parse_decimal, parse_whole
@@ -32,9 +41,6 @@ ON_HOLD_CHOICES = (N_("No"), N_("Invoice"), N_("All"))
 MAX_AMOUNT = Decimal("999999999999.99")
 ACCOUNT_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,19}$")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _%./-]*$")
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
-PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()./-]{3,24}$")
-IBAN_PATTERN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 """ASCII control characters, and the bidirectional overrides that make text read otherwise."""
 
@@ -75,9 +81,10 @@ class FieldSpec:
     def is_numeric(self) -> bool:
         return self.kind in ("money", "integer")
 
-    def parse(self, raw: Any, locale: str | None = None) -> Any:
+    def parse(self, raw: Any, locale: str | None = None, country: str | None = None) -> Any:
         """Turn a raw value into the field's typed value, or raise FieldError; numbers are
-        read as a person of ``locale`` writes them (see data.numbers)."""
+        read as a person of ``locale`` writes them (see data.numbers), a phone number
+        without its country code as one of ``country`` (the customer's)."""
         if isinstance(raw, NumericCell):
             raw = raw if self.is_numeric else str(raw)
         if isinstance(raw, str) and not isinstance(raw, NumericCell):
@@ -92,6 +99,8 @@ class FieldSpec:
             return self.blank
         if self.is_numeric:
             return getattr(self, f"_parse_{self.kind}")(raw, locale)
+        if self.kind == "phone":
+            return self._parse_phone(raw, country)
         return getattr(self, f"_parse_{self.kind}")(raw)
 
     def to_text(self, value: Any) -> str | None:
@@ -124,6 +133,8 @@ class FieldSpec:
             return _("Yes") if value else _("No")
         if self.kind == "choice":
             return _(value)
+        if self.kind == "phone":
+            return phone_shown(str(value))
         if self.kind == "money":
             return format_amount(Decimal(value), locale)
         return str(value)
@@ -135,6 +146,8 @@ class FieldSpec:
         """A stored value as it stands in an input for a person of ``locale`` to edit."""
         if self.kind == "money" and text is not None:
             return format_amount(Decimal(text), locale)
+        if self.kind == "phone" and text is not None:
+            return phone_shown(text)
         return text
 
     def _check_length(self, text: str) -> str:
@@ -211,30 +224,65 @@ class FieldSpec:
         return code
 
     def _parse_iban(self, raw: Any) -> str:
-        iban = re.sub(r"\s+", "", str(raw)).upper()
-        if not IBAN_PATTERN.match(iban) or pycountry.countries.get(alpha_2=iban[:2]) is None:
+        """An IBAN as schwifty knows it: a country that has IBANs, its length, its bank code
+        format and the check digits; stored without spaces."""
+        text = str(raw)
+        if len(text) > 64:
             raise FieldError(_("must be an IBAN, such as IT60X0542811101000000123456"))
-        if not iban_checksum_ok(iban):
-            raise FieldError(_("is not a valid IBAN: the check digits do not match"))
-        return iban
+        try:
+            return IBAN(text).compact
+        except InvalidChecksumDigits:
+            raise FieldError(_("is not a valid IBAN: the check digits do not match")) from None
+        except InvalidCountryCode:
+            raise FieldError(
+                _("is not a valid IBAN: {country} has no IBANs").format(country=text[:2].upper())
+            ) from None
+        except InvalidLength:
+            raise FieldError(
+                _("is not a valid IBAN: it has the wrong length for its country")
+            ) from None
+        except SchwiftyException:
+            raise FieldError(_("must be an IBAN, such as IT60X0542811101000000123456")) from None
 
     def _parse_email(self, raw: Any) -> str:
+        """An address email-validator accepts (its syntax, not whether it receives mail),
+        stored in its normal form."""
         text = self._check_length(str(raw))
-        if not EMAIL_PATTERN.match(text):
-            raise FieldError(_("must be an email address, such as name@example.com"))
-        return text
+        try:
+            return validate_email(text, check_deliverability=False).normalized
+        except EmailNotValidError:
+            raise FieldError(_("must be an email address, such as name@example.com")) from None
 
-    def _parse_phone(self, raw: Any) -> str:
+    def _parse_phone(self, raw: Any, country: str | None = None) -> str:
+        """A number valid for its country (phonenumbers): with its country code, or written
+        as in the customer's country; stored as E.164 (+390212345678)."""
         text = str(raw)
-        if not PHONE_PATTERN.match(text):
-            raise FieldError(_("must be a phone number: digits, spaces and + ( ) - . /"))
+        if len(text) > 40:
+            raise FieldError(_("must be a phone number, such as +39 02 1234 5678"))
+        try:
+            number = phonenumbers.parse(text, (country or "").upper() or None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            if country and not text.strip().startswith("+"):
+                raise FieldError(
+                    _("is not a valid phone number in {country}; write it with its country "
+                      "code, such as +39 02 1234 5678").format(country=country)
+                )  # fmt: skip
+            raise FieldError(_("must be a phone number, such as +39 02 1234 5678"))
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_shown(text: str) -> str:
+    """A stored number in the international format (+39 02 1234 5678); a value stored
+    before numbers were checked shows as it was."""
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
         return text
-
-
-def iban_checksum_ok(iban: str) -> bool:
-    rearranged = iban[4:] + iban[:4]
-    digits = "".join(str(int(ch, 36)) for ch in rearranged)
-    return int(digits) % 97 == 1
+    if not phonenumbers.is_valid_number(number):
+        return text
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def _f(name: str, label: str, kind: str, group: str, **options: Any) -> FieldSpec:

@@ -116,7 +116,8 @@ class _Context:
         gated = gated_fields(session) if behavior != "allow" else set()
         table = Customer.__table__.c
         columns = [table.id, table.version, table.account]
-        columns += [table[name] for name in sorted(names)
+        # the country too, for phone numbers written without their country code
+        columns += [table[name] for name in sorted(names | {"country"})
                     if name in FIELDS_BY_NAME and name != "account"]  # fmt: skip
         customers: dict[str, Row] = {}
         wanted = sorted({account for account in accounts if account})
@@ -201,6 +202,7 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
              if v.strip() and (k not in FIELDS_BY_NAME or v != current_value_text(customer, k))},
             coming_accounts=context.coming_accounts,
             locale=row.locale,
+            country=customer.country,
         )  # fmt: skip
     except ValidationFailed as error:
         raise RowRefused("failed", "; ".join(error.errors.values())) from None

@@ -35,7 +35,7 @@ def preview_version(
     """Which steps would run for this customer and change set, and who would be asked."""
     version = version_detail(session, actor, version_id)
     customer = find_customer(session, account)
-    parsed = parse_values(session, raw_changes, locale=actor.locale)
+    parsed = parse_values(session, raw_changes, locale=actor.locale, country=customer.country)
     changes: ChangeSet = {}
     for name, value in parsed.items():
         spec = FIELDS_BY_NAME[name]

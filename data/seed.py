@@ -62,6 +62,13 @@ METHODS = ("BANK", "SEPA-DD", "CHECK", "CARD")
 RATINGS = ("AAA", "AA", "A", "BBB", "BB", "B")
 
 
+def _phone(area: int, number: int) -> str:
+    """An Italian number valid in its plan: Milan, Rome, Turin, Bologna, Florence, Verona
+    or Venice, seven digits."""
+    prefix = (2, 6, 11, 51, 55, 45, 41)[area % 7]
+    return f"+39 0{prefix} {number}{area % 10}"
+
+
 def _iban(rng: random.Random) -> str:
     """A random Italian IBAN with correct check digits."""
     body = "X0542811101" + "".join(rng.choice("0123456789") for _ in range(12))
@@ -93,7 +100,7 @@ def _customer_values(rng: random.Random, number: int) -> dict[str, object]:
         "postal_code": postal_code,
         "country": country,
         "email": f"accounts{number}@{slug}.example",
-        "phone": f"+39 0{rng.randrange(10, 99)} {rng.randrange(100000, 999999)}",
+        "phone": _phone(rng.randrange(10, 99), rng.randrange(100000, 999999)),
     }
 
 

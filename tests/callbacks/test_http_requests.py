@@ -24,6 +24,7 @@ def save_request(web, city: str):
     matches = {
         "cs-field": [{"type": "cs-field", "name": n} for n in FIELD_NAMES],
         "cs-feedback": [{"type": "cs-feedback", "name": n} for n in FIELD_NAMES],
+        "cs-proposed": [{"type": "cs-proposed", "name": n} for n in FIELD_NAMES],
     }
     return callback_payload(web.app, key, values, matches, changed="cs-save.n_clicks")
 

@@ -62,6 +62,8 @@ def texts(node, key: str = "children"):
 
 
 def english_in(text: str) -> set[str]:
+    if re.match(r"[A-Z]{2,3} · ", text):  # a country or currency pick list: the CLDR's names
+        return set()
     return {word for word in re.findall(r"[A-Za-z]+", text.lower()) if word in ENGLISH}
 
 

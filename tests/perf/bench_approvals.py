@@ -180,7 +180,8 @@ class Payloads:
                                     "shown": {n: "" for n in self.fields}},
         }  # fmt: skip
         feedback = [{"type": "cs-feedback", "name": n} for n in self.fields]
-        matches = {"cs-field": fields, "cs-feedback": feedback}
+        hints = [{"type": "cs-proposed", "name": n} for n in self.fields]
+        matches = {"cs-field": fields, "cs-feedback": feedback, "cs-proposed": hints}
         if trigger == "save":
             values[("cs-save", "n_clicks")] = 1
             changed = "cs-save.n_clicks"

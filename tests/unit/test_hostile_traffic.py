@@ -43,7 +43,8 @@ def test_hostile_requests_do_not_slow_anyone_else_down(tmp_path):
          ("cs-editor", "data"): {"account": "C001", "version": 1, "request_id": None,
                                  "shown": {n: "" for n in FIELD_NAMES}}},
         {"cs-field": [{"type": "cs-field", "name": n} for n in FIELD_NAMES],
-         "cs-feedback": [{"type": "cs-feedback", "name": n} for n in FIELD_NAMES]},
+         "cs-feedback": [{"type": "cs-feedback", "name": n} for n in FIELD_NAMES],
+         "cs-proposed": [{"type": "cs-proposed", "name": n} for n in FIELD_NAMES]},
         changed="cs-save.n_clicks",
     )  # fmt: skip
     designer = {"output": "wf-steps.children", "inputs": [{"id": "wf-save", "property": "n_clicks",
