@@ -9,7 +9,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 import pycountry
 from babel import Locale
-from dash import html
+from dash import dcc, html
 
 from components.status import status_badge
 from data import labels
@@ -153,7 +153,17 @@ def customer_form(
     return html.Div(cards)
 
 
-def proposed_changes_table(changes: Iterable, editable: bool, locale: str | None = None):
+def current_values(view) -> dict[str, str]:
+    """The customer's values as they stand, for an approver comparing them with the
+    proposal."""
+    return {spec.name: spec.display(getattr(view.customer, spec.name), view.locale)
+            for spec in EDITABLE_FIELDS}  # fmt: skip
+
+
+def proposed_changes_table(
+    changes: Iterable, editable: bool, locale: str | None = None,
+    current: dict[str, str] | None = None,
+):  # fmt: skip
     rows = []
     for change in sorted(changes, key=lambda c: FIELD_NAMES.index(c.field)):
         spec = field_spec(change.field)
@@ -175,6 +185,7 @@ def proposed_changes_table(changes: Iterable, editable: bool, locale: str | None
                     html.Td(
                         spec.display_text(change.original_value, locale), className="text-muted"
                     ),
+                    *([html.Td(current.get(change.field, ""))] if current is not None else []),
                     html.Td(spec.display_text(change.new_value, locale), className="fw-semibold"),
                     html.Td(discard, className="text-end"),
                 ],
@@ -188,6 +199,7 @@ def proposed_changes_table(changes: Iterable, editable: bool, locale: str | None
             [
                 html.Th(_("Field")),
                 html.Th(labels.ORIGINAL_VALUE),
+                *([html.Th(labels.CURRENT_VALUE)] if current is not None else []),
                 html.Th(labels.NEW_VALUE),
                 html.Th(""),
             ]
@@ -203,7 +215,8 @@ def proposed_changes_table(changes: Iterable, editable: bool, locale: str | None
 
 
 def proposed_changes_dialog_content(
-    changes: list, editable: bool, locale: str | None = None
+    changes: list, editable: bool, locale: str | None = None,
+    current: dict[str, str] | None = None,
 ) -> list:
     footer = []
     if editable and changes:
@@ -218,12 +231,18 @@ def proposed_changes_dialog_content(
     footer.append(dbc.Button(labels.OK, id={"type": ACTION, "action": "close"}, color="primary"))
     return [
         dbc.ModalHeader(dbc.ModalTitle(labels.PROPOSED_CHANGES)),
-        dbc.ModalBody(proposed_changes_table(changes, editable, locale)),
+        dbc.ModalBody(proposed_changes_table(changes, editable, locale, current)),
         dbc.ModalFooter(footer),
     ]
 
 
-def action_pane(state: str | None, actions: set[str], has_changes: bool, may_edit: bool):
+def action_pane(
+    state: str | None,
+    actions: set[str],
+    has_changes: bool,
+    may_edit: bool,
+    request_id: int | None = None,
+):
     """Save, and once there is a proposal, Proposed changes and the Workflow menu."""
     buttons = [dbc.Button(_("Save"), id="cs-save", color="primary", disabled=not may_edit)]
     if has_changes:
@@ -243,6 +262,16 @@ def action_pane(state: str | None, actions: set[str], has_changes: bool, may_edi
         )
         if action in actions
     ]
+    if "decide" in actions:
+        # the seed's approver path: Workflow › Approve here; a decision that needs a
+        # comment or a person is made on the request page
+        items += [
+            dbc.DropdownMenuItem(labels.APPROVE, id={"type": ACTION, "action": "approve"}),
+            *[
+                dbc.DropdownMenuItem(f"{label}…", href=f"/requests/{request_id}")
+                for label in (labels.REJECT, labels.REQUEST_CHANGE, labels.DELEGATE)
+            ],
+        ]
     if items:
         buttons.append(
             dbc.DropdownMenu(
@@ -252,10 +281,14 @@ def action_pane(state: str | None, actions: set[str], has_changes: bool, may_edi
     return html.Div(buttons, className="d-flex gap-2 flex-wrap")
 
 
-def request_status(state: str | None, comment: str | None) -> list:
+def request_status(state: str | None, comment: str | None, request_id: int | None = None) -> list:
     if state is None:
         return []
     parts = [status_badge(state)]
+    if request_id is not None and state != "draft":
+        parts.append(dcc.Link(_("Request #{id}").format(id=request_id),
+                              href=f"/requests/{request_id}", className="ms-2 small",
+                              id="cs-request-link"))  # fmt: skip
     if state == "draft":
         parts.append(html.Span(labels.NOT_SUBMITTED_MESSAGE, className="ms-2"))
     elif state == "change_requested" and comment:
@@ -374,12 +407,20 @@ def render_editor(view) -> Rendered:
     return Rendered(
         title=customer_title(view.customer),
         status=request_status(
-            request.state if request else None, request.last_comment if request else None
+            request.state if request else None,
+            request.last_comment if request else None,
+            request.id if request else None,
         ),
         actions=action_pane(
-            request.state if request else None, view.actions, bool(changes), view.may_edit
+            request.state if request else None,
+            view.actions,
+            bool(changes),
+            view.may_edit,
+            request.id if request else None,
         ),
-        dialog=proposed_changes_dialog_content(changes, editable, view.locale),
+        dialog=proposed_changes_dialog_content(
+            changes, editable, view.locale, None if editable else current_values(view)
+        ),
         history=html.Div(
             [
                 html.H2(_("Change requests"), className="h6"),
@@ -392,6 +433,7 @@ def render_editor(view) -> Rendered:
             "account": view.customer.account,
             "version": view.customer.version,
             "request_id": request.id if request else None,
+            "round": request.round if request else None,
             "shown": {name: view.values.get(name) or "" for name in FIELD_NAMES},
         },
         values=[

@@ -151,11 +151,14 @@ def perform(trigger: Any, store: dict, values: list) -> dict:
         services = {"discard": (workflow.delete_proposal, (request_id, trigger["field"]))}
         action = "discard"
     else:
+        seen = store.get("round")
         services = {
             "submit": (workflow.submit, (request_id,)),
             "resubmit": (workflow.resubmit, (request_id,)),
             "recall": (workflow.recall, (request_id,)),
             "discard_all": (workflow.discard_all, (request_id,)),
+            # the round the page showed: a request resubmitted since is not approved unseen
+            "approve": (_approve, (request_id, seen if isinstance(seen, int) else -1)),
         }
     if action == "open":
         outcome["open_dialog"] = True
@@ -175,11 +178,16 @@ def perform(trigger: Any, store: dict, values: list) -> dict:
             "resubmit": _("Resubmitted: the changes are pending approval again."),
             "recall": _("Recalled: the changes are not submitted any more."),
             "discard_all": _("All proposed changes were discarded."),
+            "approve": _("Approved."),
         }.get(action)
         if done is not None
         else None
     )
     return outcome
+
+
+def _approve(session, actor, request_id: int, seen_round: int):
+    return workflow.approve(session, actor, request_id, seen_round=seen_round)
 
 
 def _raise_no_request():

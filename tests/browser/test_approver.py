@@ -153,3 +153,32 @@ def test_bulk_approve_asks_with_every_change_listed(browser, web):
                 if world.query(lambda s, a=a: find_customer(s, a).credit_limit) == Decimal("20000.00")]
     assert len(approved) == 1
     assert browser.console_errors() == []
+
+
+def test_the_approver_approves_from_the_customer_page_as_the_seed_says(browser, web):
+    """The seed: the approver goes to the Customer page, reviews Proposed changes there and
+    chooses Workflow › Approve."""
+    world = web.world
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"},
+                           expected_version=world.version_of("C001")).request.id
+    world.act("clerk", svc.submit, request_id)
+    browser.start().sign_in("approver")
+    browser.open("/customers/C001")
+    browser.wait_text("#cs-status", "Changes pending approval")
+    assert browser.driver.find_element(By.ID, "cs-request-link").text == f"Request #{request_id}"
+    browser.click_text("Proposed changes", "#cs-action-pane")
+    browser.wait_text(".modal-title", "Proposed changes")
+    table = browser.driver.find_element(By.ID, "proposed-changes-table")
+    assert [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")] == [
+        "Field", "Original value", "Current value", "New value", ""]
+    assert [row.text for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")] == [
+        "Credit limit 10,000.00 10,000.00 20,000.00"]  # read-only: nothing to discard
+    browser.click_text("OK", ".modal")
+    browser.wait_gone(".modal-dialog")
+    browser.click_text("Workflow", "#cs-action-pane")
+    browser.click_text("Approve", "#cs-action-pane")
+    browser.wait_text("#cs-alert", "Approved.")
+    assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("20000.00")
+    assert browser.driver.find_element(By.CSS_SELECTOR, "[id*='\"name\":\"credit_limit\"']") \
+        .get_attribute("value") == "20,000.00"
+    assert browser.console_errors() == []
