@@ -97,7 +97,9 @@ def step_card(index: int, form: dict, user_options: list[dict], count: int) -> d
                 dbc.Input(
                     id=sid("percentage"),
                     value=form.get("percentage") or "",
-                    placeholder=_("for Percentage"),
+                    # only the Percentage policy reads it (a clientside callback follows the
+                    # policy chosen)
+                    disabled=(form.get("policy") or "single") != "percentage",
                 ),
                 _("Percentage"),
                 3,

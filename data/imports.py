@@ -239,15 +239,8 @@ def plan_row(session: Session, row: FileRow, context: _Context) -> _Plan:
             ).format(account=account, id=request.id),
         )
     if needs_approval:
-        applied = " " + _("Applied: {fields}.").format(fields=_values(direct)) if direct else ""
-        # {id} is filled in once the request exists
-        message = (
-            _("Proposed for approval in request #{id}: {fields}.").replace(
-                "{fields}", _values(needs_approval)
-            )
-            + applied
-        )
-        outcome = "proposed"
+        # the request's number is known once it exists (see _proposed_message)
+        message, outcome = "", "proposed"
     else:
         message, outcome = _("Updated: {fields}.").format(fields=_values(direct)), "updated"
     return _Plan(RowResult(row.number, account, outcome, message), customer, direct=direct,
@@ -286,8 +279,9 @@ def apply_plan(
         workflow.submit(session, actor, request.id)
         context.open_requests[plan.customer.id] = request
         result = RowResult(
-            result.number, result.account, result.outcome, result.message.format(id=request.id)
-        )
+            result.number, result.account, result.outcome,
+            _proposed_message(plan, request.id if batch_id is not None else None),
+        )  # fmt: skip
     return result
 
 
@@ -498,6 +492,23 @@ def _change_set(plan: _Plan) -> ChangeSet:
     }
 
 
+def _proposed_message(plan: _Plan, request_id: int | None) -> str:
+    """What a proposing row did, naming its request; in a dry run (no request is kept) it
+    says one would be made."""
+    proposed = _values(plan.needs_approval)
+    if request_id is None:
+        message = _("Would be proposed for approval in a new request: {fields}.").format(
+            fields=proposed
+        )
+    else:
+        message = _("Proposed for approval in request #{id}: {fields}.").format(
+            id=request_id, fields=proposed
+        )
+    if plan.direct:
+        message += " " + _("Applied: {fields}.").format(fields=_values(plan.direct))
+    return message
+
+
 def _fits_set_based(plan: _Plan, submission: BatchSubmission) -> bool:
     return not plan.needs_approval or submission.steps_for(_change_set(plan)) is not None
 
@@ -520,7 +531,8 @@ def _apply_set_based(
     for plan in plans:
         result = plan.result
         if plan.needs_approval:
-            message = result.message.format(id=request_ids[plan.customer.id])
+            request_id = request_ids[plan.customer.id] if batch_id is not None else None
+            message = _proposed_message(plan, request_id)
             result = RowResult(result.number, result.account, result.outcome, message)
         results.append(result)
     return results

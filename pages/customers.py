@@ -5,12 +5,13 @@ import json
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
+from babel.numbers import format_decimal
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from data import labels
-from data.customers import list_customers
+from data.customers import COUNT_CAP, list_customers
 from data.fields import field_label
-from data.i18n import N_, _
+from data.i18n import N_, _, current_language, ngettext
 from pages._support import attempt, guard, page_title, read
 
 dash.register_page(__name__, path="/customers", title=page_title(N_("Customers")), order=1)
@@ -53,7 +54,7 @@ def columns() -> list[dict]:
         {
             "field": "request_state",
             "headerName": _("Open request"),
-            "width": 210,
+            "width": 270,
             **TEXT,
             "cellClassRules": {
                 "state-pending": f"params.value == {json.dumps(states['pending'])}",
@@ -109,12 +110,19 @@ def layout(**_query):
                     "rowSelection": {"mode": "singleRow", "checkboxes": False},
                     "animateRows": False,
                     "tooltipShowDelay": 300,
+                    "overlayNoRowsTemplate": _("No customer matches."),
                 },
                 getRowId="params.data.account",
                 style={"height": "calc(100vh - 220px)", "minHeight": "420px"},
                 className="ag-theme-quartz shadow-sm",
             ),
-            html.P(_("Select a customer to open it."), className="text-muted small mt-2"),
+            html.Div(
+                [
+                    html.Span(id="customers-count", className="me-2"),
+                    _("Select a customer to open it."),
+                ],
+                className="text-muted small mt-2",
+            ),
         ]
     )
 
@@ -135,18 +143,31 @@ def rows_for(request: dict | None, search: str | None, cursor: dict | None = Non
         )  # fmt: skip
     )
     if page is None:
-        return {"rowData": [], "rowCount": 0}, alert, None
+        return {"rowData": [], "rowCount": 0}, alert, None, ""
     kept = None
     if page.cursor is not None:
         kept = {"query": query, "end": start + len(page.rows), "after": page.cursor}
     response = {"rowData": page.rows, "rowCount": -1 if page.total is None else page.total}
-    return response, None, kept
+    return response, None, kept, count_text(page.total) if start == 0 else no_update
+
+
+def count_text(total: int | None) -> str:
+    """How many customers the grid holds: counted up to COUNT_CAP, beyond it "more than"."""
+    language = current_language()
+    if total is None:
+        return _("More than {count} customers.").format(
+            count=format_decimal(COUNT_CAP, locale=language)
+        )
+    return ngettext("{count} customer.", "{count} customers.", total).format(
+        count=format_decimal(total, locale=language)
+    )
 
 
 @callback(
     Output("customers-grid", "getRowsResponse"),
     Output("customers-message", "children"),
     Output("customers-cursor", "data"),
+    Output("customers-count", "children"),
     Input("customers-grid", "getRowsRequest"),
     State("customers-search", "value"),
     State("customers-cursor", "data"),

@@ -2,7 +2,19 @@
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import (
+    ALL,
+    MATCH,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
 
 from components.feedback import success_alert
 from components.workflow import (
@@ -91,7 +103,8 @@ def layout(**_query):
                 [
                     dbc.Button(_("Add step"), id="wf-add", color="secondary", outline=True),
                     dbc.Button(_("Save as new version"), id="wf-save", color="primary"),
-                    dbc.Button(_("Activate"), id="wf-activate", color="success"),
+                    dbc.Button(_("Activate"), id="wf-activate", color="success",
+                               disabled=is_active(state, definitions)),  # fmt: skip
                 ],
                 className="d-flex gap-2 mb-4",
             ),
@@ -133,6 +146,12 @@ def test_panel() -> dbc.Card:
         ],
         className="shadow-sm",
     )
+
+
+def is_active(state: dict, definitions: list) -> bool:
+    """Whether the version open in the designer is the active one (nothing to activate)."""
+    return any(version.id == state.get("version_id") and version.is_active
+               for definition in definitions for version in definition.versions)  # fmt: skip
 
 
 def title(state: dict, definitions: list) -> str:
@@ -260,6 +279,7 @@ def _nothing_open():
     Output("wf-versions-box", "children"),
     Output("wf-flow", "figure"),
     Output("wf-title", "children"),
+    Output("wf-activate", "disabled"),
     Input("wf-new", "n_clicks"),
     Input({"type": "wf-open", "version": ALL}, "n_clicks"),
     Input("wf-add", "n_clicks"),
@@ -282,11 +302,11 @@ def designer_response(trigger, state: dict, forms: list[dict]) -> tuple:
     # who is asking comes first: nothing of the forms is read for someone who may not
     definitions, list_alert = attempt(lambda: read(list_definitions))
     if definitions is None:
-        return no_update, no_update, list_alert, no_update, no_update, no_update
+        return no_update, no_update, list_alert, no_update, no_update, no_update, no_update
     forms, state, alert = designer_action(trigger, state, forms)
     definitions, list_alert = attempt(lambda: read(list_definitions))  # the action may add one
     if definitions is None:
-        return no_update, no_update, list_alert, no_update, no_update, no_update
+        return no_update, no_update, list_alert, no_update, no_update, no_update, no_update
     return (
         step_cards(forms, user_options()),
         state,
@@ -294,6 +314,7 @@ def designer_response(trigger, state: dict, forms: list[dict]) -> tuple:
         versions_table(definitions, state.get("version_id")),
         flow_figure(flow_steps(forms)),
         title(state, definitions),
+        is_active(state, definitions),
     )
 
 
@@ -335,3 +356,11 @@ def test_result(version_id, account, field, value):
 )
 def on_test(_clicks, state, account, field, value):
     return test_result((state or {}).get("version_id"), account, field, value)
+
+
+# the percentage applies to the Percentage policy only
+clientside_callback(
+    """function(policy) { return policy !== "percentage"; }""",
+    Output({"type": STEP, "index": MATCH, "key": "percentage"}, "disabled"),
+    Input({"type": STEP, "index": MATCH, "key": "policy"}, "value"),
+)

@@ -94,3 +94,25 @@ def test_designer_refuses_non_admins(web):
     with web.signed_in("clerk"):
         _, state, alert = page.designer_action("wf-new", {}, [])
     assert "Admin role" in text_of(alert) and state == {}
+
+
+def test_the_designer_offers_activate_only_for_a_version_not_active(web):
+    import pages.workflows as page
+    from components.workflow import step_card
+
+    with web.signed_in("admin"):
+        layout = page.layout()
+    activate = next(c for c in _walk(layout) if getattr(c, "id", None) == "wf-activate")
+    assert activate.disabled  # the designer opens the active version
+    card = step_card(0, {"name": "Credit", "policy": "single"}, [], 1)
+    percentage = next(c for c in _walk(card) if isinstance(getattr(c, "id", None), dict)
+                      and c.id.get("key") == "percentage")
+    assert percentage.disabled and not getattr(percentage, "placeholder", None)
+
+
+def _walk(node):
+    yield node
+    children = getattr(node, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str):
+            yield from _walk(child)

@@ -142,6 +142,8 @@ REVIEWED = {
     "cs-ping.modified_timestamp": "echoes its input, touches no data (the benchmarks' no-op)",
     "{\"name\":[\"ALL\"],\"type\":\"cs-field\"}.value":
         "runs in the browser: whether the editor holds unsaved edits; reads no data",
+    "{\"index\":[\"MATCH\"],\"key\":\"policy\",\"type\":\"wf-step\"}.value":
+        "runs in the browser: the percentage input follows the policy; reads no data",
 }  # fmt: skip
 
 

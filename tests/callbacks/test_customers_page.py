@@ -19,12 +19,13 @@ def test_the_next_block_is_read_after_the_cursor_of_the_last(web, monkeypatch):
 
     monkeypatch.setattr(page, "list_customers", spy)
     with web.signed_in("clerk"):
-        first, _, cursor = page.rows_for({"startRow": 0, "endRow": 100}, None, None)
-        second, _, cursor2 = page.rows_for({"startRow": 100, "endRow": 200}, None, cursor)
+        first, _, cursor, count = page.rows_for({"startRow": 0, "endRow": 100}, None, None)
+        second, _, cursor2, _count = page.rows_for({"startRow": 100, "endRow": 200}, None, cursor)
         # another sort: the cursor belongs to a different query and is not used
-        other, _, _ = page.rows_for({"startRow": 200, "endRow": 300,
+        other, _, _, _count = page.rows_for({"startRow": 200, "endRow": 300,
                                      "sortModel": [{"colId": "name", "sort": "desc"}]}, None, cursor2)  # fmt: skip
     assert [row["account"] for row in second["rowData"]][:2] == ["B0000101", "B0000102"]
     assert first["rowData"][-1]["account"] == "B0000100"
     assert seen == [None, ["B0000100"], None]
     assert cursor2["end"] == 200 and len(other["rowData"]) == 51
+    assert count == "251 customers."  # under the grid, from the first block's count

@@ -255,3 +255,20 @@ def test_the_page_says_its_language(web):
     assert b'<html lang="en">' in client_as(web.app, web.world.user_id("clerk2")).get("/customers").data
     login = web.app.server.test_client().get("/login", headers={"Accept-Language": "it-IT,it"})
     assert b'<html lang="it">' in login.data
+
+
+def test_a_dry_run_names_no_request_and_values_with_braces_are_kept(world):
+    world.act("admin", update_parameters, data_entity_behavior="propose")
+    world.customer("C002")
+    text = "account,credit_limit,city\nC001,20000,{Lecco}\nC002,30000,Como\n"
+    file = read_import_file("p.csv", text.encode(), "en")
+    preview = import_customers(world.db, world.user_id("clerk"), file, dry_run=True)
+    assert [r.message for r in preview.results] == [
+        "Would be proposed for approval in a new request: Credit limit 20,000.00. "
+        "Applied: City {Lecco}.",
+        "Would be proposed for approval in a new request: Credit limit 30,000.00. Applied: City Como.",
+    ]
+    done = import_customers(world.db, world.user_id("clerk"), file)
+    request_id = world.query(lambda s: find_customer(s, "C001").id)
+    assert done.results[0].message.startswith("Proposed for approval in request #")
+    assert world.query(lambda s: find_customer(s, "C001").city) == "{Lecco}" and request_id
