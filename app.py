@@ -384,8 +384,10 @@ def _register_shell_callbacks(app: Dash) -> None:
         prevent_initial_call=True,
     )
 
-    @app.callback(Output("cs-navbar", "children"), Input("cs-url", "pathname"))
-    def render_navbar(_pathname):
+    @app.callback(
+        Output("cs-navbar", "children"), Input("cs-url", "pathname"), Input("cs-notified", "data")
+    )
+    def render_navbar(_pathname, _notified):
         with database().session() as session:
             actor = load_actor(session)
             if actor is None or not actor.is_active:

@@ -112,6 +112,7 @@ def shell() -> html.Div:
             dcc.Store(id="cs-tz"),
             dcc.Store(id="cs-tz-saved"),
             dcc.Store(id="cs-ping"),
+            dcc.Store(id="cs-notified", data=0),
             dbc.Navbar(
                 navbar_contents(None, {}), id="cs-navbar", color="dark", dark=True, className="mb-4"
             ),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -35,24 +38,73 @@ def written_for(recipient: User | None, message: str, **values) -> str:
         return _(message).format(**values)
 
 
-def recent_notifications(session: Session, actor: User, limit: int = 50) -> list[Notification]:
+@dataclass
+class NotificationView:
+    """One notification as its reader sees it, with where its request stands now."""
+
+    id: int
+    kind: str
+    at: datetime
+    text: str
+    request_id: int | None
+    read: bool
+    request_state: str | None
+
+
+def recent_notifications(session: Session, actor: User, limit: int = 50) -> list[NotificationView]:
+    """The actor's notifications, newest first; the same news about the same request
+    (a second "waits for your decision" after a resubmission) is shown once, unread while
+    any of its copies is."""
     require_active(actor)
-    return list(
-        session.scalars(
-            select(Notification)
-            .where(Notification.user_id == actor.id)
-            .order_by(Notification.id.desc())
-            .limit(limit)
+    rows = session.execute(
+        select(Notification, ChangeRequest.state)
+        .outerjoin(ChangeRequest, ChangeRequest.id == Notification.request_id)
+        .where(Notification.user_id == actor.id)
+        .order_by(Notification.at.desc(), Notification.id.desc())
+        .limit(limit * 2)
+    ).all()
+    shown: dict[tuple, NotificationView] = {}
+    for notification, state in rows:
+        key = (notification.request_id, notification.kind, notification.text)
+        if key in shown:
+            shown[key].read = shown[key].read and notification.read_at is not None
+            continue
+        shown[key] = NotificationView(
+            notification.id, notification.kind, notification.at, notification.text,
+            notification.request_id, notification.read_at is not None, state,
+        )  # fmt: skip
+    return list(shown.values())[:limit]
+
+
+def mark_read(session: Session, actor: User, notification_id: int) -> None:
+    """The actor has read this notification (and its copies about the same request); another
+    user's notification is left alone."""
+    require_active(actor)
+    read = session.get(Notification, notification_id)
+    if read is None or read.user_id != actor.id:
+        return
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == actor.id,
+            Notification.request_id == read.request_id,
+            Notification.kind == read.kind,
+            Notification.text == read.text,
+            Notification.read_at.is_(None),
         )
+        .values(read_at=utcnow())
     )
 
 
 def unread_count(session: Session, actor: User) -> int:
-    return session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == actor.id, Notification.read_at.is_(None)
-        )
+    """Unread notifications as the page lists them (copies of the same news count once)."""
+    unread = (
+        select(Notification.request_id, Notification.kind, Notification.text)
+        .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        .distinct()
+        .subquery()
     )
+    return session.scalar(select(func.count()).select_from(unread))
 
 
 def mark_all_read(session: Session, actor: User) -> None:

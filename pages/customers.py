@@ -110,7 +110,7 @@ def layout(**_query):
                     "rowSelection": {"mode": "singleRow", "checkboxes": False},
                     "animateRows": False,
                     "tooltipShowDelay": 300,
-                    "overlayNoRowsTemplate": _("No customer matches."),
+                    "localeText": {"noRowsToShow": _("No customer matches.")},
                 },
                 getRowId="params.data.account",
                 style={"height": "calc(100vh - 220px)", "minHeight": "420px"},

@@ -2,55 +2,102 @@
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from components.status import status_badge
 from data.i18n import N_, _
 from data.localtime import local_text
-from data.notifications import KIND_LABELS, mark_all_read, recent_notifications
+from data.notifications import KIND_LABELS, mark_all_read, mark_read, recent_notifications
 from pages._support import act, attempt, guard, page_title, read, viewer_zone
 
 dash.register_page(__name__, path="/notifications", title=page_title(N_("Notifications")))
+
+READ = "nt-read"
+KIND_COLOURS = {"assigned": "primary", "approved": "success", "rejected": "danger",
+                "change_requested": "warning", "overdue": "danger"}  # fmt: skip
 
 
 def layout(**_query):
     denied = guard("notifications")
     if denied is not None:
         return denied
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1(_("Notifications"), className="h3 mb-0"),
+                    dbc.Button(_("Mark all read"), id="nt-read-all", color="secondary",
+                               outline=True, size="sm", className="ms-auto"),  # fmt: skip
+                ],
+                className="d-flex align-items-center mb-3",
+            ),
+            html.Div(notification_list(), id="nt-list"),
+        ]
+    )
+
+
+def notification_list():
+    """Newest first, each with where its request stands now; unread ones can be marked read
+    one by one (opening one marks it read too)."""
     items, alert = attempt(lambda: read(recent_notifications))
     if items is None:
         return alert
-    unread_ids = {item.id for item in items if item.read_at is None}
+    if not items:
+        return html.P(_("Nothing yet."), className="text-muted")
     zone = viewer_zone()
-    attempt(lambda: act(mark_all_read))
     rows = [
         dbc.ListGroupItem(
             [
                 html.Div(
                     [
-                        dbc.Badge(
-                            KIND_LABELS.get(item.kind, item.kind),
-                            color="light",
-                            text_color="dark",
-                            className="me-2 border",
-                        ),
+                        dbc.Badge(KIND_LABELS.get(item.kind, item.kind),
+                                  color=KIND_COLOURS.get(item.kind, "secondary"),
+                                  text_color="dark" if item.kind == "change_requested" else None,
+                                  className="me-2"),  # fmt: skip
                         html.Span(local_text(item.at, zone), className="text-muted small"),
-                        dbc.Badge(_("new"), color="primary", className="ms-2")
-                        if item.id in unread_ids
+                        dbc.Badge(_("new"), color="info", text_color="dark", className="ms-2")
+                        if not item.read
                         else None,
-                    ]
+                        html.Span(status_badge(item.request_state), className="ms-2")
+                        if item.request_state
+                        else None,
+                        dbc.Button(_("Mark read"), id={"type": READ, "id": item.id}, size="sm",
+                                   color="link", className="ms-auto p-0")  # fmt: skip
+                        if not item.read
+                        else None,
+                    ],
+                    className="d-flex align-items-center flex-wrap gap-1",
                 ),
-                dcc.Link(item.text, href=f"/requests/{item.request_id}")
+                dcc.Link(item.text, href=f"/requests/{item.request_id}?notification={item.id}",
+                         className="fw-semibold" if not item.read else "")  # fmt: skip
                 if item.request_id
                 else html.Span(item.text),
-            ]
+            ],
+            className="notification-unread" if not item.read else "",
         )
         for item in items
     ]
-    return html.Div(
-        [
-            html.H1(_("Notifications"), className="h3 mb-3"),
-            dbc.ListGroup(rows, id="notifications-list")
-            if rows
-            else html.P(_("Nothing yet."), className="text-muted"),
-        ]
-    )
+    return dbc.ListGroup(rows, id="notifications-list")
+
+
+@callback(
+    Output("nt-list", "children"),
+    Output("cs-notified", "data"),
+    Input({"type": READ, "id": ALL}, "n_clicks"),
+    Input("nt-read-all", "n_clicks"),
+    State("cs-notified", "data"),
+    prevent_initial_call=True,
+)
+def on_read(_one, _all, notified):
+    """Mark one notification (or all) read; the navbar's count follows at once."""
+    if not (ctx.triggered and ctx.triggered[0].get("value")):
+        return no_update, no_update
+    return read_response(ctx.triggered_id, notified)
+
+
+def read_response(trigger, notified):
+    if trigger == "nt-read-all":
+        attempt(lambda: act(mark_all_read))
+    elif isinstance(trigger, dict) and isinstance(trigger.get("id"), int):
+        attempt(lambda: act(mark_read, trigger["id"]))
+    return notification_list(), (notified or 0) + 1

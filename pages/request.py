@@ -10,6 +10,7 @@ from data import requests as workflow
 from data.errors import StaleChange, ValidationFailed
 from data.i18n import N_, Labels, _
 from data.inbox import next_waiting, open_assignments, reassign_targets, request_view
+from data.notifications import mark_read
 from pages._support import act, attempt, guard, page_title, read
 
 dash.register_page(
@@ -27,10 +28,12 @@ DONE = Labels(
 )
 
 
-def layout(request_id: str = "", after: str = "", **_query):
+def layout(request_id: str = "", after: str = "", notification: str = "", **_query):
     denied = guard("customers")
     if denied is not None:
         return denied
+    if notification.isdigit():  # opened from a notification: it is read now
+        attempt(lambda: act(mark_read, int(notification)))
     if request_id == "next":
         # "Next request →" after a decision: the oldest request still waiting for me,
         # looked up when asked for rather than on every decision

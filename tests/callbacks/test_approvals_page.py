@@ -124,3 +124,19 @@ def test_bulk_approve_is_offered_for_ticked_rows_and_confirms_each_change(web):
     with web.signed_in("approver"):
         result = text_of(page.bulk_summary(rows))
     assert "Approved 2 of 2." in result and f"#{first} C001: Approved." in result
+
+
+def test_notifications_are_read_one_by_one_and_the_navbar_follows(web):
+    import pages.notifications as page
+
+    request_id = submit(web.world, "C001")
+    with web.signed_in("approver"):
+        listed = text_of(page.notification_list())
+        assert f"Request #{request_id} for C001 waits for your decision" in listed
+        assert "Mark read" in listed and "Changes pending approval" in listed
+        from data.notifications import recent_notifications
+        from pages._support import read
+
+        [news] = read(recent_notifications)
+        body, notified = page.read_response({"type": page.READ, "id": news.id}, 4)
+    assert notified == 5 and "Mark read" not in text_of(body)

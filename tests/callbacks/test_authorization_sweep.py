@@ -144,6 +144,9 @@ REVIEWED = {
         "runs in the browser: whether the editor holds unsaved edits; reads no data",
     "{\"index\":[\"MATCH\"],\"key\":\"policy\",\"type\":\"wf-step\"}.value":
         "runs in the browser: the percentage input follows the policy; reads no data",
+    "{\"id\":[\"ALL\"],\"type\":\"nt-read\"}.n_clicks":
+        "marks only the signed-in user's own notifications read (test_inbox.py: "
+        "test_notifications_are_newest_first_once_each_with_their_requests_state)",
 }  # fmt: skip
 
 

@@ -163,3 +163,29 @@ def test_a_decided_request_shows_its_outcome_not_a_conflict(world):
     world.act("clerk", save_customer, "C001", {"credit_limit": "30000"},
               expected_version=world.version_of("C001"))
     assert not world.act("approver", request_view, request_id).stale
+
+
+def test_notifications_are_newest_first_once_each_with_their_requests_state(world):
+    from data.notifications import mark_all_read, mark_read, recent_notifications, unread_count
+
+    world.workflow([StepSpec(name="Credit", assignee_user_ids=[world.user_id("approver")])])
+    with clock_at(utcnow() - timedelta(hours=3)):
+        first = submitted(world, "C001", {"credit_limit": "20000"})
+    world.act("approver", svc.request_change, first, "Why?", seen_round=world.seen(first))
+    world.act("clerk", svc.resubmit, first)  # the same news again: "waits for your decision"
+    world.customer("C002")
+    second = submitted(world, "C002", {"credit_limit": "30000"})
+    listed = world.act("approver", recent_notifications)
+    assert [(n.request_id, n.kind) for n in listed] == [(second, "assigned"), (first, "assigned")]
+    assert [n.read for n in listed] == [False, False]
+    assert world.act("approver", unread_count) == 2
+    world.act("approver", svc.approve, first, seen_round=world.seen(first))
+    assert [n.request_state for n in world.act("approver", recent_notifications)] == [
+        "pending", "approved"]  # the old news says where the request stands now
+    clerk_news = world.act("clerk", recent_notifications)
+    world.act("approver", mark_read, clerk_news[0].id)  # not theirs: nothing happens
+    assert not world.act("clerk", recent_notifications)[0].read
+    world.act("approver", mark_read, listed[1].id)
+    assert world.act("approver", unread_count) == 1
+    world.act("approver", mark_all_read)
+    assert world.act("approver", unread_count) == 0
