@@ -13,6 +13,7 @@ from data.numbers import LOCALES, format_amount, locale_of
 
 NAV_ITEMS = (
     ("customers", N_("Customers"), "/customers"),
+    ("my_requests", N_("My requests"), "/my-requests"),
     ("approvals", N_("Approvals"), "/approvals"),
     ("imports", N_("Imports"), "/imports"),
     ("pending", N_("Pending changes"), "/dashboards/pending"),
@@ -25,6 +26,29 @@ NAV_ITEMS = (
 
 def brand() -> dbc.NavbarBrand:
     return dbc.NavbarBrand([html.Span("✓", className="brand-mark"), "Countersign"], href="/")
+
+
+def waiting_badge(user, waiting: int, title: str):
+    """What waits for the user, linked to where they act on it: the inbox for those who
+    decide, their own requests for clerks; roles that act on nothing see no badge."""
+    if can_open(user, "approvals"):
+        href = "/approvals"
+    elif can_open(user, "my_requests"):
+        href = "/my-requests?show=change_requested"
+    else:
+        return None
+    return dcc.Link(
+        dbc.Badge(
+            _("{count} waiting").format(count=waiting),
+            color="warning" if waiting else "secondary",
+            text_color="dark" if waiting else None,
+            pill=True,
+            title=title,
+        ),
+        href=href,
+        id="cs-waiting",
+        className="me-3",
+    )
 
 
 def navbar_contents(user, counts: dict[str, int]) -> dbc.Container:
@@ -56,15 +80,7 @@ def navbar_contents(user, counts: dict[str, int]) -> dbc.Container:
                 id="cs-notifications",
                 className="text-white-50 text-decoration-none small me-3",
             ),
-            dbc.Badge(
-                _("{count} waiting").format(count=waiting),
-                color="warning" if waiting else "secondary",
-                text_color="dark" if waiting else None,
-                pill=True,
-                title=waiting_title,
-                id="cs-waiting",
-                className="me-3",
-            ),
+            waiting_badge(user, waiting, waiting_title),
             html.Span(
                 [
                     html.Span(user.full_name, className="fw-semibold", id="cs-user-name"),

@@ -8,6 +8,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "customers": ROLES,
     "approvals": ("approver", "manager", "admin"),
     "imports": ("clerk",),
+    "my_requests": ("clerk",),
     "pending": ("manager",),
     "throughput": ("analyst", "manager"),
     "requests": ("manager", "analyst"),

@@ -200,18 +200,21 @@ def inbox(
                 request_round,
             )
         )
-    _add_changes(session, rows, locale_of(actor.locale))
+    changes = changes_of(session, [row.request_id for row in rows], locale_of(actor.locale))
+    for row in rows:
+        row.changes = changes[row.request_id]
     return rows
 
 
-def _add_changes(session: Session, rows: list[InboxRow], locale: str) -> None:
-    """Each row's proposals, old → new, so an approver can decide from the list."""
-    by_id = {row.request_id: row for row in rows}
-    if not by_id:
-        return
+def changes_of(session: Session, request_ids: list[int], locale: str) -> dict[int, list[str]]:
+    """Each request's proposals, old → new with the difference, so a person can decide (or
+    follow a request) from a list."""
+    found: dict[int, list[str]] = {request_id: [] for request_id in request_ids}
+    if not found:
+        return found
     order = list(FIELDS_BY_NAME)
     proposals = session.scalars(
-        select(ProposedChange).where(ProposedChange.request_id.in_(list(by_id)))
+        select(ProposedChange).where(ProposedChange.request_id.in_(list(found)))
     )
     for change in sorted(proposals, key=lambda c: (c.request_id, order.index(c.field))):
         spec = field_spec(change.field)
@@ -221,7 +224,8 @@ def _add_changes(session: Session, rows: list[InboxRow], locale: str) -> None:
             new=spec.display_text(change.new_value, locale) or "—",
         )
         difference = _difference(change.field, change.original_value, change.new_value, locale)
-        by_id[change.request_id].changes.append(f"{line} ({difference})" if difference else line)
+        found[change.request_id].append(f"{line} ({difference})" if difference else line)
+    return found
 
 
 COUNT_CAP = 1000
@@ -486,3 +490,52 @@ def bulk_approve(
                 account = request.customer.account if request else "?"
             results.append(BulkResult(request_id, account, False, error.message))
     return results
+
+
+MY_REQUEST_GROUPS = {
+    "draft": ("draft",),
+    "pending": ("pending",),
+    "change_requested": ("change_requested",),
+    "decided": ("approved", "rejected", "discarded"),
+}
+"""The clerk's view of their requests: not submitted, pending, sent back, decided."""
+
+
+@dataclass
+class MyRequestRow:
+    request_id: int
+    account: str
+    customer_name: str
+    state: str
+    changes: list[str]
+    updated_at: datetime | None
+    comment: str | None
+
+
+def my_requests(
+    session: Session, actor: User, group: str | None = None, limit: int = 200
+) -> list[MyRequestRow]:
+    """The requests ``actor`` started or submitted, the most recently moved first; ``group``
+    one of MY_REQUEST_GROUPS (None: all)."""
+    require_role(actor, *AREAS["my_requests"])
+    query = (
+        select(ChangeRequest, Customer.account, Customer.name)
+        .join(Customer, Customer.id == ChangeRequest.customer_id)
+        .where(or_(ChangeRequest.created_by_id == actor.id,
+                   ChangeRequest.submitted_by_id == actor.id))  # fmt: skip
+        .order_by(ChangeRequest.updated_at.desc(), ChangeRequest.id.desc())
+        .limit(limit)
+    )
+    if group is not None:
+        if group not in MY_REQUEST_GROUPS:
+            raise NotFound(_("There is no such list of requests."))
+        query = query.where(ChangeRequest.state.in_(MY_REQUEST_GROUPS[group]))
+    rows = [
+        MyRequestRow(request.id, account, name, request.state, [], request.updated_at,
+                     request.last_comment if request.state == "change_requested" else None)
+        for request, account, name in session.execute(query)
+    ]  # fmt: skip
+    changes = changes_of(session, [row.request_id for row in rows], locale_of(actor.locale))
+    for row in rows:
+        row.changes = changes[row.request_id]
+    return rows

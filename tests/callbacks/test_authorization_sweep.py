@@ -89,6 +89,7 @@ CASES: dict[str, Case] = {
         ("wf-test-value", "value"): "90000"}),  # fmt: skip
     "inbox-tabs.active_tab": Case(("approver", "manager", "admin"), {
         ("inbox-tabs", "active_tab"): "waiting"}),  # fmt: skip
+    "my-tabs.active_tab": Case(("clerk",), {("my-tabs", "active_tab"): "all"}),
     "inbox-confirm.n_clicks": Case(("approver", "manager", "admin"), lambda world: {
         ("inbox-confirm", "n_clicks"): 1,
         ("inbox-grid", "selectedRows"): [{"request_id": _pending_request(world), "round": 1}],

@@ -98,6 +98,7 @@ def test_every_page_reads_in_italian_for_an_italian_user(web):
         customers,
         home,
         imports,
+        my_requests,
         not_found_404,
         notifications,
         parameters,
@@ -141,6 +142,7 @@ def test_every_page_reads_in_italian_for_an_italian_user(web):
         drawn["workflows"] = workflows.layout()
         drawn["users"] = users.layout()
         drawn["notifications"] = notifications.layout()
+        drawn["my requests"] = [my_requests.layout(), my_requests.request_table("all")]
 
     english = {
         page: sorted({text for text in texts(layout) if english_in(text)})

@@ -189,3 +189,28 @@ def test_notifications_are_newest_first_once_each_with_their_requests_state(worl
     assert world.act("approver", unread_count) == 1
     world.act("approver", mark_all_read)
     assert world.act("approver", unread_count) == 0
+
+
+def test_a_clerk_lists_their_own_requests_by_where_they_stand(world):
+    from data.inbox import my_requests
+
+    world.workflow([StepSpec(name="Credit", assignee_user_ids=[world.user_id("approver")])])
+    for account in ("C002", "C003", "C004"):
+        world.customer(account)
+    sent_back = submitted(world, "C001", {"credit_limit": "20000"})
+    world.act("approver", svc.request_change, sent_back, "Which limit?", seen_round=world.seen(sent_back))
+    pending = submitted(world, "C002", {"credit_limit": "30000"})
+    decided = submitted(world, "C003", {"credit_limit": "40000"})
+    world.act("approver", svc.approve, decided, seen_round=world.seen(decided))
+    draft = world.act("clerk", save_customer, "C004", {"credit_limit": "50000"},
+                      expected_version=world.version_of("C004")).request.id
+    mine = world.act("clerk", my_requests)
+    assert {row.request_id: row.state for row in mine} == {
+        sent_back: "change_requested", pending: "pending", decided: "approved", draft: "draft"}
+    [back] = world.act("clerk", my_requests, "change_requested")
+    assert back.comment == "Which limit?"
+    assert back.changes == ["Credit limit: 10,000.00 → 20,000.00 (+10,000.00 (+100.0 %))"]
+    assert [row.request_id for row in world.act("clerk", my_requests, "decided")] == [decided]
+    assert world.act("clerk2", my_requests) == []  # another clerk's requests are not theirs
+    with pytest.raises(PermissionDenied):
+        world.act("approver", my_requests)
