@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench browser clean messages
+.PHONY: run test lint bench browser clean messages screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ messages: $(VENV)/.installed
 		-o instance/messages.pot app.py data pages components
 	$(BIN)/pybabel update -i instance/messages.pot -d data/translations \
 		--no-fuzzy-matching --ignore-obsolete --width 100
+
+# PNGs of the main screens from the demo, for the README (docs/screenshots/)
+screenshots: $(VENV)/.installed-test browser
+	$(BIN)/python docs/make_screenshots.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
