@@ -178,6 +178,10 @@ class PendingOverview:
     """(bucket label, step name, requests)"""
     by_field: list[tuple[str, int]]
     backlog: list[tuple[date, int]]
+    at_a_step: int = 0
+    """open requests waiting at a step (pending approval): what by_step adds up to"""
+    sent_back: int = 0
+    """open requests sent back to their submitter (at no step); with at_a_step, all open"""
 
 
 def _age_bucket(now: datetime, submitted=ChangeRequest.submitted_at):
@@ -298,6 +302,8 @@ def pending_overview(
         ageing=ageing,
         by_field=by_field,
         backlog=backlog(session, now, days, LocalDays.of(zone)),
+        at_a_step=count_pending,
+        sent_back=by_state.get("change_requested", 0),
     )
 
 

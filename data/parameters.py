@@ -142,8 +142,10 @@ class FieldRow:
     label: str
     group: str
     gated: bool
-    pending: int
-    """How many open requests propose a change to this field."""
+    open: int
+    """How many open requests (not submitted, pending or sent back) propose a change to it."""
+    pending: int = 0
+    """Of those, how many are pending approval: the count the managers' dashboard shows."""
 
 
 @dataclass
@@ -158,20 +160,24 @@ def parameters_view(session: Session, actor: User) -> ParametersView:
     require_role(actor, "admin")
     parameters = get_parameters(session)
     settings = field_enable_settings(session)
-    pending = dict(
-        session.execute(
-            select(ProposedChange.field, func.count(ProposedChange.id))
-            .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
-            .where(ChangeRequest.state.in_(OPEN_STATES))
-            .group_by(ProposedChange.field)
-        ).all()
-    )
+    opened: dict[str, int] = {}
+    pending: dict[str, int] = {}
+    for name, state, count in session.execute(
+        select(ProposedChange.field, ChangeRequest.state, func.count(ProposedChange.id))
+        .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
+        .where(ChangeRequest.state.in_(OPEN_STATES))
+        .group_by(ProposedChange.field, ChangeRequest.state)
+    ):
+        opened[name] = opened.get(name, 0) + count
+        if state == "pending":
+            pending[name] = count
     rows = [
         FieldRow(
             spec.name,
             spec.label,
             spec.group,
             settings.get(spec.name, False),
+            opened.get(spec.name, 0),
             pending.get(spec.name, 0),
         )  # fmt: skip
         for spec in GATEABLE_FIELDS

@@ -45,11 +45,14 @@ def field_table(fields):
                 html.Td(_(row.group), className="text-muted"),
                 html.Td(
                     dbc.Badge(
-                        _("{count} open").format(count=row.pending),
+                        _("{pending} pending approval, {count} open").format(
+                            pending=row.pending, count=row.open
+                        ),
                         color="warning",
                         text_color="dark",
-                    )  # fmt: skip
-                    if row.pending
+                        title=_("Open: not submitted, pending approval or sent back"),
+                    )
+                    if row.open
                     else "",
                     className="text-end",
                 ),

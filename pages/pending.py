@@ -72,7 +72,9 @@ def render(days, offset):
                 kpi_card(
                     _("Open requests"),
                     kpis["open"],
-                    _("submitted, not yet decided"),
+                    _("{at_step} at a step, {sent_back} sent back").format(
+                        at_step=overview.at_a_step, sent_back=overview.sent_back
+                    ),
                     requests_href(state="open"),
                     "open",
                 ),

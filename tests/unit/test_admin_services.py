@@ -57,8 +57,9 @@ def test_parameters_view_counts_open_proposals_per_field(world):
     world.act("clerk", save_customer, "C001", {"credit_limit": "20000"}, expected_version=world.version_of("C001"))
     view = world.act("admin", parameters_view)
     rows = {row.name: row for row in view.fields}
-    assert (rows["credit_limit"].gated, rows["credit_limit"].pending) == (True, 1)
-    assert (rows["city"].gated, rows["city"].pending) == (False, 0)
+    # a proposal not yet submitted is open, not pending approval
+    assert (rows["credit_limit"].gated, rows["credit_limit"].open, rows["credit_limit"].pending) == (True, 1, 0)
+    assert (rows["city"].gated, rows["city"].open, rows["city"].pending) == (False, 0, 0)
     assert "account" not in rows
     with pytest.raises(PermissionDenied):
         world.act("manager", parameters_view)

@@ -271,3 +271,30 @@ def test_local_days_follow_daylight_saving_changes(world):
     india = world.act("analyst", throughput, ThroughputFilters.make(
         "2026-06-01", "2026-06-30", "day", today=date(2026, 12, 1)), zone="Asia/Kolkata")
     assert [row[:2] for row in india.volume] == [("2026-06-11", 1)]  # 04:00 IST
+
+
+def test_every_screen_counts_open_requests_the_same_way(world, history):
+    """One definition of each count, whichever page shows it: the open requests are those at
+    a step plus those sent back; the proposals per field pending approval are the same on
+    the Parameters page and on the managers' dashboard."""
+    from data.parameters import parameters_view
+
+    world.customer("C006")
+    world.act("clerk", save_customer, "C006", {"credit_limit": "70000"},
+              expected_version=world.version_of("C006"))  # a draft: open, not submitted
+    overview = world.act("manager", pending_overview, now=NOW)
+    assert (overview.open_requests, overview.at_a_step, overview.sent_back) == (3, 3, 0)
+    assert sum(count for _, count in overview.by_step) == overview.at_a_step
+    listed, _rows = world.act("manager", request_list, RequestFilters(state="open"), now=NOW)
+    assert listed == overview.open_requests
+    pending_per_field = {row.name: row.pending for row in world.act("admin", parameters_view).fields
+                         if row.pending}  # fmt: skip
+    assert pending_per_field == dict(overview.by_field)
+    open_per_field = {row.name: row.open for row in world.act("admin", parameters_view).fields}
+    assert open_per_field["credit_limit"] == dict(overview.by_field)["credit_limit"] + 1  # the draft
+    # a request sent back is open but at no step, and the split says so
+    world.act("approver", workflow.request_change, history["r5"], "Which terms?",
+              seen_round=world.seen(history["r5"]))
+    overview = world.act("manager", pending_overview, now=NOW)
+    assert (overview.open_requests, overview.at_a_step, overview.sent_back) == (3, 2, 1)
+    assert sum(count for _, count in overview.by_step) == overview.at_a_step
