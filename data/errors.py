@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from data.i18n import N_, gettext
+
 
 class DomainError(Exception):
     """Base of every error a service raises on purpose."""
@@ -29,8 +31,35 @@ class ValidationFailed(DomainError):
     def __init__(self, errors: dict[str, str], message: str | None = None):
         self.errors = dict(errors)
         if message is None:
-            message = "; ".join(f"{field}: {text}" for field, text in self.errors.items())
+            message = "; ".join(readable(field, text) for field, text in self.errors.items())
         super().__init__(message)
+
+
+KEY_LABELS = {
+    "comment": N_("Comment"),
+    "to_user": N_("Person"),
+    "file": N_("File"),
+    "roles": N_("Roles"),
+    "password": N_("Password"),
+    "username": N_("User name"),
+    "full_name": N_("Name"),
+    "changes": N_("Proposed changes"),
+    "gated": N_("Customer fields"),
+}
+"""How a person calls the values that are not customer fields."""
+
+
+def readable(key: str, text: str) -> str:
+    """A refusal a person reads: "Credit limit must not be negative", "Comment: is required
+    to reject", not "comment: is required to reject" (a text that names its subject
+    already stays as it is)."""
+    if text[:1].isupper():
+        return text
+    from data.fields import FIELDS_BY_NAME  # the catalogue's labels, read when needed
+
+    spec = FIELDS_BY_NAME.get(key)
+    name = spec.label if spec else gettext(KEY_LABELS.get(key, key.replace("_", " ").capitalize()))
+    return f"{name} {text}" if spec else f"{name}: {text}"
 
 
 class StaleChange(DomainError):

@@ -68,11 +68,12 @@ STATUS_LABELS = Labels(
 )
 
 
-def preview_columns() -> list[dict]:
+def preview_columns(done: bool = False) -> list[dict]:
+    """The row results' columns: what each row would do (a preview) or did (an import)."""
     return [
         {"field": "number", "headerName": _("Row"), "width": 80},
         {"field": "account", "headerName": _("Account"), "width": 130},
-        {"field": "outcome", "headerName": _("Would be"), "width": 130},
+        {"field": "outcome", "headerName": _("Result") if done else _("Would be"), "width": 130},
         {"field": "message", "headerName": _("Why"), "flex": 1, "wrapText": True,
          "autoHeight": True},
     ]  # fmt: skip
@@ -299,16 +300,7 @@ def preview(filename: str | None, contents: str | None, progress=None, decimal: 
                 id="imp-counts",
             ),
             note,
-            dag.AgGrid(
-                id="imp-preview-grid",
-                columnDefs=preview_columns(),
-                rowData=[
-                    {**vars(result), "outcome": OUTCOME_LABELS[result.outcome]} for result in shown
-                ],
-                defaultColDef={"sortable": True, "filter": True, "resizable": True},
-                style={"height": "320px"},
-                className="mb-3",
-            ),
+            results_grid("imp-preview-grid", shown),
         ]
     )
     # the token makes each upload's import a job of its own, even for the same file
@@ -343,27 +335,43 @@ def on_upload(set_progress, contents, decimal, filename):
         return preview(filename, contents, progress, decimal)
 
 
+def results_grid(grid_id: str, results, done: bool = False) -> dag.AgGrid:
+    return dag.AgGrid(
+        id=grid_id,
+        columnDefs=preview_columns(done),
+        rowData=[{**vars(result), "outcome": OUTCOME_LABELS[result.outcome]} for result in results],
+        defaultColDef={"sortable": True, "filter": True, "resizable": True},
+        style={"height": "320px"},
+        className="mb-3",
+    )
+
+
 def run_upload(stored: dict | None, progress=None):
+    """Import the file kept from the preview: (the message, the row results as imported —
+    they stay on the page, the failed ones first)."""
     if not stored:
-        return error_alert(_("Upload a file first."))
+        return error_alert(_("Upload a file first.")), None
     try:
         data = base64.b64decode(stored["contents"].split(",", 1)[1])
         locale = DECIMAL_CONVENTIONS.get(stored.get("decimal"), "en")
         file = read_import_file(stored["filename"], data, locale)
         summary = import_customers(database(), signed_in_user_id(), file, progress=progress)
     except DomainError as error:
-        return error_alert(error.message)
+        return error_alert(error.message), None
     counts = outcome_counts(summary.counts.items())
+    rank = {"failed": 0, "rejected": 0, "unchanged": 2}
+    shown = sorted(summary.results, key=lambda r: (rank.get(r.outcome, 1), r.number))
+    results = results_grid("imp-results-grid", shown[:PREVIEW_ROWS], done=True)
     if summary.ok:
         return success_alert(
             _("Batch #{id} imported: {counts}.").format(id=summary.batch_id, counts=counts)
-        )
+        ), results
     return dbc.Alert(
         _(
             "Batch #{id} imported with problems: {counts}. Download its results for the reasons."
         ).format(id=summary.batch_id, counts=counts),
         color="warning",
-    )
+    ), results
 
 
 @callback(
@@ -389,7 +397,8 @@ def on_import(set_progress, clicks, stored):
 
     progress = reporter(set_progress, N_("Importing"))
     with background_job():
-        return run_upload(stored, progress), None, HIDDEN, batches_table()
+        message, results = run_upload(stored, progress)
+        return message, results, HIDDEN, batches_table()
 
 
 def batch_csv(batch_id: int) -> str:

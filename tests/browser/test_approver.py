@@ -87,7 +87,7 @@ def test_reject_needs_a_comment_and_request_change_reaches_the_clerk(browser, we
     browser.start().sign_in("approver")
     browser.open(f"/requests/{first}")
     browser.click_text("Reject", "#rq-body")
-    browser.wait_text("#rq-alert", "comment: is required to reject")
+    browser.wait_text("#rq-alert", "Comment: is required to reject")  # named as a person calls it
     browser.duo.find_element("#rq-comment").send_keys("Credit check failed")
     browser.click_text("Reject", "#rq-body")
     browser.wait_text("#rq-header", "Rejected")

@@ -42,4 +42,4 @@ def test_a_bad_file_gets_a_clear_message(browser, tmp_path):
     browser.start().sign_in("clerk")
     browser.open("/imports")
     browser.driver.find_element(By.CSS_SELECTOR, "#imp-upload input[type=file]").send_keys(str(upload))
-    browser.wait_text("#imp-message", "wrong.csv: file: unknown columns: shoe_size")
+    browser.wait_text("#imp-message", "wrong.csv: File: unknown columns: shoe_size")
