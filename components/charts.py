@@ -241,8 +241,14 @@ def figure_table(
         size="sm",
         disabled=not rows,
     )
-    return html.Div(
-        [html.Div(table, className="figure-table-wrap"), button], className="figure-table-block"
+    # the numbers are there for whoever wants them, folded so the charts come first
+    return html.Details(
+        [
+            html.Summary(_("Show data"), className="small text-muted"),
+            html.Div(table, className="figure-table-wrap mt-2"),
+            button,
+        ],
+        className="figure-table-block",
     )
 
 
