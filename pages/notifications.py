@@ -58,8 +58,9 @@ def notification_list():
                         dbc.Badge(_("new"), color="info", text_color="dark", className="ms-2")
                         if not item.read
                         else None,
+                        # where the request stands now, when the news alone does not say it
                         html.Span(status_badge(item.request_state), className="ms-2")
-                        if item.request_state
+                        if item.request_state and item.request_state != item.kind
                         else None,
                         dbc.Button(_("Mark read"), id={"type": READ, "id": item.id}, size="sm",
                                    color="link", className="ms-auto p-0")  # fmt: skip
