@@ -230,9 +230,13 @@ class BatchSubmission:
                               "state": state, "due_at": due, "completed_at": None,
                               "started_at": now if step is first else None,
                               "escalated_at": None, "submitted_at": now})  # fmt: skip
-                if state == "skipped":
+            # the history reads in the steps' order: skipped before the first, the first
+            # started, skipped after it (as the engine writes it)
+            for step in self.steps:
+                if step is first:
+                    events.append(self._event(now, request_id, None, "step_started", step.name))
+                elif step not in running:
                     events.append(self._event(now, request_id, None, "step_skipped", step.name))
-            events.append(self._event(now, request_id, None, "step_started", first.name))
             started[request_id] = (first, customer.account)
 
         session.execute(insert(ProposedChange.__table__), proposals)

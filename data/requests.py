@@ -414,7 +414,13 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
             submitted_at=request.submitted_at,
         )
         request.steps.append(step)
-        if not runs:
+    # the history reads in the steps' order: those skipped before the first that runs,
+    # that one started, then those skipped after it
+    first = min((w.position for w in running), default=None)
+    skipped = [step for step in request.steps if step.round == request.round
+               and step.state == "skipped"]  # fmt: skip
+    for step in skipped:
+        if first is None or step.position < first:
             _event(session, request, None, "step_skipped", step=step)
     session.flush()
     if not running:
@@ -422,6 +428,9 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
         if stale:
             raise _stale_error(stale)
     _advance(session, request, actor)
+    for step in skipped:
+        if first is not None and step.position > first:
+            _event(session, request, None, "step_skipped", step=step)
 
 
 def _activate(session: Session, request: ChangeRequest, step: RequestStep) -> None:

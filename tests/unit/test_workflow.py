@@ -290,3 +290,31 @@ def test_overdue_step_escalates_once_and_the_escalation_target_decides(world):
 
     world.act("manager", svc.approve, request_id, "escalated: fine", seen_round=world.seen(request_id))
     assert state(world, request_id) == "approved"
+
+
+def test_the_history_reads_in_the_steps_order(world):
+    """A step skipped at submission is listed where it stands in the workflow: after the
+    step that starts, when it comes after it; and so from an import too."""
+    from data.importfile import read_import_file
+    from data.imports import import_customers
+    from data.parameters import update_parameters
+
+    big = {"kind": "increase", "field": "credit_limit", "amount": 50000}
+    world.workflow([StepSpec(name="Credit control", assignee_role="approver"),
+                    StepSpec(name="Finance", assignee_role="approver", condition=big)])  # fmt: skip
+
+    def history(request_id):
+        return world.query(lambda s: [(e.action, e.step_name) for e in s.scalars(
+            select(RequestEvent).where(RequestEvent.request_id == request_id)
+            .order_by(RequestEvent.id))])  # fmt: skip
+
+    expected = [("submitted", None), ("step_started", "Credit control"),
+                ("step_skipped", "Finance")]  # fmt: skip
+    assert history(submit(world, {"credit_limit": "20000"})) == expected
+    world.act("admin", update_parameters, data_entity_behavior="propose")
+    world.customer("C002"), world.customer("C003")
+    text = "account,credit_limit\nC002,20000\nC003,20000\n"  # two rows: the set-based writer
+    import_customers(world.db, world.user_id("clerk"), read_import_file("f.csv", text.encode()))
+    imported = world.query(lambda s: s.scalars(select(ChangeRequest.id).order_by(
+        ChangeRequest.id.desc()).limit(1)).one())  # fmt: skip
+    assert history(imported) == expected
