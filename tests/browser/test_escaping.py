@@ -42,6 +42,9 @@ def test_html_in_names_is_shown_as_text_everywhere(browser, web):
             browser.wait_text("body", "Evil & Co")
         assert browser.driver.execute_script("return window.__xss === undefined"), path
         assert not browser.driver.find_elements("css selector", "img[src='x']"), path
+    show_data = browser.driver.find_element(
+        "xpath", "//*[@id='table-by-approver']/ancestor::details/summary")
+    browser.click(show_data)  # the chart's numbers fold behind Show data
     browser.wait_text("#table-by-approver", APPROVER)  # the tag itself, as text
     # chart labels too: plotly would draw <a href> in a label as a live link
     chart = "[id*='\"chart\":\"by-approver\"']"
