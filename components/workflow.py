@@ -77,8 +77,8 @@ def step_card(index: int, form: dict, user_options: list[dict], count: int) -> d
     header = html.Div(
         [
             html.Span(_("Step {number}").format(number=index + 1), className="fw-semibold me-auto"),
-            button("up", "↑ Up", disabled=index == 0),
-            button("down", "↓ Down", disabled=index == count - 1),
+            button("up", _("↑ Up"), disabled=index == 0),
+            button("down", _("↓ Down"), disabled=index == count - 1),
             button("remove", _("Remove")),
         ],
         className="d-flex align-items-center",

@@ -36,6 +36,7 @@ ENGLISH = {
     "nothing", "choose", "showing", "value", "values", "range", "week", "month",
     "day", "history", "details", "sign", "out", "notifications", "workflow", "enable",
     "discard", "proposed", "current", "original", "comment", "delegate", "recall", "download",
+    "up", "down",
 }  # fmt: skip
 """Words of the English UI that no Italian text of it contains."""
 
