@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,30 @@ FEEDBACK = "cs-feedback"
 ACTION = "cs-action"
 DISCARD_ROW = "cs-discard"
 PROPOSED_HINT = "cs-proposed"
+DECISION = "cs-decision"
+DECISIONS = Labels(
+    {
+        "reject": N_("Reject"),
+        "request_change": N_("Request change"),
+        "delegate": N_("Delegate"),
+    }
+)
+DECISION_TITLES = Labels(
+    {
+        "reject": N_("Reject request #{id}"),
+        "request_change": N_("Send request #{id} back to the submitter"),
+        "delegate": N_("Delegate request #{id}"),
+    }
+)
+DECISION_HINTS = Labels(
+    {
+        "reject": N_("Rejecting closes the request: the customer keeps its current values. "
+                     "Say why in the comment."),
+        "request_change": N_("The submitter can change the proposal and submit it again. "
+                             "Say what to change in the comment."),
+        "delegate": N_("The person you choose decides this step in your place."),
+    }
+)
 PROPOSAL_STATES = Labels(
     {
         "draft": N_("not submitted"),
@@ -52,6 +77,12 @@ EVENT_LABELS = Labels(
         "discarded": N_("Discarded"),
     }
 )
+
+
+def dom_id(component_id: dict) -> str:
+    """The id a pattern-matching component has in the page (as Dash writes it), for a
+    label's ``for``: a label that names no control leaves a screen reader guessing."""
+    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
 
 
 def field_control(spec: FieldSpec, text: str | None, disabled: bool):
@@ -96,6 +127,7 @@ def code_options(kind: str, current: str | None) -> list[dict]:
 def field_row(
     spec: FieldSpec, text: str | None, gated: bool, disabled: bool, hint: str = ""
 ) -> dbc.Col:
+    control_id = {"type": FIELD, "name": spec.name}
     label = [spec.label]
     if gated:
         label.append(
@@ -109,7 +141,7 @@ def field_row(
     return dbc.Col(
         html.Div(
             [
-                dbc.Label(label, html_for=f"field-{spec.name}", className="small mb-1"),
+                dbc.Label(label, html_for=dom_id(control_id), className="small mb-1"),
                 field_control(spec, text, disabled),
                 dbc.FormFeedback(id={"type": FEEDBACK, "name": spec.name}, type="invalid"),
                 html.Div(hint, id={"type": PROPOSED_HINT, "name": spec.name},
@@ -236,6 +268,60 @@ def proposed_changes_dialog_content(
     ]
 
 
+def decision_dialog_content(
+    action: str, view, comment: str = "", to_user: Any = None, problem: Any = None
+) -> list:
+    """Workflow › Reject / Request change / Delegate on the customer page: the changes as
+    the approver decides them, a comment, whom to delegate to, and the decision's button."""
+    request = view.request
+    comment_id = {"type": DECISION, "name": "comment"}
+    to_user_id = {"type": DECISION, "name": "to_user"}
+    controls = []
+    if action == "delegate":
+        controls.append(
+            html.Div(
+                [
+                    dbc.Label(_("Delegate to"), html_for=dom_id(to_user_id)),
+                    dbc.Select(
+                        id=to_user_id,
+                        options=[{"label": user.full_name, "value": str(user.id)}
+                                 for user in view.delegates],  # fmt: skip
+                        value=str(to_user) if to_user else None,
+                        placeholder=_("Choose an approver"),
+                    ),
+                ],
+                className="mb-2",
+            )
+        )
+    controls.append(
+        html.Div(
+            [
+                dbc.Label(_("Comment"), html_for=dom_id(comment_id)),
+                dbc.Textarea(id=comment_id, value=comment or "", rows=3),
+            ]
+        )
+    )
+    return [
+        dbc.ModalHeader(dbc.ModalTitle(DECISION_TITLES[action].format(id=request.id))),
+        dbc.ModalBody(
+            [
+                html.Div(problem, id="cs-decision-problem"),
+                html.P(DECISION_HINTS[action], className="text-muted small"),
+                proposed_changes_table(request.changes, False, view.locale, current_values(view)),
+                html.Div(controls, className="mt-3"),
+            ]
+        ),
+        dbc.ModalFooter(
+            [
+                dbc.Button(_("Cancel"), id={"type": ACTION, "action": "close"},
+                           color="secondary", outline=True),
+                dbc.Button(DECISIONS[action], id={"type": ACTION, "action": action},
+                           color="danger" if action == "reject" else "primary"),
+            ]  # fmt: skip
+        ),
+    ]
+
+
 def action_pane(
     state: str | None,
     actions: set[str],
@@ -264,12 +350,14 @@ def action_pane(
     ]
     if "decide" in actions:
         # the seed's approver path: Workflow › Approve here; a decision that needs a
-        # comment or a person is made on the request page
+        # comment or a person asks for it in a dialog first
         items += [
             dbc.DropdownMenuItem(labels.APPROVE, id={"type": ACTION, "action": "approve"}),
             *[
-                dbc.DropdownMenuItem(f"{label}…", href=f"/requests/{request_id}")
-                for label in (labels.REJECT, labels.REQUEST_CHANGE, labels.DELEGATE)
+                dbc.DropdownMenuItem(
+                    f"{DECISIONS[action]}…", id={"type": ACTION, "action": f"ask_{action}"}
+                )
+                for action in ("reject", "request_change", "delegate")
             ],
         ]
     if items:

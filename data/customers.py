@@ -33,7 +33,7 @@ from data.requests import (
     open_request_for,
     propose,
 )
-from data.users import require_active, require_role
+from data.users import delegate_candidates, require_active, require_role
 
 
 @dataclass
@@ -517,6 +517,8 @@ class EditorView:
     """How the viewer writes numbers: ``values`` are written that way."""
     zone: str | None = None
     """The viewer's time zone (None: UTC)."""
+    delegates: list[User] = field(default_factory=list)
+    """Whom the viewer may delegate the open request's decision to (when they decide it)."""
 
 
 def editor_view(session: Session, actor: User, account: str) -> EditorView:
@@ -542,6 +544,7 @@ def editor_view(session: Session, actor: User, account: str) -> EditorView:
     if request is not None:
         request = next(r for r in history if r.id == request.id)
     locale = locale_of(actor.locale)
+    actions = allowed_actions(session, request, actor)
     return EditorView(
         customer=customer,
         values={
@@ -550,11 +553,12 @@ def editor_view(session: Session, actor: User, account: str) -> EditorView:
         },  # fmt: skip
         gated=gated,
         request=request,
-        actions=allowed_actions(session, request, actor),
+        actions=actions,
         locked=locked,
         may_edit=actor.has_role("clerk"),
         audit=customer_history(session, customer.id),
         requests=history,
         locale=locale,
         zone=actor.time_zone,
+        delegates=delegate_candidates(session, actor) if "decide" in actions else [],
     )

@@ -37,7 +37,7 @@ from data.requests import (
     current_step,
     current_value_text,
 )
-from data.users import require_active, require_role
+from data.users import delegate_candidates, require_active, require_role
 
 TABS = ("waiting", "delegated", "overdue", "decided")
 TAB_LABELS = Labels(
@@ -363,16 +363,7 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
     step = current_step(request) if request.state == "pending" else None
     round_steps = [s for s in request.steps if s.round == request.round and s.state != "skipped"]
     actions = allowed_actions(session, request, actor)
-    delegates = []
-    if "decide" in actions:
-        delegates = list(
-            session.scalars(
-                select(User)
-                .join(UserRole)
-                .where(UserRole.role == "approver", User.is_active.is_(True), User.id != actor.id)
-                .order_by(User.full_name)
-            )
-        )
+    delegates = delegate_candidates(session, actor) if "decide" in actions else []
     recent = [
         entry
         for entry in customer_history(session, customer.id, limit=15)

@@ -107,6 +107,18 @@ def require_role(actor: User | None, *roles: str) -> User:
     return actor
 
 
+def delegate_candidates(session: Session, actor: User) -> list[User]:
+    """Whom ``actor`` may hand a decision to: every other active approver, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .join(UserRole)
+            .where(UserRole.role == "approver", User.is_active.is_(True), User.id != actor.id)
+            .order_by(User.full_name)
+        )
+    )
+
+
 def require_active(actor: User | None) -> User:
     if actor is None or not actor.is_active:
         raise PermissionDenied(_("Sign in with an active account to do this."))

@@ -9,6 +9,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components.editor import EVENT_LABELS
 from components.feedback import error_alert
+from components.grid import open_on_enter, opened_path, row_link
 from data.fields import gateable_field_options
 from data.i18n import N_, _, ngettext
 from data.inbox import (
@@ -36,7 +37,7 @@ dash.register_page(__name__, path="/approvals", title=page_title(N_("Approvals")
 
 def columns() -> list[dict]:
     return [
-        {"field": "request_id", "headerName": "#", "width": 80},
+        {"field": "request_id", "headerName": "#", "width": 80, **row_link("/requests/")},
         {"field": "account", "headerName": _("Customer"), "width": 115},
         {"field": "customer_name", "headerName": _("Name"), "flex": 1, "minWidth": 170},
         {"field": "changes", "headerName": _("Changes"), "flex": 2, "minWidth": 340,
@@ -147,11 +148,13 @@ def layout(**_query):
                     "animateRows": False,
                 },
                 getRowId="params.data.row_id",
+                eventListeners=open_on_enter("/requests/", "request_id"),
                 style={"height": "calc(100vh - 300px)", "minHeight": "360px"},
                 className="shadow-sm",
             ),
             html.P(
-                _("Select a request to open it; tick boxes to approve several at once."),
+                _("Select a request, or press Enter on it, to open it; tick boxes to approve "
+                  "several at once."),
                 className="text-muted small mt-2",
             ),
         ]
@@ -326,9 +329,10 @@ def on_bulk(_clicks, selected, refresh):
 @callback(
     Output("inbox-nav", "pathname"),
     Input("inbox-grid", "cellClicked"),
+    Input("inbox-grid", "eventData"),
     prevent_initial_call=True,
 )
-def on_open(cell):
-    if not cell or str(cell.get("colId", "")).startswith("ag-Grid"):  # the selection boxes
-        return no_update
-    return f"/requests/{cell['rowId']}"
+def on_open(cell, event):
+    """A click on a row, or Enter on it, opens its request."""
+    clicked = "inbox-grid.cellClicked" in ctx.triggered_prop_ids
+    return opened_path("/requests/", cell, event, clicked)

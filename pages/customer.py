@@ -8,12 +8,15 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 
 from components.editor import (
     ACTION,
+    DECISION,
+    DECISIONS,
     DISCARD_ROW,
     FEEDBACK,
     FIELD,
     FIELD_NAMES,
     PROPOSED_HINT,
     customer_form,
+    decision_dialog_content,
     is_boolean,
     render_editor,
 )
@@ -23,6 +26,7 @@ from data.customers import editor_view, save_customer
 from data.errors import NotFound, ValidationFailed
 from data.fields import field_label
 from data.i18n import N_, _
+from pages._decisions import decide
 from pages._support import act, attempt, guard, page_title, read
 
 dash.register_page(__name__, path_template="/customers/<account>", title=page_title(N_("Customer")))
@@ -119,9 +123,10 @@ def describe_save(result) -> str:
     return " ".join(parts) or _("Nothing to save: no field was changed.")
 
 
-def perform(trigger: Any, store: dict, values: list) -> dict:
+def perform(trigger: Any, store: dict, values: list, decision: dict | None = None) -> dict:
     """Carry out what the user clicked; return what to show (keys of the outputs)."""
     account, request_id = store["account"], store.get("request_id")
+    decision = decision or {}
     outcome: dict[str, Any] = {"open_dialog": False, "message": None, "errors": {}}
 
     if trigger == "cs-save":
@@ -162,6 +167,23 @@ def perform(trigger: Any, store: dict, values: list) -> dict:
         }
     if action == "open":
         outcome["open_dialog"] = True
+        return outcome
+    if isinstance(action, str) and action.startswith("ask_") and action[4:] in DECISIONS:
+        # Workflow › Reject… / Request change… / Delegate…: the dialog asks for the comment
+        outcome.update(open_dialog=True, decision=action[4:])
+        return outcome
+    if action in DECISIONS:
+        if request_id is None:
+            outcome["alert"] = attempt(lambda: _raise_no_request())[1]
+            return outcome
+        seen = store.get("round")
+        alert, following = decide(
+            action, request_id, decision.get("comment"), decision.get("to_user"), False, seen
+        )
+        if following is None:  # refused: the dialog stays, with the reason and what was typed
+            outcome.update(open_dialog=True, decision=action, problem=alert)
+        else:
+            outcome["alert"] = alert
         return outcome
     if action == "close" or action not in services:
         return outcome
@@ -213,15 +235,20 @@ def _raise_no_request():
     Input({"type": FIELD, "name": ALL}, "n_submit"),
     State({"type": FIELD, "name": ALL}, "value"),
     State("cs-editor", "data"),
+    State({"type": DECISION, "name": ALL}, "value"),
     prevent_initial_call=True,
 )
-def on_editor_action(_save, _actions, _discards, _enters, values, store):
+def on_editor_action(_save, _actions, _discards, _enters, values, store, decision_values):
     trigger = ctx.triggered_id
     if trigger is None or not (ctx.triggered and ctx.triggered[0].get("value")):
         raise dash.exceptions.PreventUpdate
     if isinstance(trigger, dict) and trigger.get("type") == FIELD:
         trigger = "cs-save"  # Enter in a field saves
-    return editor_response(trigger, store, values)
+    decision = {
+        item["id"]["name"]: value
+        for item, value in zip(ctx.states_list[2], decision_values, strict=True)
+    }
+    return editor_response(trigger, store, values, decision)
 
 
 # whether the form holds edits not yet saved: leaving the page then asks first
@@ -244,15 +271,27 @@ clientside_callback(
 )
 
 
-def editor_response(trigger: Any, store: dict, values: list) -> tuple:
-    """The outputs of the editor callback for one click (callable without Dash)."""
-    outcome = perform(trigger, store, values)
+def editor_response(
+    trigger: Any, store: dict, values: list, decision: dict | None = None
+) -> tuple:
+    """The outputs of the editor callback for one click (callable without Dash);
+    ``decision`` holds the decision dialog's comment and delegate when it is open."""
+    decision = decision or {}
+    outcome = perform(trigger, store, values, decision)
     errors = outcome.get("errors", {})
     view, alert = attempt(lambda: read(editor_view, store["account"]))
     unchanged = [no_update] * len(FIELD_NAMES)
     if view is None:
         return (unchanged,) * 5 + (no_update,) * 6 + (alert,)
     rendered = render_editor(view)
+    dialog = rendered.dialog
+    if outcome.get("decision") and view.request is not None and "decide" in view.actions:
+        dialog = decision_dialog_content(
+            outcome["decision"], view, decision.get("comment") or "", decision.get("to_user"),
+            outcome.get("problem"),
+        )  # fmt: skip
+    elif outcome.get("decision"):
+        outcome["open_dialog"] = False  # decided meanwhile: the status says what happened
     alert = outcome.get("alert")
     if alert is None and outcome.get("message"):
         alert = success_alert(outcome["message"])
@@ -274,7 +313,7 @@ def editor_response(trigger: Any, store: dict, values: list) -> tuple:
         rendered.store,
         rendered.status,
         rendered.actions,
-        rendered.dialog,
+        dialog,
         outcome["open_dialog"],
         rendered.history,
         alert if alert is not None else no_update,  # a message stays until there is another

@@ -6,8 +6,9 @@ import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from babel.numbers import format_decimal
-from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
+from components.grid import open_on_enter, opened_path, row_link
 from data import labels
 from data.customers import COUNT_CAP, list_customers
 from data.fields import field_label
@@ -30,7 +31,7 @@ def columns() -> list[dict]:
             "width": 130,
             "pinned": "left",
             **TEXT,
-            "cellClass": "link-cell",
+            **row_link("/customers/"),
         },
         {"field": "name", "headerName": field_label("name"), "flex": 2, "minWidth": 220, **TEXT},
         {
@@ -113,13 +114,14 @@ def layout(**_query):
                     "localeText": {"noRowsToShow": _("No customer matches.")},
                 },
                 getRowId="params.data.account",
+                eventListeners=open_on_enter("/customers/", "account"),
                 style={"height": "calc(100vh - 220px)", "minHeight": "420px"},
                 className="ag-theme-quartz shadow-sm",
             ),
             html.Div(
                 [
                     html.Span(id="customers-count", className="me-2"),
-                    _("Select a customer to open it."),
+                    _("Select a customer, or press Enter on it, to open it."),
                 ],
                 className="text-muted small mt-2",
             ),
@@ -193,9 +195,10 @@ clientside_callback(
 @callback(
     Output("customers-nav", "pathname"),
     Input("customers-grid", "cellClicked"),
+    Input("customers-grid", "eventData"),
     prevent_initial_call=True,
 )
-def on_customer_clicked(cell):
-    if not cell or not cell.get("rowId"):
-        return no_update
-    return f"/customers/{cell['rowId']}"
+def on_customer_opened(cell, event):
+    """A click on a row, or Enter on it, opens the customer."""
+    clicked = "customers-grid.cellClicked" in ctx.triggered_prop_ids
+    return opened_path("/customers/", cell, event, clicked)

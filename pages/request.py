@@ -8,23 +8,14 @@ from components.feedback import success_alert
 from components.request import ACTION, request_body
 from data import requests as workflow
 from data.errors import StaleChange, ValidationFailed
-from data.i18n import N_, Labels, _
+from data.i18n import N_, _
 from data.inbox import next_waiting, open_assignments, reassign_targets, request_view
 from data.notifications import mark_read
+from pages._decisions import decide
 from pages._support import act, attempt, guard, page_title, read
 
 dash.register_page(
     __name__, path_template="/requests/<request_id>", title=page_title(N_("Request"))
-)
-
-DONE = Labels(
-    {
-        "approve": N_("Approved."),
-        "reject": N_("Rejected."),
-        "request_change": N_("Sent back to the submitter."),
-        "delegate": N_("Delegated."),
-        "recall": N_("Recalled: the changes are not submitted any more."),
-    }
 )
 
 
@@ -169,40 +160,6 @@ def reassign_response(request_id, assignment_id, to_user_id, comment):
         body(view, request_id) if view else no_update,
         success_alert(_("Reassigned.")) if view else view_alert,
     )
-
-
-def decide(
-    action: str, request_id: int, comment: str | None, delegate_to, confirm: bool, seen_round
-):
-    """Carry out one decision on the round the user saw; return (alert, the "Next
-    request" link or None)."""
-    seen = seen_round if isinstance(seen_round, int) and not isinstance(seen_round, bool) else -1
-    services = {
-        "approve": lambda: act(
-            workflow.approve, request_id, comment, seen_round=seen, confirm_stale=bool(confirm)
-        ),
-        "reject": lambda: act(workflow.reject, request_id, comment, seen_round=seen),
-        "request_change": lambda: act(
-            workflow.request_change, request_id, comment, seen_round=seen
-        ),
-        "recall": lambda: act(workflow.recall, request_id),
-        "delegate": lambda: (
-            act(workflow.delegate, request_id, int(delegate_to), comment)
-            if delegate_to
-            else _choose_delegate()
-        ),
-    }
-    done, alert = (
-        attempt(services[action], passing=(StaleChange,)) if action in services else (None, None)
-    )
-    if done is None:
-        return alert, None
-    following = None if action == "recall" else f"/requests/next?after={request_id}"
-    return success_alert(DONE[action]), following
-
-
-def _choose_delegate():
-    raise ValidationFailed({"to_user": _("choose someone")}, _("Choose whom to delegate to."))
 
 
 @callback(

@@ -10,7 +10,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from data import requests as svc
 from data.customers import find_customer, save_customer
-from data.models import AuditEntry
+from data.models import AuditEntry, ChangeRequest
 from data.workflows import StepSpec
 from tests.browser.test_admin import sign_out
 
@@ -27,6 +27,14 @@ def open_from_inbox(browser, account):
     browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
     browser.real_click(cell)  # AG Grid reacts to a real click, not a scripted one
     browser.wait_text("#rq-header", account)
+
+
+def submitted(world, account: str, credit_limit: str = "20000") -> int:
+    """A request the clerk proposed and submitted: its number."""
+    request_id = world.act("clerk", save_customer, account, {"credit_limit": credit_limit},
+                           expected_version=world.version_of(account)).request.id
+    world.act("clerk", svc.submit, request_id)
+    return request_id
 
 
 def test_clerk_submits_and_two_approvers_approve_in_turn(browser, web):
@@ -130,9 +138,7 @@ def test_bulk_approve_asks_with_every_change_listed(browser, web):
     world = web.world
     world.customer("C002")
     for account in ("C001", "C002"):
-        request_id = world.act("clerk", save_customer, account, {"credit_limit": "20000"},
-                               expected_version=world.version_of(account)).request.id
-        world.act("clerk", svc.submit, request_id)
+        submitted(world, account)
     browser.start().sign_in("approver")
     browser.open("/approvals")
     bulk = browser.duo.wait_for_element("#inbox-bulk")
@@ -159,9 +165,7 @@ def test_the_approver_approves_from_the_customer_page_as_the_seed_says(browser, 
     """The seed: the approver goes to the Customer page, reviews Proposed changes there and
     chooses Workflow › Approve."""
     world = web.world
-    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"},
-                           expected_version=world.version_of("C001")).request.id
-    world.act("clerk", svc.submit, request_id)
+    request_id = submitted(world, "C001")
     browser.start().sign_in("approver")
     browser.open("/customers/C001")
     browser.wait_text("#cs-status", "Changes pending approval")
@@ -181,4 +185,60 @@ def test_the_approver_approves_from_the_customer_page_as_the_seed_says(browser, 
     assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("20000.00")
     assert browser.driver.find_element(By.CSS_SELECTOR, "[id*='\"name\":\"credit_limit\"']") \
         .get_attribute("value") == "20,000.00"
+    assert browser.console_errors() == []
+
+
+def control_labelled(browser, text, within=".modal"):
+    """The control a visible label names (its ``for``), as a screen reader finds it."""
+    scope = browser.driver.find_element(By.CSS_SELECTOR, within)
+    label = next(e for e in scope.find_elements(By.TAG_NAME, "label") if e.text.strip() == text)
+    control = browser.driver.execute_script(
+        "return document.getElementById(arguments[0]);", label.get_attribute("for"))
+    assert control is not None, f"the label {text!r} names no control"
+    return control
+
+
+def test_the_approver_rejects_from_the_customer_page_with_a_comment(browser, web):
+    """Workflow › Reject… on the customer page asks for the comment in a dialog; without one
+    nothing is decided, with one the request is rejected and the customer keeps its values."""
+    world = web.world
+    request_id = submitted(world, "C001")
+    browser.start().sign_in("approver")
+    browser.open("/customers/C001")
+    browser.wait_text("#cs-status", "Changes pending approval")
+    browser.click_text("Workflow", "#cs-action-pane")
+    browser.click_text("Reject…", "#cs-action-pane")
+    browser.wait_text(".modal-title", f"Reject request #{request_id}")
+    browser.click_text("Reject", ".modal-footer")
+    browser.wait_text("#cs-decision-problem", "Comment")
+    assert world.query(lambda s: s.get(ChangeRequest, request_id).state) == "pending"
+    comment = control_labelled(browser, "Comment")
+    comment.send_keys("Too high for this group")
+    browser.click_text("Reject", ".modal-footer")
+    browser.wait_text("#cs-alert", "Rejected.")
+    browser.wait_gone(".modal-dialog")
+    assert world.query(lambda s: s.get(ChangeRequest, request_id).state) == "rejected"
+    assert world.query(lambda s: find_customer(s, "C001").credit_limit) == Decimal("10000.00")
+    assert browser.console_errors() == []
+
+
+def test_an_inbox_row_is_a_link_and_opens_with_enter(browser, web):
+    """The request number is a real link (a new tab with a middle or Ctrl click); Enter on a
+    focused row opens the request, as a click does."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    world = web.world
+    request_id = submitted(world, "C001")
+    browser.start().sign_in("approver")
+    browser.open("/approvals")
+    link = WebDriverWait(browser.driver, 10).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, ".ag-cell[col-id='request_id'] a.row-link"))
+    assert link.text == str(request_id)
+    assert link.get_attribute("href") == f"{browser.base}/requests/{request_id}"
+    name = browser.driver.find_element(By.CSS_SELECTOR, ".ag-cell[col-id='customer_name']")
+    browser.driver.execute_script("arguments[0].focus();", name)
+    ActionChains(browser.driver).send_keys(Keys.ENTER).perform()
+    browser.wait_text("#rq-header", "C001")
+    assert browser.driver.current_url == f"{browser.base}/requests/{request_id}"
     assert browser.console_errors() == []

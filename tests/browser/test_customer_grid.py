@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from data.generate import generate_customers
@@ -81,4 +83,15 @@ def test_grid_pages_sorts_filters_and_searches_fifty_thousand_customers(browser,
     # selecting a row opens that customer
     browser.real_click(browser.driver.find_element(By.CSS_SELECTOR, ".ag-pinned-left-cols-container .ag-row .ag-cell"))
     browser.wait_text("#cs-title", "B0012345")
+
+    # the account is a real link, and Enter on a focused row opens that customer too
+    browser.open("/customers")
+    browser.duo.wait_for_element("#customers-search").send_keys("B0012346\n")
+    wait_first(browser, "B0012346")
+    link = browser.driver.find_element(By.CSS_SELECTOR, ".ag-pinned-left-cols-container a.row-link")
+    assert link.get_attribute("href") == f"{browser.base}/customers/B0012346"
+    name = browser.driver.find_element(By.CSS_SELECTOR, ".ag-center-cols-container .ag-cell[col-id='name']")
+    browser.driver.execute_script("arguments[0].focus();", name)
+    ActionChains(browser.driver).send_keys(Keys.ENTER).perform()
+    browser.wait_text("#cs-title", "B0012346")
     assert browser.console_errors() == []

@@ -36,9 +36,10 @@ def editor(web):
             self.values[FIELD_NAMES.index(name)] = value
             return self
 
-        def click(self, trigger, username="clerk"):
+        def click(self, trigger, username="clerk", decision=None):
             with web.signed_in(username):
-                result = dict(zip(OUT, page.editor_response(trigger, self.store, self.values), strict=True))
+                result = dict(zip(OUT, page.editor_response(trigger, self.store, self.values, decision),
+                                  strict=True))
             if result["store"] is not no_update:
                 self.store = result["store"]
             if not all(value is no_update for value in result["values"]):
@@ -67,6 +68,16 @@ def text_of(component) -> str:
 
 
 ACTION = "cs-action"
+
+
+def walk(component):
+    """Every component in a tree."""
+    if isinstance(component, (list, tuple)):
+        for child in component:
+            yield from walk(child)
+    elif hasattr(component, "_prop_names"):
+        yield component
+        yield from walk(getattr(component, "children", None))
 
 
 def test_save_splits_gated_and_direct_changes_and_opens_the_dialog(editor):
@@ -170,3 +181,50 @@ def test_each_proposed_field_says_what_is_proposed_and_where_it_stands(editor):
     assert result["alert"] is no_update  # the message of the save stays on the page
     result = editor.click({"type": ACTION, "action": "submit"})
     assert result["hints"][limit] == "Proposed: 280,000.00 · pending approval"
+
+
+def test_the_approver_rejects_sends_back_and_delegates_from_the_customer_page(editor):
+    """Workflow › Reject… / Request change… / Delegate… ask for the comment (and the person)
+    in a dialog on the customer page, with the same services and rules as the request page."""
+    from data.models import Assignment
+    from data.workflows import StepSpec
+
+    world = editor.web.world
+    world.workflow([StepSpec(name="Credit control", assignee_user_ids=[world.user_id("approver")])])
+    editor.load().set("credit_limit", "25000").click("cs-save")
+    editor.click({"type": ACTION, "action": "submit"})
+    editor.load("approver")
+    menu = text_of(editor.click({"type": ACTION, "action": "close"}, "approver")["actions"])
+    assert "Reject…" in menu and "Request change…" in menu and "Delegate…" in menu
+
+    out = editor.click({"type": ACTION, "action": "ask_reject"}, "approver")
+    assert out["dialog_open"] is True
+    dialog = text_of(out["dialog"])
+    assert f"Reject request #{editor.request().id}" in dialog and "Comment" in dialog
+    assert "10,000.00" in dialog and "25,000.00" in dialog
+
+    out = editor.click({"type": ACTION, "action": "reject"}, "approver", {"comment": ""})
+    assert out["dialog_open"] is True and "comment" in text_of(out["dialog"]).lower()
+    assert editor.request().state == "pending"
+
+    out = editor.click({"type": ACTION, "action": "ask_delegate"}, "approver")
+    assert "Delegate to" in text_of(out["dialog"])
+    (choose,) = [c for c in walk(out["dialog"]) if getattr(c, "id", None) == {"type": "cs-decision", "name": "to_user"}]
+    names = [option["label"] for option in choose.options]
+    assert "Approver2" in " ".join(names).title() and "Approver " not in " ".join(names).title() + " "
+    out = editor.click({"type": ACTION, "action": "delegate"}, "approver", {"comment": "", "to_user": None})
+    assert out["dialog_open"] is True and "Choose whom to delegate to." in text_of(out["dialog"])
+    approver2 = str(editor.web.world.user_id("approver2"))
+    out = editor.click({"type": ACTION, "action": "delegate"}, "approver",
+                       {"comment": "You know them", "to_user": approver2})
+    assert out["dialog_open"] is False and "Delegated." in text_of(out["alert"]), text_of(out["dialog"])
+    holders = editor.web.world.query(lambda s: sorted(
+        a.user_id for a in s.query(Assignment).filter_by(state="open")))
+    assert holders == [int(approver2)]
+
+    editor.load("approver2")
+    out = editor.click({"type": ACTION, "action": "request_change"}, "approver2",
+                       {"comment": "Lower, please"})
+    assert out["dialog_open"] is False and "Sent back to the submitter." in text_of(out["alert"])
+    assert editor.request().state == "change_requested"
+    assert "Lower, please" in text_of(out["status"])
