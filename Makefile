@@ -34,8 +34,10 @@ browser:
 		echo "  install the Debian packages chromium and chromium-driver; browser tests will be skipped."; \
 	fi
 
+# the suite in TEST_WORKERS processes (browser tests one after another in one of them)
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test browser
-	$(BIN)/pytest --headless
+	$(BIN)/pytest --headless -n $(TEST_WORKERS)
 
 # the UI's message ids, extracted from the code and merged into every catalogue (data/i18n.py)
 messages: $(VENV)/.installed

@@ -20,6 +20,7 @@ from data.users import add_user
 from data.workflows import StepSpec, activate_version, create_definition, save_version
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+_SHARED_DATABASE = pytest.StashKey[str]()
 NO_POSTGRESQL = "PostgreSQL not configured: set TEST_DATABASE_URL (the CI sets it) to run this"
 
 DIALECTS = [
@@ -28,8 +29,49 @@ DIALECTS = [
 ]
 
 
+def _worker_database(url: str, worker: str, create: bool) -> str:
+    """Under pytest-xdist each worker has a PostgreSQL database of its own beside the one
+    TEST_DATABASE_URL names (tests truncate every table): created fresh, dropped after."""
+    admin = create_engine(normalise_database_url(url), isolation_level="AUTOCOMMIT")
+    name = f"{admin.url.database}_{worker}"
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        if create:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    own = admin.url.set(database=name).render_as_string(hide_password=False)
+    admin.dispose()
+    return own
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    global TEST_DATABASE_URL
     config.addinivalue_line("markers", "postgresql: runs against TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if TEST_DATABASE_URL and worker:
+        config.stash[_SHARED_DATABASE] = TEST_DATABASE_URL
+        TEST_DATABASE_URL = _worker_database(TEST_DATABASE_URL, worker, create=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shared = config.stash.get(_SHARED_DATABASE, None)
+    if shared:
+        _worker_database(shared, os.environ["PYTEST_XDIST_WORKER"], create=False)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Under pytest-xdist (make test): every test on its own, except the browser tests,
+    which run one after another on one worker (each drives a Chromium and a server; two at
+    once on a small machine only make both slower)."""
+    if config.getvalue("dist") not in ("load", "loadscope", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "browser" if nodeid.startswith("tests/browser/") else nodeid
+
+    return BrowserTestsTogether(config, log)
 
 
 def pytest_setup_options():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 import pytest
 from selenium.common.exceptions import (
@@ -17,6 +18,13 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 MISSING_BROWSER = "chromium and chromedriver are not installed (make test installs them with apt-get)"
+
+
+def free_port() -> int:
+    """A loopback port nobody holds now (tests may run in several processes at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +46,7 @@ class Browser:
 
     def start(self):
         # the server's front page is the sign-in form, not a Dash page to wait for
-        self.duo.start_server(self.web.app, navigate=False)
+        self.duo.start_server(self.web.app, navigate=False, port=free_port())
         self.base = self.duo.server.url.rstrip("/")
         return self
 
