@@ -24,6 +24,8 @@ PALETTE = {
     "neutral": "#0dcaf0",
 }
 AGE_COLOURS = ("#198754", "#ffc107", "#fd7e14", "#dc3545")
+CHART_HEIGHT = 300
+"""Every chart's height, and its placeholder's while the figures load: nothing moves."""
 
 
 def kpi_card(title: str, value: str, hint: str = "", href: str | None = None, kpi_id: str = ""):
@@ -48,7 +50,7 @@ less than plotly.graph_objects' validation on every dashboard refresh."""
 
 
 def _layout(
-    *, height: int = 300, stacked: bool = False, xaxis=None, yaxis=None, **extra
+    *, height: int = CHART_HEIGHT, stacked: bool = False, xaxis=None, yaxis=None, **extra
 ) -> dict[str, Any]:
     return {
         "height": height,
@@ -75,7 +77,6 @@ def empty_figure(message: str | None = None) -> Figure:
     return {
         "data": [],
         "layout": _layout(
-            height=220,
             xaxis={"visible": False},
             yaxis={"visible": False},
             annotations=[
@@ -201,11 +202,42 @@ def drill_graph(graph_id: str, figure: Figure, kind: str = "drill") -> dcc.Graph
         figure=figure,
         config=graph_config(),
         className="drill-graph",
+        style={"height": f"{CHART_HEIGHT}px"},
     )
 
 
 def plain_graph(graph_id: str, figure: Figure) -> dcc.Graph:
-    return dcc.Graph(id=graph_id, figure=figure, config=graph_config())
+    return dcc.Graph(
+        id=graph_id, figure=figure, config=graph_config(), style={"height": f"{CHART_HEIGHT}px"}
+    )
+
+
+def kpi_placeholders(titles: Sequence[str], **widths) -> html.Div:
+    """The KPI cards' row before its numbers come: the same cards, numbers greyed."""
+    return html.Div(
+        dbc.Row(
+            [
+                dbc.Col(kpi_card(title, html.Span(className="placeholder col-6"), "\u00a0"),
+                        **widths)  # fmt: skip
+                for title in titles
+            ],
+            className="g-3 mb-3",
+        ),
+        className="placeholder-glow",
+        **{"aria-busy": "true"},
+    )
+
+
+def chart_placeholder(title: str, subtitle: str = "") -> dbc.Card:
+    """A chart's card before its figure comes, as tall as the chart will be."""
+    box = html.Div(
+        html.Span(className="placeholder w-100 h-100 rounded"),
+        className="placeholder-glow",
+        style={"height": f"{CHART_HEIGHT}px"},
+        **{"aria-busy": "true"},
+    )
+    return chart_card(title, box, html.Div(_("Show data"), className="small text-muted"),
+                      subtitle=subtitle)  # fmt: skip
 
 
 def chart_card(title: str, graph, footer=None, *, subtitle: str = "") -> dbc.Card:

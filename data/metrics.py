@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from sqlalchemy import (
     ColumnElement,
     and_,
@@ -1169,6 +1169,50 @@ def throughput_tables(figures: Throughput) -> dict[str, tuple[list[str], list[tu
 def table_csv(headers: list[str], rows: list[tuple]) -> str:
     """A figure table as CSV (see data.csvout)."""
     return csv_text(headers, rows)
+
+
+def period_keys(start: date, end: date, grouping: str) -> list[str]:
+    """Every period from ``start`` to ``end`` (inclusive) as the figures name them
+    ('YYYY-MM-DD' of its first day; weeks start on Monday): the x a chart needs so that a
+    period without decisions is a gap, not a missing tick between its neighbours."""
+    if grouping == "day":
+        first, step = start, timedelta(days=1)
+    elif grouping == "week":
+        first, step = start - timedelta(days=start.weekday()), timedelta(days=7)
+    else:
+        first, step = start.replace(day=1), None
+    keys, current = [], first
+    while current <= end:
+        keys.append(current.isoformat())
+        if step is not None:
+            current += step
+        else:
+            current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return keys
+
+
+def throughput_kpis(figures: Throughput) -> dict[str, str]:
+    """The throughput dashboard's headline numbers, written for the reader."""
+    language = current_language()
+    approved = sum(row[2] for row in figures.volume)
+    rejected = sum(row[3] for row in figures.volume)
+    count, median, p90 = figures.cycle_overall
+    steps = sum(total for _step, total, _within in figures.sla)
+    within = sum(inside for _step, _total, inside in figures.sla)
+
+    def share(part: int, whole: int) -> str:
+        return format_percent(part / whole, locale=language) if whole else "—"
+
+    def hours(value: float) -> str:
+        return _hours(timedelta(hours=value)) if count else "—"
+
+    return {
+        "decided": format_decimal(count, locale=language),
+        "approved": share(approved, approved + rejected),
+        "median": hours(median),
+        "p90": hours(p90),
+        "sla": share(within, steps),
+    }
 
 
 def kpi_texts(overview: PendingOverview) -> dict[str, str]:

@@ -13,10 +13,12 @@ from components.charts import (
     PALETTE,
     bar_chart,
     chart_card,
+    chart_placeholder,
     csv_download,
     drill_graph,
     figure_table,
     kpi_card,
+    kpi_placeholders,
     series_chart,
 )
 from data.fields import FIELDS_BY_NAME
@@ -54,7 +56,12 @@ def layout(**_query):
                 ],
                 className="d-flex justify-content-between align-items-center mb-3",
             ),
-            dcc.Loading(html.Div(id="pd-body"), type="dot", delay_show=300),
+            dcc.Loading(
+                html.Div(placeholders(), id="pd-body"),
+                type="dot",
+                delay_show=300,
+                overlay_style={"visibility": "visible", "opacity": 0.6},
+            ),
         ],
         id="pending-dashboard",
     )
@@ -172,58 +179,57 @@ def render(days, offset):
         colours={_("Open requests"): PALETTE["submitted"]},
     )
 
-    def card(title, graph_id, figure, table, subtitle=""):
-        headers, rows = tables[table]
+    def card(graph_id, figure):
+        title, subtitle = CHARTS[graph_id]
+        headers, rows = tables[graph_id]
         return chart_card(
-            title,
+            _(title),
             drill_graph(graph_id, figure, "pd-drill"),
-            figure_table(table, headers, rows, "pd-csv"),
-            subtitle=subtitle,
+            figure_table(graph_id, headers, rows, "pd-csv"),
+            subtitle=_(subtitle) if subtitle else "",
         )
 
+    figures = {"by-step": by_step, "by-approver": by_approver, "ageing": ageing,
+               "by-field": by_field, "backlog": backlog}  # fmt: skip
+    return arranged(cards, {name: card(name, figure) for name, figure in figures.items()})
+
+
+# each chart: its title and subtitle (message ids), in the order the page shows them
+CHARTS = {
+    "by-step": (N_("Open requests by step"), ""),
+    "by-approver": (N_("Who is holding what"), N_("open assignments")),
+    "ageing": (N_("Ageing"), N_("time since submission")),
+    "by-field": (N_("Pending changes by field"), ""),
+    "backlog": (N_("Backlog over time"), N_("open requests at the end of each day")),
+}
+KPIS = (N_("Open requests"), N_("Proposed field changes waiting"), N_("Overdue steps"),
+        N_("Oldest waiting"), N_("Median age"))  # fmt: skip
+
+
+def arranged(kpis, cards: dict) -> html.Div:
+    """The KPI row, then the charts two by two: the same for the figures and for their
+    placeholders while they load, so nothing moves when they come."""
+    pair = lambda a, b: dbc.Row([dbc.Col(cards[a], lg=6), dbc.Col(cards[b], lg=6)],  # noqa: E731
+                                className="g-3 mb-3")  # fmt: skip
     return html.Div(
         [
-            cards,
+            kpis,
             html.P(
                 _("Click a card or a bar to see the requests behind it."),
                 className="text-muted small",
             ),
-            dbc.Row(
-                [
-                    dbc.Col(card(_("Open requests by step"), "by-step", by_step, "by-step"), lg=6),
-                    dbc.Col(
-                        card(
-                            _("Who is holding what"),
-                            "by-approver",
-                            by_approver,
-                            "by-approver",
-                            _("open assignments"),
-                        ),
-                        lg=6,
-                    ),
-                ],  # fmt: skip
-                className="g-3 mb-3",
-            ),
-            dbc.Row(
-                [
-                    dbc.Col(
-                        card(_("Ageing"), "ageing", ageing, "ageing", _("time since submission")),
-                        lg=6,
-                    ),  # fmt: skip
-                    dbc.Col(
-                        card(_("Pending changes by field"), "by-field", by_field, "by-field"), lg=6
-                    ),  # fmt: skip
-                ],
-                className="g-3 mb-3",
-            ),
-            card(
-                _("Backlog over time"),
-                "backlog",
-                backlog,
-                "backlog",
-                _("open requests at the end of each day"),
-            ),  # fmt: skip
+            pair("by-step", "by-approver"),
+            pair("ageing", "by-field"),
+            cards["backlog"],
         ]
+    )
+
+
+def placeholders() -> html.Div:
+    return arranged(
+        kpi_placeholders([_(title) for title in KPIS], md=4, lg=True),
+        {name: chart_placeholder(_(title), _(subtitle) if subtitle else "")
+         for name, (title, subtitle) in CHARTS.items()},  # fmt: skip
     )
 
 

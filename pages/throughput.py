@@ -13,8 +13,11 @@ from components.charts import (
     PALETTE,
     bar_chart,
     chart_card,
+    chart_placeholder,
     csv_download,
     figure_table,
+    kpi_card,
+    kpi_placeholders,
     plain_graph,
     series_chart,
 )
@@ -25,8 +28,10 @@ from data.metrics import (
     EXACT_LIMIT,
     ThroughputFilters,
     filter_choices,
+    period_keys,
     table_csv,
     throughput,
+    throughput_kpis,
     throughput_tables,
 )
 from data.rollups import ACCURACY
@@ -123,7 +128,12 @@ def layout(**_query):
             dcc.Download(id="tp-download"),
             html.H1(_("Approval throughput"), className="h3 mb-3"),
             filters,
-            dcc.Loading(html.Div(id="tp-body"), type="dot", delay_show=300),
+            dcc.Loading(
+                html.Div(placeholders(), id="tp-body"),
+                type="dot",
+                delay_show=300,
+                overlay_style={"visibility": "visible", "opacity": 0.6},
+            ),
         ],
         id="throughput-dashboard",
     )
@@ -165,18 +175,21 @@ def render(*values):
         return alert
     tables = throughput_tables(figures)
 
-    def card(title, graph_id, figure, table, subtitle=""):
-        headers, rows = tables[table]
+    def card(graph_id, figure, subtitle=None):
+        title, default_subtitle = CHARTS[graph_id]
+        headers, rows = tables[graph_id]
+        shown = subtitle if subtitle is not None else (_(default_subtitle) if default_subtitle
+                                                       else "")  # fmt: skip
         return chart_card(
-            title,
+            _(title),
             plain_graph(f"tp-{graph_id}", figure),
-            figure_table(table, headers, rows, "tp-csv"),
-            subtitle=subtitle,
+            figure_table(graph_id, headers, rows, "tp-csv"),
+            subtitle=shown,
         )
 
-    periods = [row[0] for row in figures.volume]
+    filters = figures.filters
     volume = series_chart(
-        periods,
+        [row[0] for row in figures.volume],
         {_("Submitted"): [r[1] for r in figures.volume],
          _("Approved"): [r[2] for r in figures.volume],
          _("Rejected"): [r[3] for r in figures.volume]},
@@ -184,10 +197,14 @@ def render(*values):
                  _("Rejected"): PALETTE["rejected"]},
         value_title=_("requests"),
     )  # fmt: skip
+    # every period of the range on the x: one without decisions breaks the line (a gap),
+    # where leaving it out would join its neighbours as if they were next to each other
+    cycle_of = {row[0]: row for row in figures.cycle}
+    periods = period_keys(filters.start, filters.end, filters.grouping) if figures.cycle else []
     cycle = series_chart(
-        [r[0] for r in figures.cycle],
-        {_("Median"): [round(r[2], 1) for r in figures.cycle],
-         _("90th percentile"): [round(r[3], 1) for r in figures.cycle]},
+        periods,
+        {_("Median"): [gap(cycle_of, p, 2) for p in periods],
+         _("90th percentile"): [gap(cycle_of, p, 3) for p in periods]},
         kind="line",
         colours={_("Median"): PALETTE["median"], _("90th percentile"): PALETTE["p90"]},
         value_title=_("hours"),
@@ -226,67 +243,87 @@ def render(*values):
     sla_rows = tables["sla"][1]
     sla = bar_chart([r[0] for r in sla_rows], [r[3] for r in sla_rows], colour=PALETTE["approved"],
                     value_title=_("% of steps decided within their time limit"))  # fmt: skip
-    count, median, p90 = figures.cycle_overall
+    kpis = throughput_kpis(figures)
+    count = figures.cycle_overall[0]
     language = current_language()
-    summary = html.P(
-        ngettext(
-            "{count} request decided in the range; cycle time from submission to the final "
-            "decision: median {median} h, 90th percentile {p90} h.",
-            "{count} requests decided in the range; cycle time from submission to the final "
-            "decision: median {median} h, 90th percentile {p90} h.",
-            count,
-        ).format(
-            count=format_decimal(count, locale=language),
-            median=format_decimal(median, "0.0", locale=language),
-            p90=format_decimal(p90, "0.0", locale=language),
+    hints = {
+        "decided": ngettext("request in the range", "requests in the range", count),
+        "approved": _("of the requests decided"),
+        "median": _("submission to final decision"),
+        "p90": _("submission to final decision"),
+        "sla": _("of steps decided within their time limit"),
+    }
+    cards = dbc.Row(
+        [dbc.Col(kpi_card(_(title), kpis[key], hints[key], kpi_id=f"tp-{key}"), md=4, lg=True)
+         for key, title in KPIS.items()],  # fmt: skip
+        className="g-3 mb-3",
+        id="tp-kpis",
+    )
+    note = html.P(
+        _("With more than {count} decisions, percentiles are estimated to within {share}.").format(
+            count=format_decimal(EXACT_LIMIT, locale=language),
+            share=format_percent(ACCURACY, locale=language),
         )
-        + (
-            " "
-            + _(
-                "With more than {count} decisions, percentiles are estimated to within {share}."
-            ).format(
-                count=format_decimal(EXACT_LIMIT, locale=language),
-                share=format_percent(ACCURACY, locale=language),
-            )
-            if figures.estimated
-            else ""
-        ),
-        className="text-muted",
+        if figures.estimated
+        else "",
+        className="text-muted small",
         id="tp-summary",
     )
-    row = lambda *cols: dbc.Row([dbc.Col(c, lg=6) for c in cols], className="g-3 mb-3")  # noqa: E731
-    return html.Div(
-        [
-            summary,
-            row(
-                card(
-                    _("Submitted, approved and rejected"),
-                    "volume",
-                    volume,
-                    "volume",
-                    GROUPING_SUBTITLES[figures.filters.grouping],
-                ),
-                card(_("Cycle time"), "cycle", cycle, "cycle", _("submission to final decision")),
-            ),
-            row(
-                card(_("Cycle time distribution"), "histogram", histogram, "histogram"),
-                card(_("Time spent per step"), "per-step", per_step, "per-step"),
-            ),
-            row(
-                card(
-                    _("Rejection and request-change rate per field"),
-                    "per-field",
-                    per_field,
-                    "per-field",
-                ),
-                card(_("Volume per approver"), "per-approver", per_approver, "per-approver"),
-            ),
-            row(
-                card(
-                    _("SLA"), "sla", sla, "sla", _("share of steps decided within their time limit")
-                )
-            ),
-        ]  # fmt: skip
+    charts = {
+        "volume": card("volume", volume, GROUPING_SUBTITLES[filters.grouping]),
+        "cycle": card("cycle", cycle),
+        "histogram": card("histogram", histogram),
+        "per-step": card("per-step", per_step),
+        "per-field": card("per-field", per_field),
+        "per-approver": card("per-approver", per_approver),
+        "sla": card("sla", sla),
+    }
+    return arranged(html.Div([cards, note]), charts)
+
+
+def gap(rows: dict, period: str, column: int) -> float | None:
+    """A period's value, or None (a gap in the line) when nothing was decided in it."""
+    row = rows.get(period)
+    return round(row[column], 1) if row else None
+
+
+# each chart: its title and subtitle (message ids), in the order the page shows them
+CHARTS = {
+    "volume": (N_("Submitted, approved and rejected"), ""),
+    "cycle": (N_("Cycle time"), N_("submission to final decision")),
+    "histogram": (N_("Cycle time distribution"), ""),
+    "per-step": (N_("Time spent per step"), ""),
+    "per-field": (N_("Rejection and request-change rate per field"), ""),
+    "per-approver": (N_("Volume per approver"), ""),
+    "sla": (N_("SLA"), N_("share of steps decided within their time limit")),
+}
+KPIS = Labels(
+    {
+        "decided": N_("Decided"),
+        "approved": N_("Approved"),
+        "median": N_("Median cycle time"),
+        "p90": N_("90th percentile"),
+        "sla": N_("Within the time limit"),
+    }
+)
+
+
+def arranged(kpis, cards: dict) -> html.Div:
+    """The KPIs first, then the charts two by two: the same for the figures and for their
+    placeholders while they load, so nothing moves when they come."""
+    names = list(CHARTS)
+    rows = [
+        dbc.Row([dbc.Col(cards[name], lg=6) for name in names[i : i + 2]], className="g-3 mb-3")
+        for i in range(0, len(names), 2)
+    ]
+    return html.Div([kpis, *rows])
+
+
+def placeholders() -> html.Div:
+    return arranged(
+        kpi_placeholders([KPIS[key] for key in KPIS], md=4, lg=True),
+        {name: chart_placeholder(_(title), _(subtitle) if subtitle else "")
+         for name, (title, subtitle) in CHARTS.items()},  # fmt: skip
     )
 
 

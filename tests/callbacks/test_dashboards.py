@@ -9,7 +9,7 @@ import pytest
 
 from data.inbox import open_assignments
 from data.models import Assignment, RequestEvent
-from tests.callbacks.test_customer_editor import text_of
+from tests.callbacks.test_customer_editor import text_of, walk
 from tests.unit.test_metrics import build_history
 
 RANGE = ("2026-02-27", "2026-03-10", "day", None, None, None, None, 0)
@@ -22,23 +22,38 @@ def history(web):
 
 def figure_data(component, graph_id):
     """The figure of the dcc.Graph with ``graph_id`` (a string or a dict id) in a layout tree."""
-    found = []
-
-    def walk(node):
-        if isinstance(node, (list, tuple)):
-            for child in node:
-                walk(child)
-            return
-        identifier = getattr(node, "id", None)
-        if identifier == graph_id or (isinstance(identifier, dict) and identifier.get("chart") == graph_id):
-            found.append(node.figure)
-        children = getattr(node, "children", None)
-        if children is not None:
-            walk(children)
-
-    walk(component)
+    found = [node.figure for node in walk(component)
+             if getattr(node, "id", None) == graph_id
+             or (isinstance(getattr(node, "id", None), dict) and node.id.get("chart") == graph_id)]
     assert found, f"no graph {graph_id}"
     return found[0]
+
+
+def figure_rows(component, table_id):
+    """The rows of the figure table ``table-<table_id>`` (its Show data), as texts."""
+    (table,) = [node for node in walk(component) if getattr(node, "id", None) == f"table-{table_id}"]
+    return [[text_of(cell) for cell in row.children] for row in table.children[1].children]
+
+
+@pytest.mark.parametrize("page_name", ["pending", "throughput"])
+def test_dashboards_draw_kpis_first_and_charts_in_fixed_height_placeholders(web, page_name):
+    """Before the figures come the page holds the KPI row and every chart's card at the
+    chart's height, in the figures' arrangement: nothing moves when they arrive."""
+    import importlib
+
+    from components.charts import CHART_HEIGHT
+
+    page = importlib.import_module(f"pages.{page_name}")
+    with web.signed_in("manager"):
+        layout = page.layout()
+    body = next(node for node in walk(layout) if getattr(node, "id", None) in ("pd-body", "tp-body"))
+    first = body.children.children[0]
+    assert "placeholder-glow" in first.className  # the KPI row comes first
+    boxes = [node for node in walk(body) if (getattr(node, "style", None) or {}).get("height")]
+    assert len(boxes) == len(page.CHARTS)
+    assert {box.style["height"] for box in boxes} == {f"{CHART_HEIGHT}px"}
+    titles = text_of(body)
+    assert all(page.CHARTS[name][0] in titles for name in page.CHARTS)
 
 
 def test_pending_dashboard_shows_kpis_and_bars_that_link_to_their_requests(web, history):
@@ -91,7 +106,14 @@ def test_throughput_figures_tables_and_csv_agree(web, history):
     volume = figure_data(body, "tp-volume")
     assert [trace["name"] for trace in volume["data"]] == ["Submitted", "Approved", "Rejected"]
     assert list(volume["data"][0]["y"]) == [1, 1, 1, 1, 1, 1]
-    assert "3 requests decided in the range" in text_of(body)
+    kpis = text_of(body.children[0])  # the headline numbers come first
+    assert "Decided 3 requests in the range" in kpis and "Approved 67%" in kpis
+    cycle = figure_data(body, "tp-cycle")
+    days = [f"2026-02-{d}" for d in (27, 28)] + [f"2026-03-{d:02d}" for d in range(1, 11)]
+    assert list(cycle["data"][0]["x"]) == days  # every day of the range ...
+    decided = {row[0] for row in figure_rows(body, "cycle")}
+    assert [value is not None for value in cycle["data"][0]["y"]] == [d in decided for d in days]
+    assert len(decided) < len(days)  # ... a day without decisions is a gap in the line
     rows = list(csv.reader(io.StringIO(sent["content"])))
     assert rows == [
         ["Approver", "Approved", "Rejected", "Change requested", "Delegated"],

@@ -108,3 +108,67 @@ def test_generated_open_requests_can_be_decided_through_the_engine(db):
     db.run(lambda s: svc.approve(s, s.get(User, finance), two_steps, confirm_stale=True,
                                   seen_round=1))
     assert db.run(lambda s: s.get(ChangeRequest, two_steps).state) == "approved"
+
+
+def test_every_page_counts_a_generated_history_alike(db):
+    """One definition of each count: on a generated history (requests pending at either
+    step, sent back, decided), the managers' dashboard, its drill-through lists, the
+    Parameters page, the approvers' inbox and navbar counts, and the clerk's My requests
+    all agree with each other and with the rows themselves."""
+    from data.inbox import inbox_counts, my_requests
+    from data.metrics import RequestFilters, request_list
+    from data.parameters import ensure_defaults, parameters_view
+    from data.requests import waiting_counts
+
+    generate_customers(db, 1000)
+    clerk, first, second, finance, manager = history_users(db)
+    with db.session() as session:
+        ensure_defaults(session)
+        admin = add_user(session, "admin", "Admin", "secret", ["admin"]).id
+    made = generate_history(db, 1200, clerk_id=clerk, approver_ids=(first, second),
+                            finance_id=finance, days=60, batch=500)  # fmt: skip
+    with db.session() as session:
+        states = dict(session.execute(
+            select(ChangeRequest.state, func.count()).group_by(ChangeRequest.state)).all())
+        pending, sent_back = states.get("pending", 0), states.get("change_requested", 0)
+        assert pending > 0 and sent_back > 0 and pending + sent_back == made["open"]
+        boss = session.get(User, manager)
+        overview = pending_overview(session, boss, days=30)
+        assert (overview.open_requests, overview.at_a_step, overview.sent_back) == (
+            pending + sent_back, pending, sent_back)
+        assert sum(count for _step, count in overview.by_step) == overview.at_a_step
+        assert overview.backlog[-1][1] == overview.open_requests
+
+        # the dashboard's drill-through lists: each card and bar leads to as many requests
+        def listed(**filters) -> int:
+            return request_list(session, boss, RequestFilters(**filters), limit=1)[0]
+
+        assert listed(state="open") == overview.open_requests
+        assert listed(state="pending") == overview.at_a_step
+        assert listed(state="change_requested") == overview.sent_back
+        for step, count in overview.by_step:
+            assert listed(state="pending", step=step) == count
+        for approver_id, _name, count in overview.by_approver:
+            assert listed(state="pending", approver_id=approver_id) == count
+        by_field = dict(overview.by_field)
+        for name, count in by_field.items():
+            assert listed(state="pending", field=name) == count
+
+        # the Parameters page counts the same proposals per field
+        view = parameters_view(session, session.get(User, admin))
+        assert {row.name: row.pending for row in view.fields if row.pending} == by_field
+
+        # each approver's inbox tab, navbar badge and the dashboard's "who holds what"
+        holding = {approver_id: count for approver_id, _name, count in overview.by_approver}
+        for approver_id in (first, second, finance):
+            approver = session.get(User, approver_id)
+            waiting = inbox_counts(session, approver)["waiting"]
+            assert waiting == waiting_counts(session, approver)["to_decide"]
+            assert waiting == holding.get(approver_id, 0)
+
+        # the clerk's My requests and navbar badge
+        clerk_user = session.get(User, clerk)
+        assert waiting_counts(session, clerk_user)["sent_back"] == overview.sent_back
+        mine_sent_back = my_requests(session, clerk_user, "change_requested", limit=10_000)
+        mine_pending = my_requests(session, clerk_user, "pending", limit=10_000)
+        assert (len(mine_pending), len(mine_sent_back)) == (overview.at_a_step, overview.sent_back)
