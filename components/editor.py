@@ -85,8 +85,16 @@ def dom_id(component_id: dict) -> str:
     return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
 
 
-def field_control(spec: FieldSpec, text: str | None, disabled: bool):
+def field_control(
+    spec: FieldSpec, text: str | None, disabled: bool, groups: list[tuple[str, str]] | None = None
+):
     control_id = {"type": FIELD, "name": spec.name}
+    if spec.name == "customer_group":  # picked from the groups an administrator set up
+        options = [{"label": f"{code} · {description}" if description else code, "value": code}
+                   for code, description in groups or []]  # fmt: skip
+        if text and text not in {option["value"] for option in options}:
+            options.append({"label": text, "value": text})
+        return dbc.Select(id=control_id, options=options, value=text or "", disabled=disabled)
     if spec.kind == "boolean":
         return dbc.Select(
             id=control_id,
@@ -125,8 +133,9 @@ def code_options(kind: str, current: str | None) -> list[dict]:
 
 
 def field_row(
-    spec: FieldSpec, text: str | None, gated: bool, disabled: bool, hint: str = ""
-) -> dbc.Col:
+    spec: FieldSpec, text: str | None, gated: bool, disabled: bool, hint: str = "",
+    groups: list[tuple[str, str]] | None = None,
+) -> dbc.Col:  # fmt: skip
     control_id = {"type": FIELD, "name": spec.name}
     label = [spec.label]
     if gated:
@@ -142,7 +151,7 @@ def field_row(
         html.Div(
             [
                 dbc.Label(label, html_for=dom_id(control_id), className="small mb-1"),
-                field_control(spec, text, disabled),
+                field_control(spec, text, disabled, groups),
                 dbc.FormFeedback(id={"type": FEEDBACK, "name": spec.name}, type="invalid"),
                 html.Div(hint, id={"type": PROPOSED_HINT, "name": spec.name},
                          className="form-text proposed-hint"),  # fmt: skip
@@ -159,9 +168,10 @@ def customer_form(
     locked: set[str],
     may_edit: bool,
     hints: list[str] | None = None,
+    groups: list[tuple[str, str]] | None = None,
 ) -> html.Div:
     """Every editable field from the catalogue, grouped in cards; ``hints`` (one per field of
-    FIELD_NAMES) say what is proposed for it."""
+    FIELD_NAMES) say what is proposed for it; ``groups`` are the customer groups to pick."""
     hint_of = dict(zip(FIELD_NAMES, hints or [""] * len(FIELD_NAMES), strict=True))
     cards = []
     for group in GROUPS:
@@ -173,6 +183,7 @@ def customer_form(
                 spec.name in gated,
                 disabled=not may_edit or spec.name in locked,
                 hint=hint_of[spec.name],
+                groups=groups,
             )
             for spec in specs
         ]

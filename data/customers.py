@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from data.audit import customer_history, record_customer_change
+from data.customer_groups import group_choices, set_up_group
 from data.errors import Conflict, NotFound, ValidationFailed
 from data.fields import EDITABLE_FIELDS, FIELDS, FIELDS_BY_NAME, FieldError, field_spec
 from data.i18n import _
@@ -115,6 +116,11 @@ def parse_values(
             errors["invoice_account"] = _("Invoice account {account} is not a customer").format(
                 account=invoice_account
             )
+    if parsed.get("customer_group") and "customer_group" not in errors:
+        try:
+            parsed["customer_group"] = set_up_group(session, parsed["customer_group"])
+        except ValueError as problem:
+            errors["customer_group"] = str(problem)
     if errors:
         raise ValidationFailed(errors)
     return parsed
@@ -519,6 +525,8 @@ class EditorView:
     """The viewer's time zone (None: UTC)."""
     delegates: list[User] = field(default_factory=list)
     """Whom the viewer may delegate the open request's decision to (when they decide it)."""
+    groups: list[tuple[str, str]] = field(default_factory=list)
+    """The customer groups to pick from: (code, description)."""
 
 
 def editor_view(session: Session, actor: User, account: str) -> EditorView:
@@ -561,4 +569,5 @@ def editor_view(session: Session, actor: User, account: str) -> EditorView:
         locale=locale,
         zone=actor.time_zone,
         delegates=delegate_candidates(session, actor) if "decide" in actions else [],
+        groups=group_choices(session),
     )

@@ -123,6 +123,16 @@ class Parameters(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class CustomerGroup(Base):
+    """A customer group, set up by an administrator: customers are put in one of these,
+    picked from the list, never typed."""
+
+    __tablename__ = "customer_groups"
+
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    description: Mapped[str] = mapped_column(String(60), default="")
+
+
 class FieldSetting(Base):
     """The per-field Enable checkbox: a gated field needs approval."""
 

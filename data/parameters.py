@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from data.customer_groups import ensure_customer_groups
 from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME, GATEABLE_FIELDS
 from data.i18n import N_, Labels, _
@@ -42,6 +43,7 @@ def ensure_defaults(session: Session) -> None:
         if spec.name not in known:
             session.add(FieldSetting(field=spec.name, gated=False))
     session.flush()
+    ensure_customer_groups(session)
 
 
 def get_parameters(session: Session) -> Parameters:

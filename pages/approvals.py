@@ -10,6 +10,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from components.editor import EVENT_LABELS
 from components.feedback import error_alert
 from components.grid import open_on_enter, opened_path, row_link
+from data.customer_groups import customer_groups
 from data.fields import gateable_field_options
 from data.i18n import N_, _, ngettext
 from data.inbox import (
@@ -62,8 +63,14 @@ def layout(**_query):
     denied = guard("approvals")
     if denied is not None:
         return denied
+    groups, _alert = attempt(lambda: read(customer_groups))
     return html.Div(
         [
+            # the filters' names for screen readers (each shows its name as its first choice)
+            *[dbc.Label(text, html_for=control, className="visually-hidden")
+              for control, text in (("inbox-field", _("Field")),
+                                    ("inbox-group", _("Customer group")),
+                                    ("inbox-search", _("Search customer")))],  # fmt: skip
             dcc.Location(id="inbox-nav", refresh="callback-nav"),
             dcc.Store(id="inbox-refresh", data=0),
             html.H1(_("Approvals"), className="h3 mb-3"),
@@ -84,7 +91,12 @@ def layout(**_query):
                         md=3,
                     ),
                     dbc.Col(
-                        dbc.Input(id="inbox-group", placeholder=_("Customer group"), debounce=True),
+                        dbc.Select(
+                            id="inbox-group",
+                            options=[{"label": _("Any customer group"), "value": ""}]
+                            + [{"label": row.code, "value": row.code} for row in groups or []],
+                            value="",
+                        ),
                         md=2,
                     ),
                     dbc.Col(

@@ -73,7 +73,7 @@ def layout(account: str = "", **_query):
                 [
                     dbc.Tab(
                         customer_form(view.values, view.gated, view.locked, view.may_edit,
-                                      rendered.hints),  # fmt: skip
+                                      rendered.hints, view.groups),  # fmt: skip
                         label=_("Details"),
                         tab_id="details",
                         className="pt-3",

@@ -2,11 +2,13 @@
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, html
+from babel.numbers import format_decimal
+from dash import ALL, Input, Output, State, callback, html, no_update
 
 from components.feedback import success_alert
 from data import labels
-from data.i18n import N_, _
+from data.customer_groups import add_customer_group, customer_groups
+from data.i18n import N_, _, current_language
 from data.parameters import parameters_view, update_parameters
 from pages._support import act, attempt, guard, page_title, read
 
@@ -139,8 +141,79 @@ def layout(**_query):
                 ],
                 className="shadow-sm",
             ),
+            groups_card(),
         ]
     )
+
+
+def groups_table(rows) -> dbc.Table:
+    head = html.Thead(html.Tr([html.Th(_("Code")), html.Th(_("Description")),
+                               html.Th(_("Customers"), className="text-end")]))  # fmt: skip
+    body = html.Tbody([
+        html.Tr([html.Td(row.code), html.Td(row.description),
+                 html.Td(format_decimal(row.customers, locale=current_language()),
+                         className="text-end")])
+        for row in rows
+    ])  # fmt: skip
+    return dbc.Table([head, body], size="sm", hover=True, className="mb-3", id="params-groups")
+
+
+def labelled(label: str, input_id: str, length: int) -> list:
+    return [dbc.Label(label, html_for=input_id, className="small mb-1"),
+            dbc.Input(id=input_id, maxLength=length, autoComplete="off")]  # fmt: skip
+
+
+def groups_card() -> dbc.Card:
+    """The customer groups customers are put in (picked from this list, never typed)."""
+    rows, alert = attempt(lambda: read(customer_groups))
+    return dbc.Card(
+        [
+            dbc.CardHeader(_("Customer groups"), className="fw-semibold"),
+            dbc.CardBody(
+                [
+                    html.P(_("A customer's group is picked from this list, in the editor and "
+                             "in imports."), className="text-muted small"),  # fmt: skip
+                    html.Div(alert or groups_table(rows or []), id="params-groups-list"),
+                    html.Div(id="params-group-message"),
+                    dbc.Row(
+                        [
+                            dbc.Col(labelled(_("Code"), "params-group-code", 10), sm=3),
+                            dbc.Col(labelled(_("Description"), "params-group-description", 60),
+                                    sm=6),  # fmt: skip
+                            dbc.Col(dbc.Button(_("Add group"), id="params-group-add",
+                                               color="secondary"), sm=3),  # fmt: skip
+                        ],
+                        className="g-2 align-items-end",
+                    ),
+                ]
+            ),
+        ],
+        className="shadow-sm mt-3",
+    )
+
+
+def add_group(code, description) -> tuple:
+    """(the message, the list of groups, what stays in the Code and Description boxes)."""
+    added, alert = attempt(lambda: act(add_customer_group, code or "", description or ""))
+    if added is None:
+        return alert, no_update, no_update, no_update
+    rows, list_alert = attempt(lambda: read(customer_groups))
+    shown = list_alert or groups_table(rows or [])
+    return success_alert(_("Customer group {code} added.").format(code=added)), shown, "", ""
+
+
+@callback(
+    Output("params-group-message", "children"),
+    Output("params-groups-list", "children"),
+    Output("params-group-code", "value"),
+    Output("params-group-description", "value"),
+    Input("params-group-add", "n_clicks"),
+    State("params-group-code", "value"),
+    State("params-group-description", "value"),
+    prevent_initial_call=True,
+)
+def on_add_group(_clicks, code, description):
+    return add_group(code, description)
 
 
 def save_parameters(enabled, behavior, disallow, gate_values, gate_ids):

@@ -113,6 +113,16 @@ class Browser:
         WebDriverWait(self.driver, 10, ignored_exceptions=(StaleElementReferenceException,
                                                           NoSuchElementException)).until(click_shown)
 
+    def labelled(self, text: str, within: str = "body"):
+        """The control a visible label names (its ``for``), as a screen reader finds it."""
+        scope = self.driver.find_element(By.CSS_SELECTOR, within)
+        label = next(e for e in scope.find_elements(By.TAG_NAME, "label")
+                     if e.text.strip() == text and e.is_displayed())  # fmt: skip
+        control = self.driver.execute_script(
+            "return document.getElementById(arguments[0]);", label.get_attribute("for"))
+        assert control is not None, f"the label {text!r} names no control"
+        return control
+
     def wait_text(self, selector: str, text: str, timeout: float = 10):
         self.duo.wait_for_contains_text(selector, text, timeout=timeout)
 

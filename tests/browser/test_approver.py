@@ -188,16 +188,6 @@ def test_the_approver_approves_from_the_customer_page_as_the_seed_says(browser, 
     assert browser.console_errors() == []
 
 
-def control_labelled(browser, text, within=".modal"):
-    """The control a visible label names (its ``for``), as a screen reader finds it."""
-    scope = browser.driver.find_element(By.CSS_SELECTOR, within)
-    label = next(e for e in scope.find_elements(By.TAG_NAME, "label") if e.text.strip() == text)
-    control = browser.driver.execute_script(
-        "return document.getElementById(arguments[0]);", label.get_attribute("for"))
-    assert control is not None, f"the label {text!r} names no control"
-    return control
-
-
 def test_the_approver_rejects_from_the_customer_page_with_a_comment(browser, web):
     """Workflow › Reject… on the customer page asks for the comment in a dialog; without one
     nothing is decided, with one the request is rejected and the customer keeps its values."""
@@ -212,7 +202,7 @@ def test_the_approver_rejects_from_the_customer_page_with_a_comment(browser, web
     browser.click_text("Reject", ".modal-footer")
     browser.wait_text("#cs-decision-problem", "Comment")
     assert world.query(lambda s: s.get(ChangeRequest, request_id).state) == "pending"
-    comment = control_labelled(browser, "Comment")
+    comment = browser.labelled("Comment", ".modal")
     comment.send_keys("Too high for this group")
     browser.click_text("Reject", ".modal-footer")
     browser.wait_text("#cs-alert", "Rejected.")

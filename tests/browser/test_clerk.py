@@ -204,3 +204,22 @@ def test_what_the_clerk_typed_survives_the_dialog_and_leaving_asks_first(browser
     WebDriverWait(browser.driver, 10).until(lambda d: d.current_url.endswith("/customers"))
     assert web.world.query(lambda s: find_customer(s, "C001").city) == "Lecco"
     assert browser.console_errors() == []
+
+
+def test_the_customer_group_is_picked_from_the_groups_set_up(browser, web):
+    """Customer group is a pick list of the groups an administrator set up, found by its
+    label; the choice is saved."""
+    from selenium.webdriver.support.ui import Select
+
+    browser.start().sign_in("clerk")
+    browser.open("/customers/C001")
+    browser.wait_text("#cs-title", "C001")
+    group = Select(browser.labelled("Customer group"))
+    assert [o.text for o in group.options if o.get_attribute("value")] == [
+        "EXPORT", "INTERCO", "RETAIL", "WHOLESALE"]
+    assert group.first_selected_option.text == "RETAIL"
+    group.select_by_visible_text("WHOLESALE")
+    browser.press("#cs-save")
+    browser.wait_text("#cs-alert", "Saved: Customer group.")
+    assert web.world.query(lambda s: find_customer(s, "C001").customer_group) == "WHOLESALE"
+    assert browser.console_errors() == []

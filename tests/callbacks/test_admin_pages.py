@@ -49,6 +49,39 @@ def test_others_cannot_change_parameters_by_hand_made_request(web, username):
         assert "credit_limit" in gated_fields(session)
 
 
+def test_admin_adds_a_customer_group_that_the_editor_then_offers(web):
+    """Parameters › Customer groups: the list with its customers, Add group, a clear refusal;
+    the customer editor's Customer group is a pick list of those groups."""
+    import pages.parameters as page
+    from components.editor import customer_form
+    from data.customers import editor_view
+    from pages._support import read
+    from tests.callbacks.test_customer_editor import walk
+
+    with web.signed_in("admin"):
+        assert "RETAIL" in text_of(page.layout())
+        refused, listed, code, description = page.add_group("RETAIL", "")
+        assert "Customer group RETAIL is set up already" in text_of(refused) and code is page.no_update
+        message, listed, code, description = page.add_group("partner", "Resellers")
+        assert "Customer group PARTNER added." in text_of(message) and (code, description) == ("", "")
+        assert "PARTNER Resellers 0" in text_of(listed)
+    key = find_output_key(web.app, "params-group-message.children")
+    payload = callback_payload(web.app, key, {("params-group-add", "n_clicks"): 1,
+                                              ("params-group-code", "value"): "SNEAKY",
+                                              ("params-group-description", "value"): ""},
+                               {}, "params-group-add.n_clicks")  # fmt: skip
+    response = client_as(web.app, web.world.user_id("clerk")).post("/_dash-update-component", json=payload)
+    assert b"Admin role" in response.data
+    with web.signed_in("clerk"):
+        view = read(editor_view, "C001")
+        form = customer_form(view.values, view.gated, view.locked, view.may_edit, None, view.groups)
+    (picker,) = [node for node in walk(form)
+                 if getattr(node, "id", None) == {"type": "cs-field", "name": "customer_group"}]
+    options = [option["value"] for option in picker.options]
+    assert "PARTNER" in options and "RETAIL" in options and "SNEAKY" not in options
+    assert picker.value == "RETAIL"
+
+
 def test_designer_adds_steps_saves_a_version_and_activates_it(web):
     import pages.workflows as page
 

@@ -71,6 +71,9 @@ CASES: dict[str, Case] = {
         ("params-behavior", "value"): "reject", ("params-disallow", "value"): False,
         ("params-gate", "value"): [False] * len(GATES), ("params-gate", "id"): GATES,
     }, {"params-gate": GATES}, writes=True),  # fmt: skip
+    "params-group-add.n_clicks": Case(("admin",), {
+        ("params-group-add", "n_clicks"): 1, ("params-group-code", "value"): "SWEEP",
+        ("params-group-description", "value"): "Swept"}, writes=True),  # fmt: skip
     "new-create.n_clicks": Case(("admin",), {
         ("new-create", "n_clicks"): 1, ("new-username", "value"): "mallory",
         ("new-full-name", "value"): "Mallory", ("new-password", "value"): "a long pass phrase 9",

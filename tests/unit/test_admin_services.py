@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from data.customers import save_customer
+from data.customers import find_customer, save_customer
 from data.errors import PermissionDenied, ValidationFailed
 from data.models import AuditEntry
 from data.parameters import parameters_view, update_parameters
@@ -129,3 +129,38 @@ def test_admin_manages_users(world):
         world.act("admin", update_user, world.user_id("admin"), roles=["clerk"], active=True)
     with pytest.raises(ValidationFailed, match="at least"):
         world.act("admin", update_user, user.id, roles=["clerk"], active=True, new_password="x")
+
+
+def test_a_customers_group_is_one_an_administrator_set_up(world):
+    """Customer group is picked from a list: a group nobody set up is refused, naming the
+    field, in the editor and in an import; an administrator adds groups (audited)."""
+    from data.customer_groups import add_customer_group, customer_groups
+    from data.importfile import read_import_file
+    from data.imports import import_customers
+
+    with pytest.raises(ValidationFailed) as refused:
+        world.act("clerk", save_customer, "C001", {"customer_group": "PARTNER"},
+                  expected_version=world.version_of("C001"))
+    assert refused.value.errors["customer_group"].startswith("Customer group PARTNER is not set up")
+    file = read_import_file("c.csv", b"account,name,customer_group,currency,on_hold\nC900,New,PARTNER,EUR,No\n")
+    summary = import_customers(world.db, world.user_id("clerk"), file)
+    assert [r.outcome for r in summary.results] == ["failed"]
+    assert "Customer group PARTNER is not set up" in summary.results[0].message
+
+    with pytest.raises(PermissionDenied):
+        world.act("clerk", add_customer_group, "PARTNER")
+    for code, problem in (("", "is required"), ("RETAIL", "is set up already"), ("A" * 11, "at most")):
+        with pytest.raises(ValidationFailed) as bad:
+            world.act("admin", add_customer_group, code)
+        assert problem in bad.value.errors["code"]
+    assert world.act("admin", add_customer_group, " partner ", "Resellers  and partners") == "PARTNER"
+    groups = {row.code: (row.description, row.customers) for row in world.act("admin", customer_groups)}
+    assert groups["PARTNER"] == ("Resellers and partners", 0) and groups["RETAIL"][1] >= 1
+    assert world.query(lambda s: s.scalars(select(AuditEntry.new_value).where(
+        AuditEntry.entity == "customer_group", AuditEntry.field == "PARTNER")).all()) == ["Resellers and partners"]
+
+    world.act("clerk", save_customer, "C001", {"customer_group": "partner"},  # read as PARTNER
+              expected_version=world.version_of("C001"))
+    assert world.query(lambda s: find_customer(s, "C001").customer_group) == "PARTNER"
+    summary = import_customers(world.db, world.user_id("clerk"), file)
+    assert [r.outcome for r in summary.results] == ["created"]

@@ -45,7 +45,7 @@ def counts(url: str) -> dict[str, int]:
 
 
 def test_data_survives_a_downgrade_and_the_upgrade_back(empty_url):
-    from data.models import ChangeRequest
+    from data.models import ChangeRequest, Customer, CustomerGroup
     from data.seed import seed_demo
 
     upgrade_database(empty_url)
@@ -73,6 +73,9 @@ def test_data_survives_a_downgrade_and_the_upgrade_back(empty_url):
         assert dict(session.execute(
             select(ChangeRequest.id, ChangeRequest.first_submitted_at)).all()) == first_submitted
         assert verify_audit(session).ok
+        # the customer groups list came back from the groups customers are in
+        in_use = set(session.scalars(select(Customer.customer_group)))
+        assert set(session.scalars(select(CustomerGroup.code))) == in_use
     database.dispose()
 
 
