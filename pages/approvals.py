@@ -36,6 +36,10 @@ from pages._support import (
 dash.register_page(__name__, path="/approvals", title=page_title(N_("Approvals")), order=2)
 
 
+ANY = "*"
+"""The filters' first choice: any field, any customer group."""
+
+
 def columns() -> list[dict]:
     return [
         {"field": "request_id", "headerName": "#", "width": 80, **row_link("/requests/")},
@@ -85,17 +89,18 @@ def layout(**_query):
                     dbc.Col(
                         dbc.Select(
                             id="inbox-field",
-                            options=gateable_field_options(),
-                            placeholder=_("Any field"),
+                            options=[{"label": _("Any field"), "value": ANY}]
+                            + gateable_field_options(),
+                            value=ANY,
                         ),
                         md=3,
                     ),
                     dbc.Col(
                         dbc.Select(
                             id="inbox-group",
-                            options=[{"label": _("Any customer group"), "value": ""}]
+                            options=[{"label": _("Any customer group"), "value": ANY}]
                             + [{"label": row.code, "value": row.code} for row in groups or []],
-                            value="",
+                            value=ANY,
                         ),
                         md=2,
                     ),
@@ -178,8 +183,8 @@ def inbox_rows(tab, field, group, overdue, search):
         lambda: read(
             inbox,
             tab or "waiting",
-            field=field or None,
-            customer_group=group or None,
+            field=None if field in (None, "", ANY) else field,
+            customer_group=None if group in (None, "", ANY) else group,
             overdue_only=bool(overdue),
             search=search,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from data import requests as svc
 from data.customers import save_customer
 from data.models import ChangeRequest
-from tests.callbacks.test_customer_editor import text_of
+from tests.callbacks.test_customer_editor import text_of, walk
 
 
 def submit(world, account, clerk="clerk"):
@@ -22,6 +22,24 @@ def test_rows_and_counts_for_the_signed_in_approver(web):
         rows, labels, alert = page.inbox_rows("waiting", None, None, False, None)
     assert [row["request_id"] for row in rows] == [first] and alert is None
     assert labels[0] == "Waiting for me (1)" and labels[3] == "Decided by me (0)"
+
+
+def test_the_inbox_filters_go_back_to_any_field_and_any_group(web):
+    """Each filter's first choice is "Any ...", so a chosen field or group can be undone."""
+    import pages.approvals as page
+
+    web.world.customer("C002", customer_group="WHOLESALE")
+    first, second = submit(web.world, "C001"), submit(web.world, "C002")
+    with web.signed_in("approver"):
+        firsts = {node.id: node.options[0]["label"] for node in walk(page.layout())
+                  if getattr(node, "id", None) in ("inbox-field", "inbox-group")}
+        assert firsts == {"inbox-field": "Any field", "inbox-group": "Any customer group"}
+        found = {}
+        for field, group in ((page.ANY, page.ANY), ("credit_limit", "WHOLESALE"), ("city", page.ANY),
+                             (page.ANY, "RETAIL")):  # fmt: skip
+            rows, _labels, _note = page.inbox_rows("waiting", field, group, False, None)
+            found[(field, group)] = sorted(row["request_id"] for row in rows)
+    assert list(found.values()) == [sorted([first, second]), [second], [], [first]]
 
 
 def test_a_long_inbox_says_it_shows_the_longest_waiting(web, monkeypatch):
