@@ -11,7 +11,6 @@ import secrets
 from pathlib import Path
 from urllib.parse import quote
 
-import dash._callback
 from dash import Dash, Input, Output, State, hooks, no_update
 from dash.background_callback.managers import BaseBackgroundCallbackManager
 from dash.exceptions import DashException
@@ -130,10 +129,7 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
             seed_demo(database)
         database.run(recover_abandoned_batches)  # imports cut off when the app last stopped
 
-    # Dash re-runs the page modules for every app it builds; start from a clean slate so
-    # that callbacks registered by an earlier app in this process are not added twice.
-    dash._callback.GLOBAL_CALLBACK_LIST.clear()
-    dash._callback.GLOBAL_CALLBACK_MAP.clear()
+    # background callbacks registered by an earlier app in this process are not this one's
     BaseBackgroundCallbackManager.functions.clear()
     BaseBackgroundCallbackManager.managers.clear()
     app = Dash(
@@ -162,6 +158,12 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
     app.layout = shell
     _register_shell_callbacks(app)
     _set_security_headers(app)
+    # Dash runs its page modules for every app it builds, and takes the callbacks they
+    # register when it sets itself up, before its first request: set it up now (through
+    # Flask's request hooks), so each app holds its own callbacks and the next app built in
+    # this process (tests build many) starts from none
+    with server.test_request_context("/"):
+        server.preprocess_request()
     return app
 
 
@@ -174,8 +176,7 @@ def _set_security_headers(app: Dash) -> None:
     policy: list[str] = []
 
     def content_security_policy() -> str:
-        if not policy:
-            app._setup_server()
+        if not policy:  # the app is set up: every clientside callback is known
             policy.append(
                 "; ".join(
                     [

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import NullPool
 
+from data import rollups
 from data.config import normalise_database_url
 from data.errors import Conflict
 from data.i18n import N_, _
@@ -88,11 +89,10 @@ class Database:
     """One database: its engine and the units of work run against it."""
 
     def __init__(self, url: str, **engine_options: Any):
-        import data.rollups  # noqa: F401  (sessions count the dashboards' facts as they flush)
-
         self.url = normalise_database_url(url)
         self.engine = make_engine(self.url, **engine_options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        rollups.count_activity(self.sessions)  # the dashboards' facts, counted as they flush
         self._pid = os.getpid()
 
     def after_fork(self) -> None:

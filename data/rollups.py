@@ -44,7 +44,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from data.i18n import N_
 from data.models import (
@@ -281,9 +281,13 @@ def _forget_pending(session: Session, *_args: Any) -> None:
     session.info.pop("rollups", None)
 
 
-event.listen(Session, "after_flush", _collect)
-event.listen(Session, "before_commit", _write_pending)
-event.listen(Session, "after_rollback", _forget_pending)
+def count_activity(sessions: sessionmaker) -> None:
+    """Sessions from ``sessions`` count the dashboards' facts as they flush and write them
+    with their commit (forgotten on a rollback). Database attaches this to its own
+    sessions; nothing else in the process is touched."""
+    event.listen(sessions, "after_flush", _collect)
+    event.listen(sessions, "before_commit", _write_pending)
+    event.listen(sessions, "after_rollback", _forget_pending)
 
 
 # ---------------------------------------------------------------- rebuilding

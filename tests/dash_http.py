@@ -57,7 +57,6 @@ def callback_payload(app, output_key: str, values: dict, matches: dict[str, list
 
 
 def find_output_key(app, fragment: str) -> str:
-    app._setup_server()
     [key] = [k for k in app.callback_map if fragment in k]
     return key
 

@@ -126,6 +126,10 @@ CASES: dict[str, Case] = {
 }
 
 REVIEWED = {
+    "_pages_location.pathname": "Dash's page router: draws the page the address names, and "
+                                "each page's layout checks its role "
+                                "(test_admin.py: test_non_admins_see_no_admin_pages)",
+    "_pages_store.data": "Dash's page router: sets the page title in the browser; reads no data",
     "cs-url.pathname": "the time-zone store (in the browser) and the navigation bar, "
                        "which shows only the signed-in user's own counts",
     "wf-new.n_clicks": "the workflow designer: covered by tests/callbacks/test_admin_pages.py",
@@ -155,7 +159,6 @@ REVIEWED = {
 
 
 def first_inputs(app) -> dict[str, str]:
-    app._setup_server()
     found = {}
     for key, entry in app.callback_map.items():
         first = entry["inputs"][0]
@@ -180,7 +183,6 @@ second cs-tz.data callback keeps the signed-in user's own time zone, test_locale
 def test_every_callback_is_swept_or_reviewed(web):
     from collections import Counter
 
-    web.app._setup_server()
     starts = Counter(
         f"{entry['inputs'][0]['id']}.{entry['inputs'][0]['property']}"
         for entry in web.app.callback_map.values()

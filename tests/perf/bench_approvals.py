@@ -151,7 +151,6 @@ class Payloads:
         folder = tempfile.mkdtemp()
         self.app = create_app(Settings(database_url=f"sqlite:///{folder}/map.db", secret_key="x",
                                        demo=False, host="", port=0))  # fmt: skip
-        self.app._setup_server()  # once, before client threads read the callback map
         self.app.server.test_client().get("/login")  # the pages router registers on a request
         self.fields = FIELD_NAMES
 
