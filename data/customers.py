@@ -15,8 +15,8 @@ from data.errors import Conflict, NotFound, ValidationFailed
 from data.fields import EDITABLE_FIELDS, FIELDS, FIELDS_BY_NAME, FieldError, field_spec
 from data.i18n import _
 from data.labels import REQUEST_STATE_LABELS
+from data.lifecycle import OPEN_STATES
 from data.models import (
-    OPEN_STATES,
     AuditEntry,
     ChangeRequest,
     Customer,

@@ -34,7 +34,8 @@ from data.errors import DomainError, ValidationFailed
 from data.fields import CONTROL_CHARACTERS, FIELDS_BY_NAME, FieldError, field_label, field_spec
 from data.i18n import N_, _, current_language
 from data.importfile import FileRow, ImportFile
-from data.models import OPEN_STATES, ChangeRequest, Customer, ImportBatch, ImportRow, User
+from data.lifecycle import OPEN_STATES
+from data.models import ChangeRequest, Customer, ImportBatch, ImportRow, User
 from data.parameters import gated_fields, get_parameters
 from data.requests import current_value_text
 from data.users import require_role

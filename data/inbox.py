@@ -17,8 +17,8 @@ from data.db import Database
 from data.errors import DomainError, NotFound
 from data.fields import FIELDS_BY_NAME, field_spec
 from data.i18n import N_, Labels, _, current_language
+from data.lifecycle import ASSIGNMENT_DECIDED, OPEN_STATES
 from data.models import (
-    OPEN_STATES,
     Assignment,
     AuditEntry,
     ChangeRequest,
@@ -48,7 +48,6 @@ TAB_LABELS = Labels(
         "decided": N_("Decided by me"),
     }
 )
-DECIDED_STATES = ("approved", "rejected", "change_requested")
 INBOX_LIMIT = 500
 
 
@@ -90,7 +89,7 @@ def _tab_condition(tab: str, actor: User, now: datetime):
     if tab == "overdue":
         return and_(open_for_me, RequestStep.due_at < now)
     if tab == "decided":
-        return and_(Assignment.user_id == actor.id, Assignment.state.in_(DECIDED_STATES))
+        return and_(Assignment.user_id == actor.id, Assignment.state.in_(ASSIGNMENT_DECIDED))
     raise NotFound(_("There is no inbox tab {tab}.").format(tab=repr(tab)))
 
 

@@ -5,6 +5,7 @@ proposte" for an Italian user), so take it from the module where it is shown, ne
 ``from data.labels import`` a text; the label maps translate on every lookup.
 """
 
+from data import lifecycle
 from data.i18n import N_, Labels, gettext
 
 _TEXTS = {
@@ -44,16 +45,8 @@ def __getattr__(name: str) -> str:
         raise AttributeError(name) from None
 
 
-REQUEST_STATE_LABELS = Labels(
-    {
-        "draft": N_("Not submitted"),
-        "pending": N_("Changes pending approval"),
-        "change_requested": N_("Change requested"),
-        "approved": N_("Approved"),
-        "rejected": N_("Rejected"),
-        "discarded": N_("Discarded"),
-    }
-)
+REQUEST_STATE_LABELS = lifecycle.REQUEST_STATE_LABELS
+"""The request states' labels (data.lifecycle holds them with the states)."""
 
 DATA_ENTITY_BEHAVIOR_LABELS = Labels(
     {

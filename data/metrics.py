@@ -36,10 +36,15 @@ from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME
 from data.i18n import N_, Labels, _, current_language
 from data.labels import REQUEST_STATE_LABELS
+from data.lifecycle import (
+    CLOSED_STATES,
+    DECIDED_STATES,
+    OPEN_STATES,
+    STEP_DECIDED,
+    SUBMITTED_OPEN,
+)
 from data.localtime import LocalDays
 from data.models import (
-    CLOSED_STATES,
-    OPEN_STATES,
     Assignment,
     ChangeRequest,
     Customer,
@@ -49,7 +54,7 @@ from data.models import (
     User,
     WorkflowStep,
 )
-from data.rollups import CYCLE_BUCKETS, STEP_DECIDED
+from data.rollups import CYCLE_BUCKETS
 from data.users import require_role
 
 DAY = timedelta(days=1)
@@ -62,8 +67,6 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 """(label, from days, up to days): the label (English) names the bucket in queries and
 addresses, and is translated where it is shown."""
 GROUPINGS = ("day", "week", "month")
-OPEN_SUBMITTED = ("pending", "change_requested")
-DECIDED = ("approved", "rejected")
 MAX_RANGE_DAYS = 3 * 366
 
 
@@ -221,7 +224,7 @@ def pending_overview(
     by_state = dict(
         session.execute(
             select(ChangeRequest.state, func.count(ChangeRequest.id))
-            .where(ChangeRequest.state.in_(OPEN_SUBMITTED))
+            .where(ChangeRequest.state.in_(SUBMITTED_OPEN))
             .group_by(ChangeRequest.state)
         ).all()
     )
@@ -491,7 +494,7 @@ def request_list(
     now = now or utcnow()
     conditions: list[ColumnElement] = []
     if filters.state == "open":
-        conditions.append(ChangeRequest.state.in_(OPEN_SUBMITTED))
+        conditions.append(ChangeRequest.state.in_(SUBMITTED_OPEN))
     elif filters.state:
         conditions.append(ChangeRequest.state == filters.state)
     step_conditions = [RequestStep.request_id == ChangeRequest.id, RequestStep.state == "active"]
@@ -769,7 +772,7 @@ class _Live:
         ).where(self.in_range(first), *self.chosen)
         decided = select(
             self.period(ChangeRequest.decided_at).label("period"), ChangeRequest.state.label("kind")
-        ).where(ChangeRequest.state.in_(DECIDED), self.in_range(ChangeRequest.decided_at),
+        ).where(ChangeRequest.state.in_(DECIDED_STATES), self.in_range(ChangeRequest.decided_at),
                 *self.chosen)  # fmt: skip
         both = union_all(submitted, decided).subquery()
         counts: dict[str, dict[str, int]] = {}
@@ -790,7 +793,7 @@ class _Live:
         decided_rows = (
             select(self.period(ChangeRequest.decided_at).label("period"), hours.label("hours"))
             .where(
-                ChangeRequest.state.in_(DECIDED),
+                ChangeRequest.state.in_(DECIDED_STATES),
                 self.in_range(ChangeRequest.decided_at),
                 first.is_not(None),
                 *self.chosen,
@@ -842,7 +845,7 @@ class _Live:
             select(ProposedChange.field, func.count(),
                    func.sum(case((ChangeRequest.state == "rejected", 1), else_=0)))
             .join(ChangeRequest, ChangeRequest.id == ProposedChange.request_id)
-            .where(ChangeRequest.state.in_(DECIDED), self.in_range(ChangeRequest.decided_at),
+            .where(ChangeRequest.state.in_(DECIDED_STATES), self.in_range(ChangeRequest.decided_at),
                    *self.chosen, *field_only)
             .group_by(ProposedChange.field)
         ):  # fmt: skip
@@ -1001,7 +1004,7 @@ def _throughput_from_rollups(
         for (metric, name, bucket), n in tally.items():
             if metric == rollups.SUBMITTED:
                 row[0] += n
-            elif metric == rollups.CLOSED_REQUEST and name in DECIDED:
+            elif metric == rollups.CLOSED_REQUEST and name in DECIDED_STATES:
                 row[1 if name == "approved" else 2] += n
                 bands[bucket] += n
             elif metric == rollups.CYCLE:

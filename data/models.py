@@ -25,14 +25,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from data.clock import utcnow
+from data.lifecycle import OPEN_STATES
 
 ROLES = ("clerk", "approver", "manager", "analyst", "admin")
-OPEN_STATES = ("draft", "pending", "change_requested")
-CLOSED_STATES = ("approved", "rejected", "discarded")
 POLICIES = ("single", "majority", "percentage", "all")
 BEHAVIORS = ("allow", "reject", "propose")
 
-OPEN_STATES_SQL = "state IN ('draft', 'pending', 'change_requested')"
+OPEN_STATES_SQL = "state IN (" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ")"
 
 
 class UTCDateTime(TypeDecorator):

@@ -12,9 +12,9 @@ from data.errors import ValidationFailed
 from data.fields import FIELDS_BY_NAME, GATEABLE_FIELDS
 from data.i18n import N_, Labels, _
 from data.labels import DATA_ENTITY_BEHAVIOR_LABELS
+from data.lifecycle import OPEN_STATES
 from data.models import (
     BEHAVIORS,
-    OPEN_STATES,
     AuditEntry,
     ChangeRequest,
     FieldSetting,

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from data import lifecycle
 from data.access import may_decide
 from data.audit import record_customer_change
 from data.errors import (
@@ -31,9 +32,18 @@ from data.errors import (
 )
 from data.fields import field_label, field_spec
 from data.i18n import N_, _
-from data.labels import REQUEST_STATE_LABELS
-from data.models import (
+from data.lifecycle import (
+    ASSIGNMENT_VOTES,
+    COUNTED_ASSIGNMENT_STATES,
     OPEN_STATES,
+    STEP_RUNNING,
+    UNDECIDED_ASSIGNMENT_STATES,
+    AssignmentState,
+    RequestState,
+    StepState,
+    Who,
+)
+from data.models import (
     Assignment,
     ChangeRequest,
     Customer,
@@ -55,11 +65,6 @@ from data.workflows import (
     evaluate_condition,
     resolve_assignees,
 )
-
-UNDECIDED_ASSIGNMENT_STATES = ("open", "released")
-"""An assignment still to be decided; a released one (its holder may no longer decide)
-waits for a manager's Reassign and counts as undecided, so letting go never decides."""
-COUNTED_ASSIGNMENT_STATES = (*UNDECIDED_ASSIGNMENT_STATES, "approved", "rejected")
 
 CHANGED_SINCE_SEEN = N_(
     "This request changed since you opened it: its proposed changes were resubmitted. "
@@ -117,7 +122,8 @@ def stale_proposals(request: ChangeRequest) -> list[StaleProposal]:
 
 def current_step(request: ChangeRequest) -> RequestStep | None:
     return next(
-        (step for step in request.steps if step.round == request.round and step.state == "active"),
+        (step for step in request.steps
+         if step.round == request.round and step.state == StepState.ACTIVE),
         None,
     )
 
@@ -138,10 +144,6 @@ def excluded_deciders(parameters: Parameters, author_ids: frozenset[int]) -> fro
 
 def _excluded(session: Session, request: ChangeRequest) -> frozenset[int]:
     return excluded_deciders(get_parameters(session), request.author_ids)
-
-
-def _label(state: str) -> str:
-    return REQUEST_STATE_LABELS.get(state, state)
 
 
 def _touch(request: ChangeRequest) -> None:
@@ -172,24 +174,37 @@ def _event(
 
 
 def allowed_actions(session: Session, request: ChangeRequest | None, actor: User) -> set[str]:
-    """What ``actor`` may do with ``request`` now: the same rules the actions enforce."""
+    """What ``actor`` may do with ``request`` now, read from the lifecycle's transition
+    table (the same table the actions' guards read)."""
     if request is None or not actor.is_active:
         return set()
     actions: set[str] = set()
-    is_submitter = request.submitted_by_id == actor.id
-    if actor.has_role("clerk"):
-        if request.state == "draft" or (request.state == "change_requested" and is_submitter):
-            actions |= {"edit_proposals", "discard"}
-        if request.state == "draft" and request.changes:
-            actions.add("submit")
-        if request.state == "change_requested" and is_submitter:
-            actions.add("resubmit")
-    if request.state == "pending" and is_submitter:
-        actions.add("recall")
-    step = current_step(request) if request.state == "pending" else None
-    if step and _decision_problem(session, request, step, actor) is None:
-        actions.add("decide")
+    is_clerk, is_submitter = actor.has_role("clerk"), request.submitted_by_id == actor.id
+    for transition in lifecycle.transitions_from(request.state):
+        if transition.who is Who.ASSIGNEE:
+            step = current_step(request)
+            if step and _decision_problem(session, request, step, actor) is None:
+                actions.add("decide")
+        elif lifecycle.qualifies(transition.who, is_clerk=is_clerk, is_submitter=is_submitter):
+            actions |= OFFERED.get(transition.action, set())
+    if not request.changes:
+        actions.discard("submit")  # nothing to submit yet
     return actions
+
+
+OFFERED = {
+    "edit": {"edit_proposals", "discard"},
+    "submit": {"submit"},
+    "resubmit": {"resubmit"},
+    "recall": {"recall"},
+}
+"""The table's actions as the screens and the API name what they offer."""
+
+
+def _refuse_unless_allowed(action: str, request: ChangeRequest) -> None:
+    problem = lifecycle.refusal(action, request.state)
+    if problem is not None:
+        raise InvalidTransition(problem)
 
 
 def waiting_counts(session: Session, actor: User) -> dict[str, int]:
@@ -199,13 +214,14 @@ def waiting_counts(session: Session, actor: User) -> dict[str, int]:
         .join(Assignment, Assignment.request_step_id == RequestStep.id)
         .where(
             Assignment.user_id == actor.id,
-            Assignment.state == "open",
-            RequestStep.state == "active",
+            Assignment.state == AssignmentState.OPEN,
+            RequestStep.state == StepState.ACTIVE,
         )
     )
     sent_back = session.scalar(
         select(func.count(ChangeRequest.id)).where(
-            ChangeRequest.state == "change_requested", ChangeRequest.submitted_by_id == actor.id
+            ChangeRequest.state == RequestState.CHANGE_REQUESTED,
+            ChangeRequest.submitted_by_id == actor.id,
         )
     )
     return {"to_decide": to_decide or 0, "sent_back": sent_back or 0}
@@ -218,7 +234,7 @@ def ensure_draft(session: Session, customer: Customer, actor: User) -> ChangeReq
     """The customer's open request that may take proposals now, created if needed."""
     request = open_request_for(session, customer.id)
     if request is None:
-        request = ChangeRequest(customer=customer, state="draft", created_by_id=actor.id)
+        request = ChangeRequest(customer=customer, state=RequestState.DRAFT, created_by_id=actor.id)
         request.add_author(actor.id)
         session.add(request)
         session.flush()
@@ -228,21 +244,18 @@ def ensure_draft(session: Session, customer: Customer, actor: User) -> ChangeReq
 
 
 def check_proposals_editable(request: ChangeRequest, actor: User) -> None:
-    if request.state == "pending":
+    if request.state == RequestState.PENDING:
         raise InvalidTransition(
             _(
                 "These changes are pending approval: recall the request before changing its "
                 "proposals."
             )
         )
-    if request.state == "change_requested" and request.submitted_by_id != actor.id:
+    if request.state == RequestState.CHANGE_REQUESTED and request.submitted_by_id != actor.id:
         raise PermissionDenied(
             _("This request was sent back to its submitter; only they can change its proposals.")
         )
-    if request.state not in ("draft", "change_requested"):
-        raise InvalidTransition(
-            _("This request is {state}; it cannot change.").format(state=_label(request.state))
-        )
+    _refuse_unless_allowed("edit", request)
 
 
 def propose(
@@ -280,7 +293,7 @@ def close_if_empty(session: Session, request: ChangeRequest, actor: User) -> Non
     if request.round == 0:
         session.delete(request)
     else:
-        request.state = "discarded"
+        request.state = RequestState.DISCARDED
         request.decided_at = utcnow()
         _event(session, request, actor, "discarded")
     session.flush()
@@ -324,12 +337,7 @@ def submit(session: Session, actor: User, request_id: int) -> ChangeRequest:
     """Workflow › Submit: send a draft to the active workflow."""
     require_role(actor, "clerk")
     request = get_request(session, request_id, lock=True)
-    if request.state != "draft":
-        raise InvalidTransition(
-            _("Only a request that is Not submitted can be submitted; this one is {state}.").format(
-                state=_label(request.state)
-            )
-        )
+    _refuse_unless_allowed("submit", request)
     if not request.changes:
         raise ValidationFailed({"changes": _("there are no proposed changes to submit")})
     version = active_version(session)
@@ -351,12 +359,7 @@ def resubmit(session: Session, actor: User, request_id: int) -> ChangeRequest:
     """Resubmit a request sent back with Request change; it keeps its workflow version."""
     require_role(actor, "clerk")
     request = get_request(session, request_id, lock=True)
-    if request.state != "change_requested":
-        raise InvalidTransition(
-            _(
-                "Only a request with Change requested can be resubmitted; this one is {state}."
-            ).format(state=_label(request.state))
-        )
+    _refuse_unless_allowed("resubmit", request)
     if request.submitted_by_id != actor.id:
         raise PermissionDenied(_("Only the submitter can resubmit this request."))
     if not request.changes:
@@ -391,7 +394,7 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
             running.append(workflow_step)
 
     request.round += 1
-    request.state = "pending"
+    request.state = RequestState.PENDING
     request.last_comment = None
     _touch(request)
     _event(
@@ -410,7 +413,7 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
             name=workflow_step.name,
             policy=workflow_step.policy,
             percentage=workflow_step.percentage,
-            state="waiting" if runs else "skipped",
+            state=StepState.WAITING if runs else StepState.SKIPPED,
             submitted_at=request.submitted_at,
         )
         request.steps.append(step)
@@ -418,7 +421,7 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
     # that one started, then those skipped after it
     first = min((w.position for w in running), default=None)
     skipped = [step for step in request.steps if step.round == request.round
-               and step.state == "skipped"]  # fmt: skip
+               and step.state == StepState.SKIPPED]  # fmt: skip
     for step in skipped:
         if first is None or step.position < first:
             _event(session, request, None, "step_skipped", step=step)
@@ -435,7 +438,7 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
 
 def _activate(session: Session, request: ChangeRequest, step: RequestStep) -> None:
     now = utcnow()
-    step.state = "active"
+    step.state = StepState.ACTIVE
     step.started_at = now
     limit = step.workflow_step.time_limit_hours
     step.due_at = now + timedelta(hours=limit) if limit else None
@@ -464,7 +467,8 @@ def _notify_assigned(session: Session, request: ChangeRequest, step: RequestStep
 
 def _advance(session: Session, request: ChangeRequest, actor: User) -> None:
     """Start the next waiting step of this round, or apply when none is left."""
-    waiting = [s for s in request.steps if s.round == request.round and s.state == "waiting"]
+    waiting = [s for s in request.steps
+               if s.round == request.round and s.state == StepState.WAITING]  # fmt: skip
     if waiting:
         _activate(session, request, min(waiting, key=lambda s: s.position))
         session.flush()
@@ -489,7 +493,7 @@ def _apply(session: Session, request: ChangeRequest, actor: User) -> None:
             actor,
             request_id=request.id,
         )
-    request.state = "approved"
+    request.state = RequestState.APPROVED
     request.decided_at = utcnow()
     _event(
         session, request, None, "applied", details={"fields": [c.field for c in request.changes]}
@@ -510,16 +514,11 @@ def recall(session: Session, actor: User, request_id: int) -> ChangeRequest:
     """The submitter takes a pending request back to Not submitted."""
     require_active(actor)
     request = get_request(session, request_id, lock=True)
-    if request.state != "pending":
-        raise InvalidTransition(
-            _("Only a pending request can be recalled; this one is {state}.").format(
-                state=_label(request.state)
-            )
-        )
+    _refuse_unless_allowed("recall", request)
     if request.submitted_by_id != actor.id:
         raise PermissionDenied(_("Only the submitter can recall this request."))
-    _close_round(request, "cancelled")
-    request.state = "draft"
+    _close_round(request, StepState.CANCELLED)
+    request.state = RequestState.DRAFT
     _touch(request)
     _event(session, request, actor, "recalled")
     session.flush()
@@ -529,12 +528,12 @@ def recall(session: Session, actor: User, request_id: int) -> ChangeRequest:
 def _close_round(request: ChangeRequest, step_state: str) -> None:
     now = utcnow()
     for step in request.steps:
-        if step.round == request.round and step.state in ("active", "waiting"):
-            step.state = step_state if step.state == "active" else "cancelled"
+        if step.round == request.round and step.state in STEP_RUNNING:
+            step.state = step_state if step.state == StepState.ACTIVE else StepState.CANCELLED
             step.completed_at = now
             for assignment in step.assignments:
-                if assignment.state == "open":
-                    assignment.state = "cancelled"
+                if assignment.state == AssignmentState.OPEN:
+                    assignment.state = AssignmentState.CANCELLED
 
 
 # ---------------------------------------------------------------- decisions
@@ -563,9 +562,9 @@ def _decision_problem(
             _("You proposed or submitted changes in this request, so you cannot decide it.")
         )
     mine = [a for a in step.assignments if a.user_id == actor.id]
-    if any(a.state in ("approved", "rejected") for a in mine):
+    if any(a.state in ASSIGNMENT_VOTES for a in mine):
         return InvalidTransition(_("You have already decided this step."))
-    open_assignment = next((a for a in mine if a.state == "open"), None)
+    open_assignment = next((a for a in mine if a.state == AssignmentState.OPEN), None)
     if open_assignment is None:
         return PermissionDenied(_(NOT_WAITING_FOR_YOU))
     if not may_decide(actor, open_assignment.via_role):
@@ -578,12 +577,7 @@ def _my_open_assignment(
 ) -> tuple[RequestStep, Assignment]:
     """The step and assignment ``actor`` decides now; every rule of deciding checked here."""
     require_active(actor)
-    if request.state != "pending":
-        raise InvalidTransition(
-            _("This request is {state}; it can no longer be decided.").format(
-                state=_label(request.state)
-            )
-        )
+    _refuse_unless_allowed("decide", request)
     if seen_round is not None and seen_round != request.round:
         raise RequestChanged(_(CHANGED_SINCE_SEEN))
     step = current_step(request)
@@ -594,7 +588,8 @@ def _my_open_assignment(
     )
     if problem is not None:
         raise problem
-    assignment = next(a for a in step.assignments if a.user_id == actor.id and a.state == "open")
+    assignment = next(a for a in step.assignments
+                      if a.user_id == actor.id and a.state == AssignmentState.OPEN)  # fmt: skip
     return step, assignment
 
 
@@ -623,7 +618,7 @@ def approve(
     stale = stale_proposals(request)
     if stale and not confirm_stale:
         raise _stale_error(stale)
-    _decide(assignment, "approved", comment)
+    _decide(assignment, AssignmentState.APPROVED, comment)
     _touch(request)
     _event(
         session,
@@ -636,10 +631,10 @@ def approve(
     )
     outcome = step_outcome(step)
     if outcome == "approved":
-        _finish_step(step, "approved")
+        _finish_step(step, StepState.APPROVED)
         _advance(session, request, actor)
     elif outcome == "rejected":
-        _finish_step(step, "rejected")
+        _finish_step(step, StepState.REJECTED)
         _close_rejected(session, request)
     session.flush()
     return request
@@ -651,11 +646,11 @@ def reject(
     comment = _require_comment(comment, N_("reject"))
     request = get_request(session, request_id, lock=True)
     step, assignment = _my_open_assignment(session, request, actor, seen_round)
-    _decide(assignment, "rejected", comment)
+    _decide(assignment, AssignmentState.REJECTED, comment)
     _touch(request)
     _event(session, request, actor, "rejected", step=step, comment=comment)
     if step_outcome(step) == "rejected":
-        _finish_step(step, "rejected")
+        _finish_step(step, StepState.REJECTED)
         request.last_comment = comment
         _close_rejected(session, request)
     session.flush()
@@ -669,9 +664,9 @@ def request_change(
     comment = _require_comment(comment, N_("request a change"))
     request = get_request(session, request_id, lock=True)
     step, assignment = _my_open_assignment(session, request, actor, seen_round)
-    _decide(assignment, "change_requested", comment)
-    _close_round(request, "change_requested")
-    request.state = "change_requested"
+    _decide(assignment, AssignmentState.CHANGE_REQUESTED, comment)
+    _close_round(request, StepState.CHANGE_REQUESTED)
+    request.state = RequestState.CHANGE_REQUESTED
     request.last_comment = comment
     _touch(request)
     _event(session, request, actor, "change_requested", step=step, comment=comment,
@@ -697,7 +692,7 @@ def delegate(
     request = get_request(session, request_id, lock=True)
     step, assignment = _my_open_assignment(session, request, actor, None)
     target = _check_new_assignee(session, request, step, to_user_id)
-    assignment.state = "delegated"
+    assignment.state = AssignmentState.DELEGATED
     assignment.decided_at = utcnow()
     assignment.comment = comment
     step.assignments.append(
@@ -729,12 +724,12 @@ def reassign(
     request = get_request(session, assignment.step.request_id, lock=True)
     if (
         assignment.state not in UNDECIDED_ASSIGNMENT_STATES
-        or assignment.step.state != "active"
-        or request.state != "pending"
+        or assignment.step.state != StepState.ACTIVE
+        or request.state != RequestState.PENDING
     ):
         raise InvalidTransition(_("This assignment is no longer open."))
     target = _check_new_assignee(session, request, assignment.step, to_user_id)
-    assignment.state = "reassigned"
+    assignment.state = AssignmentState.REASSIGNED
     assignment.decided_at = utcnow()
     assignment.comment = comment
     assignment.step.assignments.append(
@@ -773,11 +768,11 @@ def _check_new_assignee(
                           "them").format(name=target.full_name)}
         )  # fmt: skip
     theirs = [a for a in step.assignments if a.user_id == target.id]
-    if any(a.state in ("approved", "rejected") for a in theirs):
+    if any(a.state in ASSIGNMENT_VOTES for a in theirs):
         raise ValidationFailed(
             {"to_user": _("{name} has already decided this step").format(name=target.full_name)}
         )
-    if any(a.state == "open" for a in theirs):
+    if any(a.state == AssignmentState.OPEN for a in theirs):
         raise ValidationFailed(
             {
                 "to_user": _("{name} is already asked to decide this step").format(
@@ -797,7 +792,7 @@ def _decide(assignment: Assignment, state: str, comment: str | None) -> None:
 def step_outcome(step: RequestStep) -> str | None:
     """'approved', 'rejected' or None (undecided) under the step's completion policy."""
     escalated = [
-        a for a in step.assignments if a.via == "escalation" and a.state in ("approved", "rejected")
+        a for a in step.assignments if a.via == "escalation" and a.state in ASSIGNMENT_VOTES
     ]
     if escalated:
         return escalated[0].state
@@ -806,7 +801,7 @@ def step_outcome(step: RequestStep) -> str | None:
     for a in step.assignments:
         if a.via == "escalation" or a.state not in COUNTED_ASSIGNMENT_STATES:
             continue
-        if a.state in ("approved", "rejected") or a.user_id not in votes:
+        if a.state in ASSIGNMENT_VOTES or a.user_id not in votes:
             votes[a.user_id] = a.state
     total = len(votes)
     approvals = sum(state == "approved" for state in votes.values())
@@ -839,13 +834,13 @@ def _finish_step(step: RequestStep, state: str) -> None:
     step.state = state
     step.completed_at = utcnow()
     for assignment in step.assignments:
-        if assignment.state == "open":
-            assignment.state = "cancelled"
+        if assignment.state == AssignmentState.OPEN:
+            assignment.state = AssignmentState.CANCELLED
 
 
 def _close_rejected(session: Session, request: ChangeRequest) -> None:
-    _close_round(request, "cancelled")
-    request.state = "rejected"
+    _close_round(request, StepState.CANCELLED)
+    request.state = RequestState.REJECTED
     request.decided_at = utcnow()
     _event(session, request, None, "closed_rejected")
     notify(
@@ -867,7 +862,7 @@ def overdue_steps(session: Session, now: datetime | None = None) -> list[Request
     return list(
         session.scalars(
             select(RequestStep)
-            .where(RequestStep.state == "active", RequestStep.due_at < now)
+            .where(RequestStep.state == StepState.ACTIVE, RequestStep.due_at < now)
             .order_by(RequestStep.due_at)
         )
     )
@@ -883,7 +878,7 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
         targets = escalation_targets(session, step.workflow_step, _excluded(session, request))
         if not targets:
             continue
-        already = {a.user_id for a in step.assignments if a.state == "open"}
+        already = {a.user_id for a in step.assignments if a.state == AssignmentState.OPEN}
         for user_id in already:
             notify(
                 session,
@@ -929,14 +924,14 @@ def release_undecidable_assignments(session: Session, user: User, reason: str) -
         .join(RequestStep, RequestStep.id == Assignment.request_step_id)
         .where(
             Assignment.user_id == user.id,
-            Assignment.state == "open",
-            RequestStep.state == "active",
+            Assignment.state == AssignmentState.OPEN,
+            RequestStep.state == StepState.ACTIVE,
         )
     ):
         if may_decide(user, assignment.via_role):
             continue
         request = get_request(session, assignment.step.request_id, lock=True)
-        assignment.state = "released"
+        assignment.state = AssignmentState.RELEASED
         assignment.decided_at = utcnow()
         _touch(request)
         _event(session, request, None, "released", step=assignment.step,

@@ -47,8 +47,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from data.i18n import N_
+from data.lifecycle import CLOSED_STATES, STEP_DECIDED
 from data.models import (
-    CLOSED_STATES,
     ActivityRollup,
     Assignment,
     ChangeRequest,
@@ -75,7 +75,6 @@ is the band's name, translated where it is shown."""
 CYCLE_BANDS = tuple(high for _label, _low, high in CYCLE_BUCKETS if high is not None)
 DECISIONS = {"approved": 1, "rejected": 2, "change_requested": 3, "delegated": 4}
 DECISION_NAMES = {code: name for name, code in DECISIONS.items()}
-STEP_DECIDED = ("approved", "rejected", "change_requested")
 
 # metric names (short: they are in every row)
 SUBMITTED = "sub"
