@@ -10,7 +10,7 @@ from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, 
 
 from components.grid import open_on_enter, opened_path, row_link
 from data import labels
-from data.customers import COUNT_CAP, list_customers
+from data.customer_grid import COUNT_CAP, list_customers
 from data.fields import field_label
 from data.i18n import N_, _, current_language, ngettext
 from pages._support import attempt, guard, page_title, read

@@ -21,9 +21,11 @@ from components.charts import (
     kpi_placeholders,
     series_chart,
 )
+from data.dashboards.common import AGE_BUCKETS
+from data.dashboards.pending import pending_overview
+from data.dashboards.tables import kpi_texts, pending_tables, table_csv
 from data.fields import FIELDS_BY_NAME
 from data.i18n import N_, _, gettext
-from data.metrics import AGE_BUCKETS, kpi_texts, pending_overview, pending_tables, table_csv
 from pages._support import attempt, guard, page_title, read
 
 dash.register_page(__name__, path="/dashboards/pending", title=page_title(N_("Pending changes")))

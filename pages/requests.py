@@ -9,9 +9,9 @@ from dash import Input, Output, State, callback, dcc, html
 
 from components.request import when
 from components.status import status_badge
+from data.dashboards.request_list import LIST_LIMIT, RequestFilters, request_list
 from data.i18n import N_, _, current_language, ngettext
 from data.localtime import zone_name
-from data.metrics import LIST_LIMIT, RequestFilters, request_list
 from pages._support import attempt, guard, page_title, read
 
 dash.register_page(__name__, path="/requests", title=page_title(N_("Requests")))

@@ -22,18 +22,10 @@ from components.charts import (
     series_chart,
 )
 from data.clock import utcnow
+from data.dashboards.tables import period_keys, table_csv, throughput_kpis, throughput_tables
+from data.dashboards.throughput import EXACT_LIMIT, ThroughputFilters, filter_choices, throughput
 from data.fields import FIELDS
 from data.i18n import N_, Labels, _, current_language, ngettext
-from data.metrics import (
-    EXACT_LIMIT,
-    ThroughputFilters,
-    filter_choices,
-    period_keys,
-    table_csv,
-    throughput,
-    throughput_kpis,
-    throughput_tables,
-)
 from data.rollups import ACCURACY
 from pages._support import attempt, guard, page_title, read
 

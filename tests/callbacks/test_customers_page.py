@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import data.customers
+import data.customer_grid
 from data.generate import generate_customers
 
 
@@ -11,7 +11,7 @@ def test_the_next_block_is_read_after_the_cursor_of_the_last(web, monkeypatch):
 
     generate_customers(web.world.db, 250)
     seen = []
-    real = data.customers.list_customers
+    real = data.customer_grid.list_customers
 
     def spy(*args, **kwargs):
         seen.append(kwargs.get("after"))

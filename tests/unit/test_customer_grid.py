@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from data.customers import list_customers, save_customer
+from data.customer_grid import list_customers
+from data.customers import save_customer
 from data.errors import PermissionDenied, ValidationFailed
 
 
@@ -35,9 +36,9 @@ def test_pages_in_account_order_and_counts(grid):
 
 
 def test_counts_stop_at_the_cap_and_leave_the_end_open(grid, monkeypatch):
-    import data.customers
+    import data.customer_grid
 
-    monkeypatch.setattr(data.customers, "COUNT_CAP", 4)
+    monkeypatch.setattr(data.customer_grid, "COUNT_CAP", 4)
     assert grid(0, 2, count=True).total == 5  # every customer: counted exactly
     assert grid(0, 2, count=True, search="c").total is None  # 5 found: more than the cap
     filtered = {"country": {"filterType": "text", "type": "equals", "filter": "at "}}

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from data.clock import utcnow
+from data.dashboards.pending import pending_overview
+from data.dashboards.throughput import ThroughputFilters, throughput
 from data.generate import generate_customers, generate_history
-from data.metrics import ThroughputFilters, pending_overview, throughput
 from data.models import Assignment, ChangeRequest, Customer, RequestStep, User
 from data.users import add_user
 
@@ -115,8 +116,8 @@ def test_every_page_counts_a_generated_history_alike(db):
     step, sent back, decided), the managers' dashboard, its drill-through lists, the
     Parameters page, the approvers' inbox and navbar counts, and the clerk's My requests
     all agree with each other and with the rows themselves."""
+    from data.dashboards.request_list import RequestFilters, request_list
     from data.inbox import inbox_counts, my_requests
-    from data.metrics import RequestFilters, request_list
     from data.parameters import ensure_defaults, parameters_view
     from data.requests import waiting_counts
 

@@ -24,15 +24,11 @@ import pytest
 from data import requests as workflow
 from data.clock import clock_at
 from data.customers import save_customer
+from data.dashboards.pending import pending_overview
+from data.dashboards.request_list import RequestFilters, request_list
+from data.dashboards.throughput import ThroughputFilters, throughput
 from data.errors import PermissionDenied, ValidationFailed
 from data.inbox import open_assignments
-from data.metrics import (
-    RequestFilters,
-    ThroughputFilters,
-    pending_overview,
-    request_list,
-    throughput,
-)
 from data.workflows import StepSpec
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -9,13 +9,15 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-import data.metrics as metrics
+import data.dashboards.pending as pending
+import data.dashboards.throughput as throughput_module
 from data import requests as workflow
 from data.clock import utcnow
 from data.customers import save_customer
+from data.dashboards.common import DAY
+from data.dashboards.throughput import ThroughputFilters, local_periods
 from data.generate import generate_customers, generate_history
 from data.localtime import LocalDays
-from data.metrics import ThroughputFilters, local_periods
 from data.models import ActivityRollup
 from data.rollups import (
     ACCURACY,
@@ -92,11 +94,11 @@ def test_figures_from_rollups_equal_the_counted_ones(generated, monkeypatch, off
             filters = ThroughputFilters.make(today - timedelta(days=80), today, grouping,
                                              today=today)  # fmt: skip
             local = LocalDays.of(offset)
-            live = metrics._throughput_live(session, filters, local)
-            exact = metrics._throughput_from_rollups(session, filters, local)
+            live = throughput_module._throughput_live(session, filters, local)
+            exact = throughput_module._throughput_from_rollups(session, filters, local)
             assert exact == live, grouping  # few decisions: exact percentiles
-            monkeypatch.setattr(metrics, "EXACT_LIMIT", 0)
-            rolled = metrics._throughput_from_rollups(session, filters, local)
+            monkeypatch.setattr(throughput_module, "EXACT_LIMIT", 0)
+            rolled = throughput_module._throughput_from_rollups(session, filters, local)
             monkeypatch.undo()
             assert rolled.estimated and not live.estimated
             for part in ("volume", "histogram", "per_field", "per_approver", "sla"):
@@ -109,9 +111,9 @@ def test_figures_from_rollups_equal_the_counted_ones(generated, monkeypatch, off
             assert rolled.cycle_overall[0] == live.cycle_overall[0]
             assert close(rolled.cycle_overall[1], live.cycle_overall[1])
         local = LocalDays.of(offset)
-        dates = [local.day_of(utcnow()) - index * metrics.DAY for index in reversed(range(30))]
-        since, until = local.midnight(dates[0]), local.midnight(dates[-1] + metrics.DAY)
-        assert metrics._day_flows(session, dates, local) == metrics._day_flows_live(
+        dates = [local.day_of(utcnow()) - index * DAY for index in reversed(range(30))]
+        since, until = local.midnight(dates[0]), local.midnight(dates[-1] + DAY)
+        assert pending._day_flows(session, dates, local) == pending._day_flows_live(
             session, local, since, until
         )
 
