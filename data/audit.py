@@ -3,11 +3,41 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from data.fields import field_spec
 from data.models import AuditEntry, Customer, User
+
+
+def current_value_text(customer: Customer, field: str) -> str | None:
+    """The customer's value of ``field`` as the canonical text proposals and audits hold."""
+    return field_spec(field).to_text(getattr(customer, field))
+
+
+def apply_values(
+    session: Session,
+    customer: Customer,
+    values: dict[str, Any],
+    actor: User | None,
+    source: str,
+    *,
+    batch_id: int | None = None,
+    request_id: int | None = None,
+) -> list[str]:
+    """Set typed values on the customer now, each with its audit entry; returns the fields.
+
+    The one path by which values reach a customer: the clerk's Save and an import
+    (source direct_edit, import) and an approval (approved_request, with its request)."""
+    for name, value in values.items():
+        old_text = current_value_text(customer, name)
+        setattr(customer, name, value)
+        record_customer_change(session, customer, name, old_text, field_spec(name).to_text(value),
+                               source, actor, request_id=request_id, batch_id=batch_id)  # fmt: skip
+    session.flush()
+    return list(values)
 
 
 def record_customer_change(

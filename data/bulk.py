@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from data import rollups
+from data.audit import current_value_text
 from data.clock import utcnow
 from data.errors import Conflict
 from data.fields import EDITABLE_FIELDS, field_spec
@@ -37,7 +38,7 @@ from data.models import (
 )
 from data.notifications import written_for
 from data.parameters import get_parameters
-from data.requests import ASSIGNED, current_value_text, excluded_deciders
+from data.requests import ASSIGNED, excluded_deciders
 from data.users import require_role
 from data.workflows import ChangeSet, active_version, evaluate_condition, resolve_assignees
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from data.audit import customer_history, record_customer_change
+from data.audit import apply_values, current_value_text, customer_history, record_customer_change
 from data.customer_groups import group_choices, set_up_group
 from data.errors import Conflict, NotFound, ValidationFailed
 from data.fields import EDITABLE_FIELDS, FIELDS, FIELDS_BY_NAME, FieldError, field_spec
@@ -26,7 +26,6 @@ from data.parameters import gated_fields
 from data.requests import (
     allowed_actions,
     close_if_empty,
-    current_value_text,
     ensure_draft,
     open_request_for,
     propose,
@@ -121,32 +120,6 @@ def parse_values(
     if errors:
         raise ValidationFailed(errors)
     return parsed
-
-
-def apply_values(
-    session: Session,
-    customer: Customer,
-    values: dict[str, Any],
-    actor: User,
-    source: str,
-    batch_id: int | None = None,
-) -> list[str]:
-    """Set parsed values on the customer now, each with its audit entry; returns the fields."""
-    for name, value in values.items():
-        old_text = current_value_text(customer, name)
-        setattr(customer, name, value)
-        record_customer_change(
-            session,
-            customer,
-            name,
-            old_text,
-            field_spec(name).to_text(value),
-            source,
-            actor,
-            batch_id=batch_id,
-        )
-    session.flush()
-    return list(values)
 
 
 def parse_new_customer(

@@ -26,9 +26,10 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from data import requests as workflow
+from data.audit import apply_values, current_value_text
 from data.bulk import BatchSubmission, create_customers, update_customers
 from data.clock import utcnow
-from data.customers import apply_values, create_customer, parse_new_customer, parse_values
+from data.customers import create_customer, parse_new_customer, parse_values
 from data.db import Database
 from data.errors import DomainError, ValidationFailed
 from data.fields import CONTROL_CHARACTERS, FIELDS_BY_NAME, FieldError, field_label, field_spec
@@ -37,7 +38,6 @@ from data.importfile import FileRow, ImportFile
 from data.lifecycle import OPEN_STATES
 from data.models import ChangeRequest, Customer, ImportBatch, ImportRow, User
 from data.parameters import gated_fields, get_parameters
-from data.requests import current_value_text
 from data.users import require_role
 from data.workflows import ChangeSet
 
@@ -265,7 +265,7 @@ def apply_plan(
         return result
     plan.customer = session.get(Customer, plan.customer.id)
     if plan.direct:
-        apply_values(session, plan.customer, plan.direct, actor, "import_batch", batch_id)
+        apply_values(session, plan.customer, plan.direct, actor, "import_batch", batch_id=batch_id)
     if plan.needs_approval:
         request = workflow.ensure_draft(session, plan.customer, actor)
         for name, value in plan.needs_approval.items():

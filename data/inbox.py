@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from data.access import AREAS
-from data.audit import customer_history
+from data.audit import current_value_text, customer_history
 from data.clock import utcnow
 from data.db import Database
 from data.errors import DomainError, NotFound
@@ -35,7 +35,6 @@ from data.requests import (
     allowed_actions,
     approve,
     current_step,
-    current_value_text,
 )
 from data.users import delegate_candidates, require_active, require_role
 

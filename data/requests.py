@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from data import lifecycle
 from data.access import may_decide
-from data.audit import record_customer_change
+from data.audit import apply_values, current_value_text
 from data.errors import (
     Conflict,
     DomainError,
@@ -104,10 +104,6 @@ def open_request_for(session: Session, customer_id: int) -> ChangeRequest | None
             ChangeRequest.customer_id == customer_id, ChangeRequest.state.in_(OPEN_STATES)
         )
     )
-
-
-def current_value_text(customer: Customer, field: str) -> str | None:
-    return field_spec(field).to_text(getattr(customer, field))
 
 
 def stale_proposals(request: ChangeRequest) -> list[StaleProposal]:
@@ -479,20 +475,9 @@ def _advance(session: Session, request: ChangeRequest, actor: User) -> None:
 def _apply(session: Session, request: ChangeRequest, actor: User) -> None:
     """Set every proposed value on the customer in this transaction, with its audit trail."""
     customer = session.get(Customer, request.customer_id, with_for_update=True)
-    for change in request.changes:
-        spec = field_spec(change.field)
-        old_text = current_value_text(customer, change.field)
-        setattr(customer, change.field, spec.from_text(change.new_value))
-        record_customer_change(
-            session,
-            customer,
-            change.field,
-            old_text,
-            change.new_value,
-            "approved_request",
-            actor,
-            request_id=request.id,
-        )
+    values = {change.field: field_spec(change.field).from_text(change.new_value)
+              for change in request.changes}  # fmt: skip
+    apply_values(session, customer, values, actor, "approved_request", request_id=request.id)
     request.state = RequestState.APPROVED
     request.decided_at = utcnow()
     _event(
