@@ -40,7 +40,7 @@ from data.notifications import written_for
 from data.parameters import get_parameters
 from data.requests import ASSIGNED, excluded_deciders
 from data.users import require_role
-from data.workflows import ChangeSet, active_version, evaluate_condition, resolve_assignees
+from data.workflows import ChangeSet, RoundPlan, active_version, plan_round, resolve_assignees
 
 _CUSTOMERS = Customer.__table__
 
@@ -166,14 +166,14 @@ class BatchSubmission:
         exclude = excluded_deciders(get_parameters(session), frozenset({actor.id}))
         self.assignees = {step.id: resolve_assignees(session, step, exclude) for step in self.steps}
 
-    def steps_for(self, changes: ChangeSet) -> list[WorkflowStep] | None:
-        """The steps that would run for these changes, or None when this cannot submit them."""
+    def steps_for(self, changes: ChangeSet) -> RoundPlan | None:
+        """The round these changes would start, or None when this cannot submit them."""
         if self.version is None:
             return None
-        running = [step for step in self.steps if evaluate_condition(step.condition, changes)]
-        if not running or any(not self.assignees[step.id] for step in running):
+        plan = plan_round(self.steps, changes, lambda step: self.assignees[step.id])
+        if plan.first is None or plan.unstaffed is not None:
             return None
-        return running
+        return plan
 
     def submit(self, session: Session, items: list[tuple[Customer, ChangeSet]]) -> dict[int, int]:
         """Create and submit one request per customer; returns request ids by customer id."""
@@ -216,28 +216,21 @@ class BatchSubmission:
                                   "proposed_by_id": actor_id, "proposed_at": now})  # fmt: skip
             events.append(self._event(now, request_id, actor_id, "submitted", None,
                                       {"workflow_version": self.version.number}))  # fmt: skip
-            running = self.steps_for(changes)
-            first = running[0]
-            for step in self.steps:
-                state = "waiting" if step in running else "skipped"
-                due = None
-                if step is first:
-                    state = "active"
-                    hours = step.time_limit_hours
-                    due = now + timedelta(hours=hours) if hours else None
+            plan = self.steps_for(changes)
+            first = plan.first
+            for step in plan.steps:
+                state = plan.state_of(step)
+                hours = step.time_limit_hours
+                due = now + timedelta(hours=hours) if step is first and hours else None
                 steps.append({"request_id": request_id, "round": 1, "position": step.position,
                               "workflow_step_id": step.id, "name": step.name,
                               "policy": step.policy, "percentage": step.percentage,
                               "state": state, "due_at": due, "completed_at": None,
                               "started_at": now if step is first else None,
                               "escalated_at": None, "submitted_at": now})  # fmt: skip
-            # the history reads in the steps' order: skipped before the first, the first
-            # started, skipped after it (as the engine writes it)
-            for step in self.steps:
-                if step is first:
-                    events.append(self._event(now, request_id, None, "step_started", step.name))
-                elif step not in running:
-                    events.append(self._event(now, request_id, None, "step_skipped", step.name))
+            # the history reads in the steps' order, as the engine writes it
+            events += [self._event(now, request_id, None, kind, step.name)
+                       for kind, step in plan.history()]  # fmt: skip
             started[request_id] = (first, customer.account)
 
         session.execute(insert(ProposedChange.__table__), proposals)

@@ -52,7 +52,6 @@ from data.models import (
     RequestEvent,
     RequestStep,
     User,
-    WorkflowStep,
     utcnow,
 )
 from data.notifications import notify
@@ -62,7 +61,7 @@ from data.workflows import (
     ChangeSet,
     active_version,
     escalation_targets,
-    evaluate_condition,
+    plan_round,
     resolve_assignees,
 )
 
@@ -368,26 +367,23 @@ def resubmit(session: Session, actor: User, request_id: int) -> ChangeRequest:
 def _start_round(session: Session, request: ChangeRequest, actor: User, action: str) -> None:
     """Create this round's steps (conditions evaluated now) and start the first that runs."""
     excluded = _excluded(session, request)
-    changes = change_set(request)
-    running: list[WorkflowStep] = []
-    for workflow_step in request.workflow_version.steps:
-        if evaluate_condition(workflow_step.condition, changes):
-            if not resolve_assignees(session, workflow_step, excluded):
-                raise InvalidTransition(
-                    (
-                        _(
-                            "Step '{step}' has nobody who may approve this request (nobody who "
-                            "proposed or submitted it may approve it). Ask an admin to add "
-                            "approvers to the workflow."
-                        )
-                        if excluded
-                        else _(
-                            "Step '{step}' has nobody who may approve this request. Ask an admin "
-                            "to add approvers to the workflow."
-                        )
-                    ).format(step=workflow_step.name)
+    plan = plan_round(list(request.workflow_version.steps), change_set(request),
+                      lambda step: resolve_assignees(session, step, excluded))  # fmt: skip
+    if plan.unstaffed is not None:
+        raise InvalidTransition(
+            (
+                _(
+                    "Step '{step}' has nobody who may approve this request (nobody who "
+                    "proposed or submitted it may approve it). Ask an admin to add "
+                    "approvers to the workflow."
                 )
-            running.append(workflow_step)
+                if excluded
+                else _(
+                    "Step '{step}' has nobody who may approve this request. Ask an admin "
+                    "to add approvers to the workflow."
+                )
+            ).format(step=plan.unstaffed.name)
+        )
 
     request.round += 1
     request.state = RequestState.PENDING
@@ -400,36 +396,32 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
         action,
         details={"workflow_version": request.workflow_version.number},
     )
-    for workflow_step in request.workflow_version.steps:
-        runs = workflow_step in running
-        step = RequestStep(
+    made = {}
+    for workflow_step in plan.steps:
+        made[workflow_step.id] = step = RequestStep(
             round=request.round,
             position=workflow_step.position,
             workflow_step_id=workflow_step.id,
             name=workflow_step.name,
             policy=workflow_step.policy,
             percentage=workflow_step.percentage,
-            state=StepState.WAITING if runs else StepState.SKIPPED,
+            # the first that runs starts below (_advance), with its assignments
+            state=StepState.WAITING if workflow_step in plan.running else StepState.SKIPPED,
             submitted_at=request.submitted_at,
         )
         request.steps.append(step)
-    # the history reads in the steps' order: those skipped before the first that runs,
-    # that one started, then those skipped after it
-    first = min((w.position for w in running), default=None)
-    skipped = [step for step in request.steps if step.round == request.round
-               and step.state == StepState.SKIPPED]  # fmt: skip
-    for step in skipped:
-        if first is None or step.position < first:
-            _event(session, request, None, "step_skipped", step=step)
     session.flush()
-    if not running:
+    if plan.first is None:
         stale = stale_proposals(request)
         if stale:
             raise _stale_error(stale)
-    _advance(session, request, actor)
-    for step in skipped:
-        if first is not None and step.position > first:
-            _event(session, request, None, "step_skipped", step=step)
+    for kind, workflow_step in plan.history():
+        if kind == "step_started":
+            _advance(session, request, actor)
+        else:
+            _event(session, request, None, "step_skipped", step=made[workflow_step.id])
+    if plan.first is None:
+        _advance(session, request, actor)  # nothing runs: the values apply now
 
 
 def _activate(session: Session, request: ChangeRequest, step: RequestStep) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -16,6 +16,7 @@ from data.errors import NotFound, ValidationFailed
 from data.fields import FIELDS_BY_NAME, field_label
 from data.i18n import N_, _, current_language
 from data.labels import PROPOSED_CUSTOMER_CHANGE_WORKFLOW
+from data.lifecycle import StepState
 from data.models import (
     POLICIES,
     ROLES,
@@ -261,6 +262,43 @@ def resolve_assignees(
             if user.id not in excluded and user.id not in chosen:
                 chosen[user.id] = (user, "role", step.assignee_role)
     return list(chosen.values())
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """What a submission starts: the steps whose conditions hold (``running``, in order),
+    the first of them, and the first running step nobody may decide (``unstaffed``)."""
+
+    steps: list[WorkflowStep]
+    running: list[WorkflowStep]
+    unstaffed: WorkflowStep | None
+
+    @property
+    def first(self) -> WorkflowStep | None:
+        return self.running[0] if self.running else None
+
+    def state_of(self, step: WorkflowStep) -> StepState:
+        """The step's state once the round has started."""
+        if step is self.first:
+            return StepState.ACTIVE
+        return StepState.WAITING if step in self.running else StepState.SKIPPED
+
+    def history(self) -> list[tuple[str, WorkflowStep]]:
+        """The round's first events in the steps' order: the steps skipped before the first
+        that runs, that one started, then the steps skipped after it."""
+        return [("step_started" if step is self.first else "step_skipped", step)
+                for step in self.steps if step is self.first or step not in self.running]
+
+
+def plan_round(
+    steps: list[WorkflowStep], changes: ChangeSet, assignees: Callable[[WorkflowStep], list]
+) -> RoundPlan:
+    """The one planner of a round, for the engine (``requests.submit``) and the set-based
+    import writer (``bulk.BatchSubmission``) alike; ``assignees(step)`` says who may decide."""
+    steps = sorted(steps, key=lambda step: step.position)
+    running = [step for step in steps if evaluate_condition(step.condition, changes)]
+    unstaffed = next((step for step in running if not assignees(step)), None)
+    return RoundPlan(steps, running, unstaffed)
 
 
 def escalation_targets(
