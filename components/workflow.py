@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
@@ -9,7 +11,7 @@ from dash import dcc, html
 from data.fields import gateable_field_options
 from data.i18n import N_, Labels, _, ngettext
 from data.labels import COMPLETION_POLICY_LABELS, ROLE_LABELS
-from data.models import ROLES
+from data.models import ROLES, WorkflowStep
 
 STEP = "wf-step"
 STEP_BUTTON = "wf-step-button"
@@ -270,3 +272,22 @@ def flow_figure(steps: list[dict]) -> go.Figure:
         paper_bgcolor="white",
     )
     return figure
+
+
+def step_form(step: WorkflowStep) -> dict[str, Any]:
+    """The designer's plain values for a saved step."""
+    condition = step.condition or {}
+    value = condition.get("percent", condition.get("amount"))
+    return {
+        "name": step.name,
+        "assignee_user_ids": step.assignee_user_ids,
+        "assignee_role": step.assignee_role,
+        "policy": step.policy,
+        "percentage": step.percentage,
+        "condition_kind": condition.get("kind"),
+        "condition_field": condition.get("field"),
+        "condition_value": value,
+        "time_limit_hours": step.time_limit_hours,
+        "escalate_to_user_id": step.escalate_to_user_id,
+        "escalate_to_role": step.escalate_to_role,
+    }

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -233,6 +234,16 @@ def upgrade_database(url: str, revision: str = "head", *, locked: bool = False) 
     _migrate(url, command.upgrade, revision)
 
 
+ROLLUPS_REVISION = "0008"
+"""The revision that added the dashboards' rollups table."""
+
+
+def _crossed(before: str | None, after: str | None, revision: str) -> bool:
+    """Whether an upgrade from ``before`` to ``after`` applied ``revision`` (the revisions
+    are numbered in order)."""
+    return after is not None and int(after) >= int(revision) > int(before or 0)
+
+
 def downgrade_database(url: str, revision: str) -> None:
     _migrate(url, command.downgrade, revision)
 
@@ -244,8 +255,15 @@ def _migrate(url: str, step: Callable[[Config, str], None], revision: str) -> No
         with engine.connect() as connection, _sqlite_foreign_keys_paused(connection):
             config = alembic_config(url)
             config.attributes["connection"] = connection
+            before = MigrationContext.configure(connection).get_current_revision()
             step(config, revision)
             connection.commit()
+            after = MigrationContext.configure(connection).get_current_revision()
+            if _crossed(before, after, ROLLUPS_REVISION):
+                # the rollups table came with that revision: count what was there before it
+                # (the migration carries only its DDL; the counting is the app's own code)
+                rollups.rebuild(connection)
+                connection.commit()
             if step is command.upgrade and engine.dialect.name == "sqlite":
                 _refresh_sqlite_statistics(connection)
     finally:

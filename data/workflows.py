@@ -420,22 +420,3 @@ def save_version_from_forms(
         raise ValidationFailed({"steps": _("the steps could not be read")})
     specs = [step_spec_from_form(form, i, actor.locale) for i, form in enumerate(forms, start=1)]
     return save_version(session, actor, definition_id, specs)
-
-
-def step_form(step: WorkflowStep) -> dict[str, Any]:
-    """The designer's plain values for a saved step."""
-    condition = step.condition or {}
-    value = condition.get("percent", condition.get("amount"))
-    return {
-        "name": step.name,
-        "assignee_user_ids": step.assignee_user_ids,
-        "assignee_role": step.assignee_role,
-        "policy": step.policy,
-        "percentage": step.percentage,
-        "condition_kind": condition.get("kind"),
-        "condition_field": condition.get("field"),
-        "condition_value": value,
-        "time_limit_hours": step.time_limit_hours,
-        "escalate_to_user_id": step.escalate_to_user_id,
-        "escalate_to_role": step.escalate_to_role,
-    }

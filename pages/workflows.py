@@ -24,6 +24,7 @@ from components.workflow import (
     STEP_BUTTON,
     flow_figure,
     step_card,
+    step_form,
     versions_table,
 )
 from data import labels
@@ -38,7 +39,6 @@ from data.workflows import (
     describe_condition,
     list_definitions,
     save_version_from_forms,
-    step_form,
     step_spec_from_form,
     version_detail,
 )
