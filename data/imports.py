@@ -1,5 +1,8 @@
 """Importing customers under the Data entity behavior parameter.
 
+Over 500 lines on purpose: planning a row, the set-based and the row-by-row paths and
+the batch's bookkeeping must agree on every outcome, and are kept side by side.
+
 Rows are applied in chunks: one transaction per chunk, with the chunk's
 customers and open requests read once. Every row is validated and decided
 first (``plan_row``); then the chunk's new customers, updates and requests for

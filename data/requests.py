@@ -1,8 +1,11 @@
 """The change-request lifecycle: proposals, submission, decisions, and applying.
 
-States: draft (Not submitted) → pending (Changes pending approval) → approved or
-rejected; pending → change_requested → pending again (Resubmit); pending → draft
-(Recall); draft or change_requested → discarded (Discard all changes).
+The states and the transition table live in data/lifecycle.py; this module carries
+the actions out.
+
+Over 500 lines on purpose: every action shares the row lock, the round check, the
+segregation of duties and the event trail below, and the engine reads best top to
+bottom in one place (submission, decisions, escalation, applying).
 
 Every action locks the request row (SELECT … FOR UPDATE on PostgreSQL) and bumps
 its version, so two people acting at once never both win: the loser's
