@@ -5,7 +5,6 @@ drawn beside (the decision dialog reuses the Proposed changes table)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ import pycountry
 from babel import Locale
 from dash import dcc, html
 
+from components.controls import dom_id
 from components.status import status_badge
 from data import labels
 from data.fields import EDITABLE_FIELDS, GROUPS, FieldSpec, field_label, field_spec
@@ -80,12 +80,6 @@ EVENT_LABELS = Labels(
         "discarded": N_("Discarded"),
     }
 )
-
-
-def dom_id(component_id: dict) -> str:
-    """The id a pattern-matching component has in the page (as Dash writes it), for a
-    label's ``for``: a label that names no control leaves a screen reader guessing."""
-    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
 
 
 def field_control(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.controls import labelled
 from components.editor import EVENT_LABELS, audit_table
 from components.status import status_badge
 from data import labels
@@ -187,18 +188,15 @@ def decision_panel(view) -> dbc.Card:
                         style=None if view.stale and "decide" in actions else hidden,
                         className="mb-2",
                     ),
-                    dbc.Textarea(
-                        id="rq-comment",
-                        placeholder=_("Comment"),
-                        rows=2,
-                        className="mb-2",
+                    html.Div(
+                        labelled(dbc.Textarea(id="rq-comment", rows=2, className="mb-2"),
+                                 _("Comment")),
                         style=None if buttons else hidden,
                     ),
-                    dbc.Select(
-                        id="rq-delegate",
-                        options=delegates,
-                        placeholder=_("Delegate to…"),
-                        className="mb-2",
+                    html.Div(
+                        labelled(dbc.Select(id="rq-delegate", options=delegates,
+                                            placeholder=_("Delegate to…"), className="mb-2"),
+                                 _("Delegate to"), hidden=True),
                         style=None if delegates else hidden,
                     ),
                     html.Div(buttons, className="d-flex gap-2 flex-wrap"),

@@ -6,8 +6,9 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import html
 
+from components.controls import labelled
 from data.fields import gateable_field_options
 from data.i18n import N_, Labels, _, ngettext
 from data.labels import COMPLETION_POLICY_LABELS, ROLE_LABELS
@@ -57,9 +58,7 @@ def policy_options() -> list[dict]:
 
 
 def _control(component, label: str, width: int = 6) -> dbc.Col:
-    return dbc.Col(
-        [dbc.Label(label, className="small mb-1"), component], md=width, className="mb-2"
-    )
+    return dbc.Col(labelled(component, label), md=width, className="mb-2")
 
 
 def step_card(index: int, form: dict, user_options: list[dict], count: int) -> dbc.Card:
@@ -106,16 +105,20 @@ def step_card(index: int, form: dict, user_options: list[dict], count: int) -> d
                 _("Percentage"),
                 3,
             ),
-            _control(
-                dcc.Dropdown(
-                    id=sid("assignee_user_ids"),
-                    options=user_options,
-                    multi=True,
-                    value=form.get("assignee_user_ids") or [],
-                    placeholder=_("Named users"),
+            dbc.Col(
+                html.Fieldset(
+                    [
+                        html.Legend(_("Assignees: users"), className="form-label small mb-1"),
+                        dbc.Checklist(
+                            id=sid("assignee_user_ids"),
+                            options=user_options,
+                            value=form.get("assignee_user_ids") or [],
+                            inline=True,
+                        ),
+                    ]
                 ),
-                _("Assignees: users"),
-                6,
+                md=6,
+                className="mb-2",
             ),
             _control(
                 dbc.Select(

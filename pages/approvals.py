@@ -7,6 +7,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from components.controls import segmented
 from components.editor import EVENT_LABELS
 from components.feedback import error_alert
 from components.grid import open_on_enter, opened_path, row_link
@@ -78,12 +79,8 @@ def layout(**_query):
             dcc.Location(id="inbox-nav", refresh="callback-nav"),
             dcc.Store(id="inbox-refresh", data=0),
             html.H1(_("Approvals"), className="h3 mb-3"),
-            dbc.Tabs(
-                [dbc.Tab(label=TAB_LABELS[tab], tab_id=tab, id=f"inbox-tab-{tab}") for tab in TABS],
-                id="inbox-tabs",
-                active_tab="waiting",
-                className="mb-3",
-            ),
+            segmented("inbox-tabs", [{"label": TAB_LABELS[tab], "value": tab} for tab in TABS],
+                      "waiting", _("Show")),
             dbc.Row(
                 [
                     dbc.Col(
@@ -230,9 +227,9 @@ def inbox_rows(tab, field, group, overdue, search):
 
 @callback(
     Output("inbox-grid", "rowData"),
-    *[Output(f"inbox-tab-{tab}", "label") for tab in TABS],
+    Output("inbox-tabs", "options"),
     Output("inbox-message", "children", allow_duplicate=True),
-    Input("inbox-tabs", "active_tab"),
+    Input("inbox-tabs", "value"),
     Input("inbox-field", "value"),
     Input("inbox-group", "value"),
     Input("inbox-overdue", "value"),
@@ -242,7 +239,8 @@ def inbox_rows(tab, field, group, overdue, search):
 )
 def on_filters(tab, field, group, overdue, search, _refresh):
     data, labels, alert = inbox_rows(tab, field, group, overdue, search)
-    return (data, *labels, alert if alert else no_update)
+    options = [{"label": label, "value": tab} for tab, label in zip(TABS, labels, strict=True)]
+    return data, options, alert if alert else no_update
 
 
 def bulk_summary(selected) -> html.Div:

@@ -69,23 +69,16 @@ def layout(account: str = "", **_query):
                 className="d-flex align-items-end gap-3 mb-3 flex-wrap editor-header sticky-top",
             ),
             html.Div(id="cs-alert"),
-            dbc.Tabs(
+            customer_form(view.values, view.gated, view.locked, view.may_edit, rendered.hints,
+                          view.groups),  # fmt: skip
+            # the history below the form, folded: a native disclosure any reader can open
+            html.Details(
                 [
-                    dbc.Tab(
-                        customer_form(view.values, view.gated, view.locked, view.may_edit,
-                                      rendered.hints, view.groups),  # fmt: skip
-                        label=_("Details"),
-                        tab_id="details",
-                        className="pt-3",
-                    ),
-                    dbc.Tab(
-                        html.Div(id="cs-history", children=rendered.history),
-                        label=_("History"),
-                        tab_id="history",
-                        className="pt-3",
-                    ),
+                    html.Summary(_("History"), className="h5 mb-3"),
+                    html.Div(id="cs-history", children=rendered.history),
                 ],
-                active_tab="details",
+                className="mt-2 mb-4",
+                id="cs-history-block",
             ),
             dbc.Modal(
                 id="cs-modal", children=rendered.dialog, is_open=False, size="lg", scrollable=True

@@ -4,6 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
+from components.controls import segmented
 from components.status import status_badge
 from data.i18n import N_, Labels, _
 from data.inbox import MY_REQUEST_GROUPS, my_requests
@@ -31,18 +32,18 @@ def layout(show: str = "all", **_query):
     return html.Div(
         [
             html.H1(_("My requests"), className="h3 mb-3"),
-            dbc.Tabs(
-                [dbc.Tab(label=label, tab_id=key) for key, label in GROUP_LABELS.items()],
-                id="my-tabs",
-                active_tab=chosen,
-                className="mb-3",
+            segmented(
+                "my-tabs",
+                [{"label": label, "value": key} for key, label in GROUP_LABELS.items()],
+                chosen,
+                _("Show"),
             ),
             html.Div(id="my-list"),
         ]
     )
 
 
-@callback(Output("my-list", "children"), Input("my-tabs", "active_tab"))
+@callback(Output("my-list", "children"), Input("my-tabs", "value"))
 def on_tab(tab):
     return request_table(tab)
 

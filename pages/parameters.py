@@ -42,7 +42,8 @@ def field_table(fields):
     rows = [
         html.Tr(
             [
-                html.Td(dbc.Checkbox(id={"type": GATE, "field": row.name}, value=row.gated)),
+                html.Td(dbc.Checkbox(id={"type": GATE, "field": row.name}, value=row.gated,
+                                     label=row.label, label_class_name="visually-hidden")),
                 html.Td(row.label),
                 html.Td(_(row.group), className="text-muted"),
                 html.Td(

@@ -21,6 +21,7 @@ from components.charts import (
     kpi_placeholders,
     series_chart,
 )
+from components.controls import labelled
 from data.dashboards.common import AGE_BUCKETS
 from data.dashboards.pending import pending_overview
 from data.dashboards.tables import kpi_texts, pending_tables, table_csv
@@ -48,12 +49,14 @@ def layout(**_query):
             html.Div(
                 [
                     html.H1(_("Pending changes"), className="h3 mb-0"),
-                    dbc.Select(
-                        id="pd-days",
-                        options=[{"label": _(label), "value": str(d)} for d, label in RANGES],
-                        value="30",
-                        style={"maxWidth": "12rem"},
-                        size="sm",
+                    html.Div(
+                        labelled(dbc.Select(
+                            id="pd-days",
+                            options=[{"label": _(label), "value": str(d)} for d, label in RANGES],
+                            value="30",
+                            style={"maxWidth": "12rem"},
+                            size="sm",
+                        ), _("Period"), hidden=True),
                     ),
                 ],
                 className="d-flex justify-content-between align-items-center mb-3",

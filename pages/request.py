@@ -4,6 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from components.controls import labelled
 from components.feedback import success_alert
 from components.request import ACTION, request_body
 from data import requests as workflow
@@ -84,31 +85,31 @@ def reassign_panel(request_id: int):
                     dbc.Row(
                         [
                             dbc.Col(
-                                dbc.Select(
+                                labelled(dbc.Select(
                                     id="rq-reassign-from",
                                     options=[
                                         {"label": f"{holder} · {step}", "value": str(a_id)}
                                         for a_id, holder, step in assignments
                                     ],
                                     value=str(assignments[0][0]),
-                                ),
+                                ), _("Assignment"), hidden=True),
                                 width=12,
                             ),
                             dbc.Col(
-                                dbc.Select(
+                                labelled(dbc.Select(
                                     id="rq-reassign-to",
                                     options=[
                                         {"label": name, "value": str(u_id)}
                                         for u_id, name in targets
                                     ],
                                     placeholder=_("Reassign to…"),
-                                ),
+                                ), _("Reassign to"), hidden=True),
                                 width=12,
                             ),
                             dbc.Col(
-                                dbc.Input(
+                                labelled(dbc.Input(
                                     id="rq-reassign-comment", placeholder=_("Comment (optional)")
-                                ),
+                                ), _("Comment (optional)"), hidden=True),
                                 width=12,
                             ),
                             dbc.Col(

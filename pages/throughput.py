@@ -21,6 +21,7 @@ from components.charts import (
     plain_graph,
     series_chart,
 )
+from components.controls import labelled
 from data.clock import utcnow
 from data.dashboards.tables import period_keys, table_csv, throughput_kpis, throughput_tables
 from data.dashboards.throughput import EXACT_LIMIT, ThroughputFilters, filter_choices, throughput
@@ -35,7 +36,7 @@ GROUPINGS = Labels({"day": N_("Day"), "week": N_("Week"), "month": N_("Month")})
 GROUPING_SUBTITLES = Labels(
     {"day": N_("per day"), "week": N_("per week"), "month": N_("per month")}
 )
-FILTERS = ("tp-range", "tp-grouping", "tp-field", "tp-group", "tp-step", "tp-approver")
+FILTERS = ("tp-start", "tp-end", "tp-grouping", "tp-field", "tp-group", "tp-step", "tp-approver")
 
 
 def layout(**_query):
@@ -52,20 +53,11 @@ def layout(**_query):
         dbc.CardBody(
             dbc.Row(
                 [
-                    dbc.Col(
-                        [
-                            dbc.Label(_("Date range"), className="small mb-1"),
-                            dcc.DatePickerRange(
-                                id="tp-range",
-                                start_date=start,
-                                end_date=today,
-                                display_format="YYYY-MM-DD",
-                                first_day_of_week=1,
-                                minimum_nights=0,
-                            ),
-                        ],
-                        lg=4,
-                    ),
+                    # the browser's own date fields: typed or picked, named, reached by keyboard
+                    dbc.Col(labelled(dbc.Input(id="tp-start", type="date", value=start.isoformat(),
+                                               debounce=True), _("From")), lg=2),  # fmt: skip
+                    dbc.Col(labelled(dbc.Input(id="tp-end", type="date", value=today.isoformat(),
+                                               debounce=True), _("To")), lg=2),  # fmt: skip
                     dbc.Col(
                         [
                             dbc.Label(_("Group by"), className="small mb-1"),
@@ -132,10 +124,8 @@ def layout(**_query):
 
 
 def _dropdown(label: str, component_id: str, options: list[dict]):
-    return [
-        dbc.Label(label, className="small mb-1"),
-        dcc.Dropdown(id=component_id, options=options, placeholder=_("All"), clearable=True),
-    ]
+    choices = [{"label": _("All"), "value": ""}, *options]
+    return labelled(dbc.Select(id=component_id, options=choices, value=""), label)
 
 
 def _figures(start, end, grouping, field, group, step, approver, offset):
@@ -145,8 +135,8 @@ def _figures(start, end, grouping, field, group, step, approver, offset):
 
 
 FILTER_INPUTS = [
-    Input("tp-range", "start_date"),
-    Input("tp-range", "end_date"),
+    Input("tp-start", "value"),
+    Input("tp-end", "value"),
     Input("tp-grouping", "value"),
     Input("tp-field", "value"),
     Input("tp-group", "value"),

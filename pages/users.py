@@ -4,6 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html, no_update
 
+from components.controls import labelled
 from components.feedback import success_alert
 from components.status import role_badges
 from data.i18n import N_, _
@@ -94,12 +95,12 @@ def layout(**_query):
             dbc.CardHeader(_("Change a user"), className="fw-semibold"),
             dbc.CardBody(
                 [
-                    dbc.Select(
+                    *labelled(dbc.Select(
                         id="edit-user",
                         options=user_options(users),
                         className="mb-2",
                         placeholder=_("Choose a user"),
-                    ),
+                    ), _("User"), hidden=True),
                     dbc.Label(_("Roles")),
                     dbc.Checklist(
                         id="edit-roles",

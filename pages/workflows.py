@@ -16,6 +16,7 @@ from dash import (
     no_update,
 )
 
+from components.controls import labelled
 from components.feedback import success_alert
 from components.workflow import (
     ALWAYS,
@@ -121,24 +122,17 @@ def test_panel() -> dbc.Card:
                 [
                     dbc.Row(
                         [
-                            dbc.Col(
-                                dbc.Input(id="wf-test-account", placeholder=_("Account number")),
-                                md=3,
-                            ),
-                            dbc.Col(
-                                dbc.Select(
-                                    id="wf-test-field",
-                                    options=gateable_field_options(),
-                                    value="credit_limit",
-                                ),
-                                md=4,
-                            ),
-                            dbc.Col(
-                                dbc.Input(id="wf-test-value", placeholder=_("New value")), md=3
-                            ),
+                            dbc.Col(labelled(dbc.Input(id="wf-test-account"),
+                                             _("Account number")), md=3),  # fmt: skip
+                            dbc.Col(labelled(dbc.Select(id="wf-test-field",
+                                                        options=gateable_field_options(),
+                                                        value="credit_limit"), _("Field")),
+                                    md=4),  # fmt: skip
+                            dbc.Col(labelled(dbc.Input(id="wf-test-value"), _("New value")),
+                                    md=3),  # fmt: skip
                             dbc.Col(dbc.Button(_("Test"), id="wf-test", color="secondary"), md=2),
                         ],
-                        className="g-2 mb-3",
+                        className="g-2 mb-3 align-items-end",
                     ),
                     html.Div(id="wf-test-result"),
                 ]

@@ -90,9 +90,9 @@ CASES: dict[str, Case] = {
         ("wf-test", "n_clicks"): 1, ("wf-state", "data"): {"version_id": 1},
         ("wf-test-account", "value"): "C001", ("wf-test-field", "value"): "credit_limit",
         ("wf-test-value", "value"): "90000"}),  # fmt: skip
-    "inbox-tabs.active_tab": Case(("approver", "manager", "admin"), {
-        ("inbox-tabs", "active_tab"): "waiting"}),  # fmt: skip
-    "my-tabs.active_tab": Case(("clerk",), {("my-tabs", "active_tab"): "all"}),
+    "inbox-tabs.value": Case(("approver", "manager", "admin"), {
+        ("inbox-tabs", "value"): "waiting"}),  # fmt: skip
+    "my-tabs.value": Case(("clerk",), {("my-tabs", "value"): "all"}),
     "inbox-confirm.n_clicks": Case(("approver", "manager", "admin"), lambda world: {
         ("inbox-confirm", "n_clicks"): 1,
         ("inbox-grid", "selectedRows"): [{"request_id": _pending_request(world), "round": 1}],
@@ -112,12 +112,12 @@ CASES: dict[str, Case] = {
         ("pd-csv", "n_clicks"): [1], ("pd-days", "value"): "30", ("cs-tz", "data"): 0,
     }, {"pd-csv": [{"type": "pd-csv", "table": "by-step"}]},
         changed='{"table":"by-step","type":"pd-csv"}.n_clicks'),  # fmt: skip
-    "tp-range.start_date": Case(("analyst", "manager"), {
-        ("tp-range", "start_date"): "2026-01-01", ("tp-range", "end_date"): "2026-03-31",
+    "tp-start.value": Case(("analyst", "manager"), {
+        ("tp-start", "value"): "2026-01-01", ("tp-end", "value"): "2026-03-31",
         ("tp-grouping", "value"): "week", ("cs-tz", "data"): 0}),  # fmt: skip
     "{\"table\":[\"ALL\"],\"type\":\"tp-csv\"}.n_clicks": Case(("analyst", "manager"), {
-        ("tp-csv", "n_clicks"): [1], ("tp-range", "start_date"): "2026-01-01",
-        ("tp-range", "end_date"): "2026-03-31", ("tp-grouping", "value"): "week",
+        ("tp-csv", "n_clicks"): [1], ("tp-start", "value"): "2026-01-01",
+        ("tp-end", "value"): "2026-03-31", ("tp-grouping", "value"): "week",
         ("cs-tz", "data"): 0,
     }, {"tp-csv": [{"type": "tp-csv", "table": "volume"}]},
         changed='{"table":"volume","type":"tp-csv"}.n_clicks'),  # fmt: skip

@@ -16,8 +16,8 @@ from tests.dash_http import callback_payload, client_as, find_output_key
 def test_a_forged_time_zone_offset_is_taken_as_utc(web, offset):
     for fragment, values, user in (
         ("pd-body.children", {("pd-days", "value"): "30", ("cs-tz", "data"): offset}, "manager"),
-        ("tp-body.children", {("tp-range", "start_date"): "2026-01-01",
-                              ("tp-range", "end_date"): "2026-03-31",
+        ("tp-body.children", {("tp-start", "value"): "2026-01-01",
+                              ("tp-end", "value"): "2026-03-31",
                               ("tp-grouping", "value"): "week", ("cs-tz", "data"): offset},
          "analyst"),
         ("rl-body.children", {("cs-tz", "data"): offset, ("rl-query", "data"): {"state": "open"}},
@@ -36,7 +36,7 @@ def test_a_forged_time_zone_offset_is_taken_as_utc(web, offset):
     ("0001-01-01", "2026-01-01", b"must be between 2000-01-01 and 2099-12-31"),
 ])  # fmt: skip
 def test_dashboard_days_out_of_range_get_a_message(web, start, end, message):
-    values = {("tp-range", "start_date"): start, ("tp-range", "end_date"): end,
+    values = {("tp-start", "value"): start, ("tp-end", "value"): end,
               ("tp-grouping", "value"): "week", ("cs-tz", "data"): 0}  # fmt: skip
     payload = callback_payload(web.app, find_output_key(web.app, "tp-body.children"), values)
     response = client_as(web.app, web.world.user_id("analyst")).post(

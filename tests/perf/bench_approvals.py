@@ -191,8 +191,8 @@ class Payloads:
         return self.body("cs-editor.data", values, matches, changed)
 
     def inbox(self):
-        return self.body("inbox-grid.rowData", {("inbox-tabs", "active_tab"): "waiting"},
-                         changed="inbox-tabs.active_tab")  # fmt: skip
+        return self.body("inbox-grid.rowData", {("inbox-tabs", "value"): "waiting"},
+                         changed="inbox-tabs.value")  # fmt: skip
 
     def approve(self, request_id, confirm=False, seen_round=1):
         return self.body("rq-body.children...rq-alert.children..",

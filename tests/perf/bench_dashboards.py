@@ -67,8 +67,8 @@ def bench(size: int, folder: Path) -> dict[str, float]:
 
     today = date.today()
     values = {
-        ("tp-range", "start_date"): (today - timedelta(days=89)).isoformat(),
-        ("tp-range", "end_date"): today.isoformat(),
+        ("tp-start", "value"): (today - timedelta(days=89)).isoformat(),
+        ("tp-end", "value"): today.isoformat(),
         ("tp-grouping", "value"): "week",
         ("cs-tz", "data"): 60,
     }

@@ -176,8 +176,8 @@ def callback_latency(base: str, made: dict, payloads: Payloads,
     accounts = [f"B{random.randrange(1, customers):07d}" for _ in range(SAMPLES)]
     today = date.today()
     throughput = payloads.body("tp-body.children", {
-        ("tp-range", "start_date"): (today - timedelta(days=89)).isoformat(),
-        ("tp-range", "end_date"): today.isoformat(), ("tp-grouping", "value"): "week",
+        ("tp-start", "value"): (today - timedelta(days=89)).isoformat(),
+        ("tp-end", "value"): today.isoformat(), ("tp-grouping", "value"): "week",
         ("cs-tz", "data"): 60}, changed="tp-grouping.value")  # fmt: skip
     # warm each worker's caches and connections first
     measure(sessions["clerk"], base, [ping] * 10 + [grid(0)] * 4)

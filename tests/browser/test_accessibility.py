@@ -1,0 +1,92 @@
+"""axe-core in the browser: every page, for every role that can open it, has no critical or
+serious accessibility violation (tests/browser/vendor/axe.min.js, axe-core 4.14)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from data import requests as svc
+from data.customers import save_customer
+
+pytestmark = pytest.mark.browser
+
+AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
+RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+BLOCKING = ("critical", "serious")
+
+# (role, address, an element that is there once the page has drawn its content)
+PAGES = [
+    ("clerk", "/", "h1"),
+    ("clerk", "/customers", "#customers-grid .ag-row"),
+    ("clerk", "/customers/C001", "#cs-title"),
+    ("clerk", "/imports", "h1"),
+    ("clerk", "/my-requests", "h1"),
+    ("clerk", "/notifications", "h1"),
+    ("approver", "/approvals", "#inbox-grid .ag-row"),
+    ("approver", "/requests/{request}", "#rq-header"),
+    ("approver", "/customers/C001", "#cs-status .badge"),
+    ("manager", "/dashboards/pending", "#pd-body .js-plotly-plot"),
+    ("manager", "/requests?state=open", "h1"),
+    ("analyst", "/dashboards/throughput", "#tp-body .js-plotly-plot"),
+    ("admin", "/parameters", "#params-groups"),
+    ("admin", "/workflows", "h1"),
+    ("admin", "/users", "h1"),
+    ("admin", "/requests/{request}", "#rq-header"),
+]
+
+
+def violations(browser) -> list[dict]:
+    """axe's violations on the page as it stands."""
+    browser.driver.execute_script(AXE)
+    found = browser.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]},"
+        " resultTypes: ['violations']}).then(r => done(r.violations), e => done(String(e)));",
+        RULES,
+    )
+    assert isinstance(found, list), found
+    return found
+
+
+def summary(found: list[dict]) -> list[str]:
+    return [f"{v['impact']} {v['id']}: {v['help']} — "
+            + "; ".join(", ".join(node["target"]) for node in v["nodes"][:4])
+            for v in found]  # fmt: skip
+
+
+def test_the_sign_in_page_has_no_serious_violation(browser):
+    browser.start().open("/login")
+    browser.duo.wait_for_element("#login-username")
+    blocking = [v for v in violations(browser) if v["impact"] in BLOCKING]
+    assert not blocking, "\n".join(summary(blocking))
+
+
+def test_every_page_has_no_critical_or_serious_violation(browser, web):
+    world = web.world
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"},
+                           expected_version=world.version_of("C001")).request.id
+    world.act("clerk", svc.submit, request_id)
+    browser.start()
+    report, signed_in = {}, None
+    for role, address, ready in PAGES:
+        if role != signed_in:
+            if signed_in is not None:
+                browser.sign_out()
+            browser.sign_in(role)
+            signed_in = role
+        browser.open(address.format(request=request_id))
+        WebDriverWait(browser.driver, 15).until(
+            lambda d, css=ready: d.find_elements(By.CSS_SELECTOR, css))
+        found = violations(browser)
+        report[f"{role} {address}"] = [v for v in found if v["impact"] in BLOCKING]
+        print(json.dumps({f"{role} {address}": {impact: sum(len(v["nodes"]) for v in found
+                                                            if v["impact"] == impact)
+                                                for impact in ("critical", "serious", "moderate",
+                                                               "minor")}}))  # fmt: skip
+    failing = {page: summary(found) for page, found in report.items() if found}
+    assert not failing, json.dumps(failing, indent=1, ensure_ascii=False)
