@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+import data.audit as audit_module
 import data.requests as requests_module
 from data import requests as svc
 from data.customers import find_customer, save_customer
@@ -55,13 +56,13 @@ def state_of(world, request_id):
 
 def test_a_fault_while_an_approval_applies_leaves_nothing_and_a_retry_applies_all(world, monkeypatch):
     request_id = two_field_request(world)
-    fault = Fault(monkeypatch, requests_module, "record_customer_change", on_call=2, forever=True)
+    fault = Fault(monkeypatch, audit_module, "record_customer_change", on_call=2, forever=True)
     with pytest.raises((DomainError, OperationalError)):
         world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert fault.calls >= 2  # the first field was written before the fault
     assert state_of(world, request_id) == ("pending", Decimal("10000.00"), "No", 0, 0)
 
-    monkeypatch.setattr(requests_module, "record_customer_change", fault.real)
+    monkeypatch.setattr(audit_module, "record_customer_change", fault.real)
     world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert state_of(world, request_id) == ("approved", Decimal("30000.00"), "All", 2, 1)
 
@@ -70,7 +71,7 @@ def test_a_passing_fault_is_retried_by_the_unit_of_work(world, monkeypatch):
     """A transient error (a lost race) midway is retried whole, from fresh data."""
     request_id = two_field_request(world)
     lost_race = OperationalError("UPDATE", {}, Exception("could not serialize access"))
-    fault = Fault(monkeypatch, requests_module, "record_customer_change", on_call=2,
+    fault = Fault(monkeypatch, audit_module, "record_customer_change", on_call=2,
                   error=lost_race)  # fmt: skip
     world.act("approver", svc.approve, request_id, seen_round=world.seen(request_id))
     assert fault.calls == 4  # two fields, the second failing once, then both again
@@ -91,12 +92,12 @@ def test_the_approver_sees_a_clear_message_and_can_try_again(web, monkeypatch):
     from tests.callbacks.test_customer_editor import text_of
 
     request_id = two_field_request(web.world)
-    fault = Fault(monkeypatch, requests_module, "record_customer_change", on_call=2, forever=True)
+    fault = Fault(monkeypatch, audit_module, "record_customer_change", on_call=2, forever=True)
     with web.signed_in("approver"):
         _body, alert = page.decision_response("approve", request_id, None, None, False, 1)
     assert "nothing was changed" in text_of(alert).lower()
     assert state_of(web.world, request_id)[0] == "pending"
-    monkeypatch.setattr(requests_module, "record_customer_change", fault.real)
+    monkeypatch.setattr(audit_module, "record_customer_change", fault.real)
     with web.signed_in("approver"):
         _body, alert = page.decision_response("approve", request_id, None, None, False, 1)
     assert "Approved." in text_of(alert)
