@@ -341,6 +341,18 @@ TOO_MANY_FROM_HERE = N_("Too many sign-in attempts from your network. Wait a min
 
 
 def _register_shell_callbacks(app: Dash) -> None:
+    # the navigation bar's toggle on a narrow screen
+    app.clientside_callback(
+        """function(clicks, open) {
+            const opened = clicks ? !open : false;
+            return [opened, String(opened)];
+        }""",
+        Output("cs-nav-collapse", "is_open"),
+        Output("cs-nav-toggle", "aria-expanded"),
+        Input("cs-nav-toggle", "n_clicks"),
+        State("cs-nav-collapse", "is_open"),
+        prevent_initial_call=True,
+    )
     # the browser's IANA time zone, so pages show local days and times
     app.clientside_callback(
         """function(_, known) {

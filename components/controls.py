@@ -42,3 +42,10 @@ def labelled(component, label: str, *, hidden: bool = False, small: bool = True)
     the control shows its name itself)."""
     classes = "visually-hidden" if hidden else ("small mb-1" if small else "")
     return [dbc.Label(label, html_for=dom_id(component.id), class_name=classes), component]
+
+
+def scroll_region(table, label: str) -> html.Div:
+    """A table that may be wider than the screen, scrolling inside its own region: the
+    region is named and reachable by keyboard, so its hidden columns can be scrolled to."""
+    return html.Div(table, className="table-responsive", tabIndex="0", role="region",
+                    **{"aria-label": label})  # fmt: skip

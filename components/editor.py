@@ -14,7 +14,7 @@ import pycountry
 from babel import Locale
 from dash import dcc, html
 
-from components.controls import dom_id
+from components.controls import dom_id, scroll_region
 from components.status import status_badge
 from data import labels
 from data.fields import EDITABLE_FIELDS, GROUPS, FieldSpec, field_label, field_spec
@@ -431,7 +431,8 @@ def audit_table(entries: list, locale: str | None = None, zone: str | None = Non
             ]
         )
     )
-    return dbc.Table([header, html.Tbody(rows)], size="sm", hover=True, responsive=True)
+    return scroll_region(dbc.Table([header, html.Tbody(rows)], size="sm", hover=True),
+                         _("Applied changes"))
 
 
 def request_history(requests: list, zone: str | None = None) -> html.Div:

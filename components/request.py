@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from components.controls import labelled
+from components.controls import labelled, scroll_region
 from components.editor import EVENT_LABELS, audit_table
 from components.status import status_badge
 from data import labels
@@ -99,17 +99,21 @@ def diff_table(rows) -> dbc.Table:
         body.append(
             html.Tr(
                 [
-                    html.Td(row.label, className="fw-semibold"),
-                    html.Td(row.original, className="text-muted"),
-                    html.Td(current),
-                    html.Td(html.Mark(row.new) if row.new != row.original else row.new),
-                    html.Td(row.change, className="text-nowrap small"),
+                    # each cell says what it is: on a phone a row reads as a card of its own
+                    html.Td(row.label, className="fw-semibold diff-field"),
+                    html.Td(row.original, className="text-muted",
+                            **{"data-label": labels.ORIGINAL_VALUE}),
+                    html.Td(current, **{"data-label": labels.CURRENT_VALUE}),
+                    html.Td(html.Mark(row.new) if row.new != row.original else row.new,
+                            **{"data-label": labels.NEW_VALUE}),
+                    html.Td(row.change, className="small", **{"data-label": _("Change")}),
                 ],
                 className="table-danger" if row.stale else None,
                 **{"data-field": row.field},
             )
         )
-    return dbc.Table([head, html.Tbody(body)], hover=True, responsive=True, id="rq-diff")
+    return scroll_region(dbc.Table([head, html.Tbody(body)], hover=True, id="rq-diff"),
+                         labels.PROPOSED_CHANGES)
 
 
 def events_list(events, zone: str | None = None) -> html.Ul:
@@ -199,7 +203,7 @@ def decision_panel(view) -> dbc.Card:
                                  _("Delegate to"), hidden=True),
                         style=None if delegates else hidden,
                     ),
-                    html.Div(buttons, className="d-flex gap-2 flex-wrap"),
+                    html.Div(buttons, className="d-flex gap-2 flex-wrap decision-bar"),
                 ]
             ),
         ],

@@ -4,7 +4,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from components.controls import segmented
+from components.controls import scroll_region, segmented
 from components.status import status_badge
 from data.i18n import N_, Labels, _
 from data.inbox import MY_REQUEST_GROUPS, my_requests
@@ -73,8 +73,9 @@ def request_table(tab: str | None):
     head = html.Thead(html.Tr([html.Th(h) for h in (
         _("Request"), _("Customer"), _("State"), _("Changes"), _("Last change"),
         _("Approver's comment"))]))  # fmt: skip
-    return dbc.Table([head, html.Tbody(body)], hover=True, size="sm", responsive=True,
-                     className="bg-white shadow-sm", id="my-table")  # fmt: skip
+    return scroll_region(dbc.Table([head, html.Tbody(body)], hover=True, size="sm",
+                                   className="bg-white shadow-sm", id="my-table"),
+                         _("My requests"))  # fmt: skip
 
 
 def where(row) -> str:

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from babel.numbers import format_decimal
 from dash import Input, Output, State, callback, dcc, html
 
+from components.controls import scroll_region
 from components.request import when
 from components.status import status_badge
 from data.dashboards.request_list import LIST_LIMIT, RequestFilters, request_list
@@ -112,11 +113,10 @@ def render(query: dict, offset):
         ],
         hover=True,
         size="sm",
-        responsive=True,
         className="bg-white shadow-sm",
         id="rl-table",
     )
-    return html.Div([summary, table])
+    return html.Div([summary, scroll_region(table, _("Requests"))])
 
 
 def _listed(query: dict):

@@ -54,6 +54,7 @@ class Browser:
         self.driver.get(self.base + path)
 
     def sign_out(self):
+        self.press("#cs-user-menu .dropdown-toggle")  # the user menu, then Sign out
         self.press("#cs-sign-out")
         self.wait_text("h1", "Sign in")
 
@@ -61,7 +62,11 @@ class Browser:
         self.open("/login")
         self.duo.wait_for_element("#login-username").send_keys(username)
         self.duo.find_element("#login-password").send_keys(password + Keys.ENTER)
-        self.duo.wait_for_contains_text("#cs-user-name", username.title(), timeout=10)
+        # the name is in the navigation bar, folded behind its toggle on a phone
+        WebDriverWait(self.driver, 10, ignored_exceptions=(NoSuchElementException,
+                                                           StaleElementReferenceException)).until(
+            lambda d: username.title() in d.find_element(By.ID, "cs-user-name")
+            .get_attribute("textContent"))  # fmt: skip
 
     def field(self, name: str):
         return self.driver.find_element(By.CSS_SELECTOR, f"[id*='\"name\":\"{name}\"']")

@@ -90,3 +90,42 @@ def test_every_page_has_no_critical_or_serious_violation(browser, web):
                                                                "minor")}}))  # fmt: skip
     failing = {page: summary(found) for page, found in report.items() if found}
     assert not failing, json.dumps(failing, indent=1, ensure_ascii=False)
+
+
+def test_an_approver_decides_on_a_phone_without_scrolling_sideways(browser, web):
+    """At 390x844 the request page, the inbox and the customer editor fit the screen's
+    width (wide tables scroll in their own region), each proposed change is a card, and
+    the decision buttons stay in view at the bottom; no serious violation there either."""
+    world = web.world
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"},
+                           expected_version=world.version_of("C001")).request.id
+    world.act("clerk", svc.submit, request_id)
+    browser.start()
+    browser.driver.set_window_size(390, 844)
+    browser.sign_in("approver")
+    for address, ready in ((f"/requests/{request_id}", "#rq-header"),
+                           ("/approvals", "#inbox-grid .ag-row"),
+                           ("/customers/C001", "#cs-title")):  # fmt: skip
+        browser.open(address)
+        WebDriverWait(browser.driver, 15).until(
+            lambda d, css=ready: d.find_elements(By.CSS_SELECTOR, css))
+        wider = browser.driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+        assert wider <= 0, f"{address} scrolls sideways by {wider}px"
+        blocking = [v for v in violations(browser) if v["impact"] in BLOCKING]
+        assert not blocking, "\n".join(summary(blocking))
+        if address.startswith("/requests/"):
+            card = browser.driver.execute_script(
+                "return document.querySelector('#rq-diff tbody tr').innerText;").splitlines()
+            assert card[:4] == ["Credit limit", "10,000.00", "10,000.00", "20,000.00"], card
+            named = browser.driver.execute_script(
+                "return getComputedStyle(document.querySelector('#rq-diff td[data-label]'),"
+                " '::before').content;")
+            assert named == '"Original value: "'  # each value says what it is
+            approve = browser.driver.find_element(By.XPATH, "//button[normalize-space()='Approve']")
+            in_view = browser.driver.execute_script(
+                "const r = arguments[0].getBoundingClientRect();"
+                "return r.top >= 0 && r.bottom <= window.innerHeight;", approve)
+            assert in_view, "Approve is not on the screen"
+    browser.click(browser.driver.find_element(By.ID, "cs-nav-toggle"))  # the folded menu
+    browser.wait_text("#cs-nav-collapse", "Approvals")

@@ -143,6 +143,7 @@ def test_the_seeds_scenario_in_italian_by_the_seeds_italian_labels(browser, web)
     browser.click_text("Flusso di lavoro", "#cs-action-pane")
     browser.click_text("Invia", "#cs-action-pane")
     browser.wait_text("#cs-status", "Modifiche in attesa di approvazione")
+    browser.press("#cs-user-menu .dropdown-toggle")  # the user menu, where Esci is
     browser.click_text("Esci")
     browser.wait_text("h1", "Sign in")
 

@@ -135,6 +135,8 @@ REVIEWED = {
     "wf-new.n_clicks": "the workflow designer: covered by tests/callbacks/test_admin_pages.py",
     "cs-locale.value": "sets only the signed-in user's own language (test_locales.py)",
     "cs-locale-saved.data": "reloads the page in the browser; reads no data",
+    "cs-nav-toggle.n_clicks": "runs in the browser: opens the navigation bar on a narrow "
+                              "screen; reads no data",
     "cs-save.n_clicks": "the customer editor: covered by test_http_requests.py",
     "{\"action\":[\"ALL\"],\"type\":\"rq-action\"}.n_clicks":
         "the request decisions: covered by test_http_requests.py",
