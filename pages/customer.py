@@ -68,7 +68,9 @@ def layout(account: str = "", **_query):
                 ],
                 className="d-flex align-items-end gap-3 mb-3 flex-wrap editor-header sticky-top",
             ),
-            html.Div(id="cs-alert"),
+            # the outcome of each action, read out; focus comes here when the control that
+            # had it is redrawn (assets/a11y.js)
+            html.Div(id="cs-alert", role="status", tabIndex="-1", **{"data-focus-return": "1"}),
             customer_form(view.values, view.gated, view.locked, view.may_edit, rendered.hints,
                           view.groups),  # fmt: skip
             # the history below the form, folded: a native disclosure any reader can open

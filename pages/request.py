@@ -50,7 +50,9 @@ def layout(request_id: str = "", after: str = "", notification: str = "", **_que
     return html.Div(
         [
             dcc.Store(id="rq-id", data=int(request_id)),
-            html.Div(id="rq-alert"),
+            # the outcome of each action, read out; focus comes here when the control that
+            # had it is redrawn (assets/a11y.js)
+            html.Div(id="rq-alert", role="status", tabIndex="-1", **{"data-focus-return": "1"}),
             html.Div(body(view, int(request_id)), id="rq-body"),
         ]
     )
