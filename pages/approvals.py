@@ -99,7 +99,7 @@ def layout(**_query):
                             + [{"label": row.code, "value": row.code} for row in groups or []],
                             value=ANY,
                         ),
-                        md=2,
+                        md=3,
                     ),
                     dbc.Col(
                         dbc.Input(
@@ -108,7 +108,7 @@ def layout(**_query):
                             debounce=True,
                             placeholder=_("Search customer"),
                         ),
-                        md=3,
+                        md=2,
                     ),
                     dbc.Col(
                         dbc.Switch(id="inbox-overdue", label=_("Overdue only"), value=False),
