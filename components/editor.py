@@ -270,7 +270,7 @@ def proposed_changes_dialog_content(
         )
     footer.append(dbc.Button(labels.OK, id={"type": ACTION, "action": "close"}, color="primary"))
     return [
-        dbc.ModalHeader(dbc.ModalTitle(labels.PROPOSED_CHANGES)),
+        dbc.ModalHeader(dbc.ModalTitle(labels.PROPOSED_CHANGES, id="cs-modal-title")),
         dbc.ModalBody(proposed_changes_table(changes, editable, locale, current)),
         dbc.ModalFooter(footer),
     ]
@@ -310,7 +310,8 @@ def decision_dialog_content(
         )
     )
     return [
-        dbc.ModalHeader(dbc.ModalTitle(DECISION_TITLES[action].format(id=request.id))),
+        dbc.ModalHeader(dbc.ModalTitle(DECISION_TITLES[action].format(id=request.id),
+                                       id="cs-modal-title")),
         dbc.ModalBody(
             [
                 html.Div(problem, id="cs-decision-problem"),

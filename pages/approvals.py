@@ -132,7 +132,8 @@ def layout(**_query):
             html.Div(id="inbox-message"),
             dbc.Modal(
                 [
-                    dbc.ModalHeader(dbc.ModalTitle(_("Approve these requests?"))),
+                    dbc.ModalHeader(dbc.ModalTitle(_("Approve these requests?"),
+                                                   id="inbox-confirm-title")),
                     dbc.ModalBody(id="inbox-confirm-body"),
                     dbc.ModalFooter(
                         [
@@ -143,6 +144,7 @@ def layout(**_query):
                     ),
                 ],
                 id="inbox-confirm-dialog",
+                labelledby="inbox-confirm-title",
                 is_open=False,
                 size="lg",
                 scrollable=True,

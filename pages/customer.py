@@ -83,7 +83,8 @@ def layout(account: str = "", **_query):
                 id="cs-history-block",
             ),
             dbc.Modal(
-                id="cs-modal", children=rendered.dialog, is_open=False, size="lg", scrollable=True
+                id="cs-modal", children=rendered.dialog, is_open=False, size="lg", scrollable=True,
+                labelledby="cs-modal-title",  # the dialog is named by its title
             ),
         ]
     )

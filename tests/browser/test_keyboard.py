@@ -59,6 +59,11 @@ def test_the_seeds_scenario_by_keyboard_alone(browser, web):
     press(browser, "20000", Keys.ENTER)
     browser.wait_text(".modal-title", "Proposed changes")
     settled(browser, lambda f: f["inModal"])  # the dialog takes the focus
+    name = browser.driver.execute_script(
+        "const d = document.querySelector('.modal[role=dialog]');"
+        "const by = d && document.getElementById(d.getAttribute('aria-labelledby'));"
+        "return by ? by.textContent : null;")
+    assert name == "Proposed changes"  # a screen reader names the dialog
 
     # Tab to OK within the dialog, Enter: the focus goes back to the field it came from
     move_to(browser, lambda f: f["text"] == "OK")
