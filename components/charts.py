@@ -251,13 +251,24 @@ def chart_card(title: str, graph, footer=None, *, subtitle: str = "") -> dbc.Car
 
 
 def figure_table(
-    table_id: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], kind: str = "csv"
-):
-    """The numbers behind a chart, with a Download CSV button."""
+    table_id: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], kind: str = "csv",
+    links: Sequence[str | None] | None = None,
+):  # fmt: skip
+    """The numbers behind a chart, with a Download CSV button; ``links`` (one per row) make
+    each row's count a link to the requests behind it: the chart's drill-through, reached
+    by keyboard."""
+
+    def cells(index: int, row: Sequence[Any]) -> list:
+        shown = [html.Td(_cell(v)) for v in row]
+        link = links[index] if links and index < len(links) else None
+        if link:
+            shown[-1] = html.Td(dcc.Link(_cell(row[-1]), href=link))
+        return shown
+
     table = dbc.Table(
         [
             html.Thead(html.Tr([html.Th(h) for h in headers])),
-            html.Tbody([html.Tr([html.Td(_cell(v)) for v in row]) for row in rows]),
+            html.Tbody([html.Tr(cells(i, row)) for i, row in enumerate(rows)]),
         ]
         if rows
         else [html.Tbody(html.Tr(html.Td(_("No figures in this range."), className="text-muted")))],

@@ -190,9 +190,19 @@ def render(days, offset):
         return chart_card(
             _(title),
             drill_graph(graph_id, figure, "pd-drill"),
-            figure_table(graph_id, headers, rows, "pd-csv"),
+            figure_table(graph_id, headers, rows, "pd-csv", links=row_links.get(graph_id)),
             subtitle=_(subtitle) if subtitle else "",
         )
+
+    # each table row leads where its bar does (the tables' rows are in the figures' order)
+    row_links = {
+        "by-step": [requests_href(state="pending", step=name) for name, _ in overview.by_step],
+        "by-approver": [requests_href(state="pending", approver=uid)
+                        for uid, *_ in overview.by_approver],
+        "ageing": [requests_href(state="pending", age=label, step=step)
+                   for label, step, _ in overview.ageing],
+        "by-field": [requests_href(state="pending", field=name) for name, _ in overview.by_field],
+    }  # fmt: skip
 
     figures = {"by-step": by_step, "by-approver": by_approver, "ageing": ageing,
                "by-field": by_field, "backlog": backlog}  # fmt: skip

@@ -71,6 +71,10 @@ def test_pending_dashboard_shows_kpis_and_bars_that_link_to_their_requests(web, 
     assert link == f"/requests?state=pending&approver={history['approver3']}"
     assert page.drill_target({"points": [{"customdata": link}]}) == link
     assert page.drill_target({"points": [{"customdata": "https://evil.example"}]}) is page.no_update
+    # the table behind the chart leads to the same lists, by keyboard too
+    (table,) = [node for node in walk(body) if getattr(node, "id", None) == "table-by-approver"]
+    hrefs = [node.href for node in walk(table) if getattr(node, "href", None)]
+    assert hrefs[2] == link and len(hrefs) == 3
 
 
 def test_pending_csv_is_the_table_behind_the_chart(web, history):
