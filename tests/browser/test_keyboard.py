@@ -90,7 +90,13 @@ def test_the_seeds_scenario_by_keyboard_alone(browser, web):
     press(browser, Keys.ESCAPE)
     browser.wait_gone(".modal-dialog")
     settled(browser, lambda f: f["tag"] != "BODY")
-    browser.sign_out()
+
+    # Sign out from the user menu: Tab to it, Enter, arrow down to Sign out, Enter
+    move_to(browser, lambda f: "dropdown-toggle" in f["cls"] and f["text"] == "Clerk")
+    press(browser, Keys.ENTER)
+    move_to(browser, lambda f: f["text"] == "Sign out", key=Keys.ARROW_DOWN, limit=4)
+    press(browser, Keys.ENTER)
+    browser.wait_text("h1", "Sign in")
 
     # the approver: Tab into the inbox, Down to the request, Enter opens it; Tab to Approve
     browser.sign_in("approver")
