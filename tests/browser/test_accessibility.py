@@ -66,8 +66,15 @@ def test_the_sign_in_page_has_no_serious_violation(browser):
     assert not blocking, "\n".join(summary(blocking))
 
 
-def test_every_page_has_no_critical_or_serious_violation(browser, web):
+@pytest.mark.parametrize("language", ["en", "it"])
+def test_every_page_has_no_critical_or_serious_violation(browser, web, language):
+    """In English and in the seed's Italian (the users' language set to it)."""
+    from sqlalchemy import update
+
+    from data.models import User
+
     world = web.world
+    world.db.run(lambda s: s.execute(update(User).values(locale=language)))
     request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"},
                            expected_version=world.version_of("C001")).request.id
     world.act("clerk", svc.submit, request_id)
@@ -82,9 +89,10 @@ def test_every_page_has_no_critical_or_serious_violation(browser, web):
         browser.open(address.format(request=request_id))
         WebDriverWait(browser.driver, 15).until(
             lambda d, css=ready: d.find_elements(By.CSS_SELECTOR, css))
+        assert browser.driver.execute_script("return document.documentElement.lang;") == language
         found = violations(browser)
         report[f"{role} {address}"] = [v for v in found if v["impact"] in BLOCKING]
-        print(json.dumps({f"{role} {address}": {impact: sum(len(v["nodes"]) for v in found
+        print(json.dumps({f"{language} {role} {address}": {impact: sum(len(v["nodes"]) for v in found
                                                             if v["impact"] == impact)
                                                 for impact in ("critical", "serious", "moderate",
                                                                "minor")}}))  # fmt: skip
