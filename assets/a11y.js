@@ -5,7 +5,10 @@
         document.querySelectorAll("#imp-upload input[type=file]:not([aria-label])").forEach(
             function (input) {
                 const area = document.getElementById("imp-upload");
-                input.setAttribute("aria-label", (area && area.textContent.trim()) || "File");
+                const words = area && area.textContent.trim();
+                if (words) {
+                    input.setAttribute("aria-label", words);
+                }
             }
         );
     }

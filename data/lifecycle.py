@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from data.i18n import N_, Labels, _
+from data.i18n import N_, Labels
 
 
 class RequestState(StrEnum):
@@ -160,7 +160,7 @@ def refusal(action: str, state: str) -> str | None:
     say), in the reader's language; None when the table allows it."""
     if allows("approve" if action == "decide" else action, state):
         return None
-    message = _REFUSALS.get(action) or _("This request is {state}; it cannot change.")
+    message = _REFUSALS[action if action in _REFUSALS else "edit"]
     return message.format(state=RequestState(state).label)
 
 

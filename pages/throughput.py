@@ -36,7 +36,6 @@ GROUPINGS = Labels({"day": N_("Day"), "week": N_("Week"), "month": N_("Month")})
 GROUPING_SUBTITLES = Labels(
     {"day": N_("per day"), "week": N_("per week"), "month": N_("per month")}
 )
-FILTERS = ("tp-start", "tp-end", "tp-grouping", "tp-field", "tp-group", "tp-step", "tp-approver")
 
 
 def layout(**_query):
