@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 import dash
 import dash_bootstrap_components as dbc
+from babel.numbers import format_decimal
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components.charts import (
@@ -26,12 +27,17 @@ from data.dashboards.common import AGE_BUCKETS
 from data.dashboards.pending import pending_overview
 from data.dashboards.tables import kpi_texts, pending_tables, table_csv
 from data.fields import FIELDS_BY_NAME
-from data.i18n import N_, _, gettext
+from data.i18n import N_, _, current_language, gettext
 from pages._support import attempt, guard, page_title, read
 
 dash.register_page(__name__, path="/dashboards/pending", title=page_title(N_("Pending changes")))
 
 RANGES = ((7, N_("Last 7 days")), (30, N_("Last 30 days")), (90, N_("Last 90 days")))
+
+
+def count_text(count: int) -> str:
+    """A count written as the reader writes numbers (1,500 or 1.500)."""
+    return format_decimal(count, locale=current_language())
 
 
 def requests_href(**query) -> str:
@@ -85,7 +91,8 @@ def render(days, offset):
                     _("Open requests"),
                     kpis["open"],
                     _("{at_step} at a step, {sent_back} sent back").format(
-                        at_step=overview.at_a_step, sent_back=overview.sent_back
+                        at_step=count_text(overview.at_a_step),
+                        sent_back=count_text(overview.sent_back),
                     ),
                     requests_href(state="open"),
                     "open",

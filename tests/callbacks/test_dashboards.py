@@ -182,3 +182,15 @@ def test_a_manager_reassigns_from_the_request_page(web, history):
     moved = web.world.query(lambda s: s.get(Assignment, assignment).state)
     events = web.world.query(lambda s: [e.action for e in s.query(RequestEvent).filter_by(request_id=request_id)])
     assert moved == "reassigned" and events[-1] == "reassigned"
+
+
+def test_the_open_split_is_written_as_the_reader_writes_numbers():
+    import pages.pending as page
+    from data.i18n import reset_language, set_language
+
+    for language, written in (("en", "1,500"), ("it", "1.500")):
+        token = set_language(language)
+        try:
+            assert page.count_text(1500) == written
+        finally:
+            reset_language(token)
