@@ -3,7 +3,7 @@
 Starts the demo (a fresh SQLite database seeded with the demo data) on a free local
 port, signs in as each role in headless Chromium and saves PNGs to docs/screenshots/:
 each role's landing page, the editor with its Proposed changes dialog, the request
-page, both dashboards, and the editor and the request page at phone width.
+page, both dashboards, and the inbox, the editor and the request page at phone width.
 """
 
 from __future__ import annotations
@@ -136,6 +136,8 @@ def main() -> None:
 
             phone = Camera(base, PHONE)
             phone.sign_in("approver")
+            phone.open("/approvals", "#inbox-cards a")
+            phone.shot("phone-inbox")
             phone.open(customer_page, "#cs-title")
             phone.shot("phone-customer")
             phone.open(f"/requests/{request_id}", "#rq-diff")

@@ -124,7 +124,7 @@ def layout(**_query):
                             disabled=True,
                         ),
                         md=2,
-                        className="text-md-end",
+                        className="text-md-end d-none d-sm-block",  # ticking is the grid's
                     ),
                 ],
                 className="g-2 mb-3",
@@ -166,12 +166,15 @@ def layout(**_query):
                 getRowId="params.data.row_id",
                 eventListeners=open_on_enter("/requests/", "request_id"),
                 style={"height": "calc(100vh - 300px)", "minHeight": "360px"},
-                className="shadow-sm",
+                className="shadow-sm d-none d-sm-block",
             ),
+            # on a phone the same requests are cards, one below the other, each a link
+            html.Ol(id="inbox-cards", className="list-unstyled d-sm-none mb-0",
+                    **{"aria-label": _("Requests")}),
             html.P(
                 _("Select a request, or press Enter on it, to open it; tick boxes to approve "
                   "several at once."),
-                className="text-muted small mt-2",
+                className="text-muted small mt-2 d-none d-sm-block",
             ),
         ]
     )
@@ -227,8 +230,45 @@ def inbox_rows(tab, field, group, overdue, search):
     return data, labels, note
 
 
+def request_cards(data: list[dict]) -> list:
+    """The inbox's rows as cards for a narrow screen: the request and customer as a link,
+    each change on its own line, then the step, since when and who submitted it."""
+    if not data:
+        return [html.Li(_("No requests here."), className="text-muted")]
+    return [
+        html.Li(
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.Div(
+                            [
+                                dcc.Link(f"#{row['request_id']} {row['account']} "
+                                         f"{row['customer_name']}",
+                                         href=f"/requests/{row['request_id']}",
+                                         className="fw-semibold stretched-link"),
+                                html.Span(row["status"], className="ms-2 small text-danger"
+                                          if row["status"] == _("Overdue") else "ms-2 small"),
+                            ],
+                        ),
+                        html.Ul([html.Li(line) for line in row["change_lines"]],
+                                className="list-unstyled small mb-1 inbox-changes"),
+                        html.Div(" · ".join(part for part in (row["step"], row["since"],
+                                                              row["submitter"]) if part),
+                                 className="small text-muted"),
+                    ],
+                    className="p-2",
+                ),
+                className="shadow-sm",
+            ),
+            className="mb-2",
+        )
+        for row in data
+    ]  # fmt: skip
+
+
 @callback(
     Output("inbox-grid", "rowData"),
+    Output("inbox-cards", "children"),
     Output("inbox-tabs", "options"),
     Output("inbox-message", "children", allow_duplicate=True),
     Input("inbox-tabs", "value"),
@@ -242,7 +282,7 @@ def inbox_rows(tab, field, group, overdue, search):
 def on_filters(tab, field, group, overdue, search, _refresh):
     data, labels, alert = inbox_rows(tab, field, group, overdue, search)
     options = [{"label": label, "value": tab} for tab, label in zip(TABS, labels, strict=True)]
-    return data, options, alert if alert else no_update
+    return data, request_cards(data), options, alert if alert else no_update
 
 
 def bulk_summary(selected) -> html.Div:

@@ -12,6 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from data import requests as svc
 from data.customers import save_customer
+from data.models import ChangeRequest
 
 pytestmark = pytest.mark.browser
 
@@ -112,7 +113,7 @@ def test_an_approver_decides_on_a_phone_without_scrolling_sideways(browser, web)
     browser.driver.set_window_size(390, 844)
     browser.sign_in("approver")
     for address, ready in ((f"/requests/{request_id}", "#rq-header"),
-                           ("/approvals", "#inbox-grid .ag-row"),
+                           ("/approvals", "#inbox-cards a"),
                            ("/customers/C001", "#cs-title")):  # fmt: skip
         browser.open(address)
         WebDriverWait(browser.driver, 15).until(
@@ -137,3 +138,13 @@ def test_an_approver_decides_on_a_phone_without_scrolling_sideways(browser, web)
             assert in_view, "Approve is not on the screen"
     browser.click(browser.driver.find_element(By.ID, "cs-nav-toggle"))  # the folded menu
     browser.wait_text("#cs-nav-collapse", "Approvals")
+    # the inbox is a list of cards (the grid is hidden); tapping one opens it; Approve decides
+    browser.open("/approvals")
+    card = browser.duo.wait_for_element("#inbox-cards a")
+    assert not browser.driver.find_element(By.ID, "inbox-grid").is_displayed()
+    assert card.text == f"#{request_id} C001 Customer C001"
+    browser.click(card)
+    browser.wait_text("#rq-header", "C001")
+    browser.click(browser.driver.find_element(By.XPATH, "//button[normalize-space()='Approve']"))
+    browser.wait_text("#rq-alert", "Approved.")
+    assert world.query(lambda s: s.get(ChangeRequest, request_id).state) == "approved"

@@ -98,8 +98,16 @@ def test_the_seeds_scenario_by_keyboard_alone(browser, web):
     press(browser, Keys.ENTER)
     browser.wait_text("h1", "Sign in")
 
-    # the approver: Tab into the inbox, Down to the request, Enter opens it; Tab to Approve
-    browser.sign_in("approver")
+    # the approver signs in: Tab to User name, type, Tab to Password, type, Enter
+    browser.open("/login")
+    browser.duo.wait_for_element("#login-username")
+    move_to(browser, lambda f: f["id"] == "login-username")
+    press(browser, "approver", Keys.TAB)
+    assert focused(browser)["id"] == "login-password"
+    press(browser, "secret", Keys.ENTER)
+    browser.wait_text("#cs-user-name", "Approver")
+
+    # Tab into the inbox, Down to the request, Enter opens it; Tab to Approve
     browser.open("/approvals")
     browser.duo.wait_for_element("#inbox-grid .ag-row")
     move_to(browser, lambda f: "ag-header-cell" in f["cls"] or "ag-cell" in f["cls"])

@@ -24,6 +24,28 @@ def test_rows_and_counts_for_the_signed_in_approver(web):
     assert labels[0] == "Waiting for me (1)" and labels[3] == "Decided by me (0)"
 
 
+def test_on_a_phone_each_request_is_a_card_that_links_to_it(web):
+    """The grid is hidden below 576 px; the same rows are cards: a link to the request, each
+    change on a line of its own, the step and the submitter."""
+    import pages.approvals as page
+
+    first = submit(web.world, "C001")
+    with web.signed_in("approver"):
+        grid, cards, _options, _alert = page.on_filters("waiting", page.ANY, page.ANY, False, None, 0)
+        layout = page.layout()
+    (shown,) = cards
+    links = [node for node in walk(shown) if getattr(node, "href", None)]
+    assert [(link.href, link.children) for link in links] == [(f"/requests/{first}", f"#{first} C001 Customer C001")]
+    assert "Credit limit: 10,000.00 → 20,000.00 (+10,000.00 (+100.0 %))" in text_of(shown)
+    assert "Clerk" in text_of(shown) and len(grid) == 1
+    (grid_node,) = [n for n in walk(layout) if getattr(n, "id", None) == "inbox-grid"]
+    (list_node,) = [n for n in walk(layout) if getattr(n, "id", None) == "inbox-cards"]
+    assert "d-none d-sm-block" in grid_node.className and "d-sm-none" in list_node.className
+    with web.signed_in("approver"):
+        _grid, empty, _options, _alert = page.on_filters("decided", page.ANY, page.ANY, False, None, 0)
+    assert text_of(empty) == "No requests here."
+
+
 def test_the_inbox_filters_go_back_to_any_field_and_any_group(web):
     """Each filter's first choice is "Any ...", so a chosen field or group can be undone."""
     import pages.approvals as page
