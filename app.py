@@ -21,6 +21,8 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge, TooManyRequests
 from werkzeug.serving import WSGIRequestHandler
 
+from api import init_api, is_api_call, too_many_requests
+from api.problems import problem
 from components.layout import navbar_contents, shell
 from components.signin import safe_next, signin_page
 from data.config import Settings, load_settings
@@ -56,10 +58,11 @@ from pages._support import (
 )
 
 ROOT = Path(__file__).resolve().parent
-PUBLIC_PATHS = ("/login", "/assets/", "/_favicon")
-"""All a signed-out visitor may reach: the sign-in page, its stylesheets and the icon.
-Every Dash endpoint (callbacks, layout, dependencies, bundles) asks for a session
-before it reads anything of the request."""
+PUBLIC_PATHS = ("/login", "/assets/", "/_favicon", "/api/")
+"""All a signed-out visitor may reach: the sign-in page, its stylesheets and the icon,
+and the JSON API (which asks every call for its token, api/__init__.py). Every Dash
+endpoint (callbacks, layout, dependencies, bundles) asks for a session before it reads
+anything of the request."""
 MAX_REQUEST_BYTES = 28 * 1024 * 1024
 """A callback request: an import file of up to 20 MB travels in it, base64-encoded."""
 MAX_SIGNIN_BYTES = 16 * 1024
@@ -153,7 +156,8 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     server.extensions[DATABASE_KEY] = database
-    _set_up_sign_in(server, settings)
+    limiter = _set_up_sign_in(server, settings)
+    init_api(server, limiter, settings.api_limit)
     _handle_errors(server)
     app.layout = shell
     _register_shell_callbacks(app)
@@ -214,6 +218,8 @@ def _handle_errors(server) -> None:
     def on_error(error):
         original = getattr(error, "original_exception", None)
         log.exception("unhandled error on %s", request.path, exc_info=original)
+        if is_api_call():
+            return problem(500, _("Something went wrong on our side; nothing changed."))
         if request.path.startswith("/_dash-update-component"):
             if isinstance(original, MALFORMED):
                 return {"message": _("This request could not be understood; nothing changed.")}, 400
@@ -224,6 +230,8 @@ def _handle_errors(server) -> None:
     def too_large(_error):
         megabytes = (request.max_content_length or MAX_REQUEST_BYTES) // (1024 * 1024)
         message = _("This request is larger than {size} MB; nothing changed.")
+        if is_api_call():
+            return problem(413, message.format(size=megabytes))
         return {"message": message.format(size=megabytes)}, 413
 
 
@@ -234,7 +242,7 @@ def request_language() -> str:
     return request.accept_languages.best_match(list(LOCALES)) or DEFAULT_LOCALE
 
 
-def _set_up_sign_in(server, settings: Settings) -> None:
+def _set_up_sign_in(server, settings: Settings) -> Limiter:
     login_manager = LoginManager(server)
     limiter = Limiter(
         get_remote_address,
@@ -316,6 +324,8 @@ def _set_up_sign_in(server, settings: Settings) -> None:
 
     @server.errorhandler(TooManyRequests)
     def too_many(_error):
+        if is_api_call():
+            return too_many_requests(limiter)
         if request.path != "/login":
             return {"message": _("Too many requests; wait a minute and try again.")}, 429
         page = signin_page(csrf=csrf_token(), target=safe_next(request.form.get("next")),
@@ -334,6 +344,8 @@ def _set_up_sign_in(server, settings: Settings) -> None:
     @server.get("/logout")
     def logout_by_link():
         abort(405)
+
+    return limiter
 
 
 BAD_CREDENTIALS = N_("That user name and password do not match an active account.")

@@ -93,6 +93,7 @@ AUDIT_SOURCE_LABELS = Labels(
         "direct_edit": N_("Direct edit"),
         "approved_request": N_("Approved request"),
         "import_batch": N_("Import batch"),
+        "api": N_("API"),
         "parameters": N_("Parameters"),
     }
 )

@@ -83,6 +83,9 @@ class User(Base):
     """The IANA time zone times are shown in (the browser's); None: UTC."""
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Bumped on sign-out and password reset: every earlier session cookie stops working."""
+    is_service: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    """A service account (another system: a CRM, a web shop): it calls the API with its
+    tokens and never signs in with a password."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     role_rows: Mapped[list[UserRole]] = relationship(
@@ -539,6 +542,45 @@ class Notification(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("change_requests.id"))
     text: Mapped[str] = mapped_column(Text)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API, kept only as the SHA-256 of its secret; calls made
+    with it run as its user, under that user's roles."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    """The token's public part, shown in lists (cs_<prefix>_<secret>)."""
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class IdempotencyKey(Base):
+    """The first answer to a POST or PATCH sent with an Idempotency-Key, written in the same
+    transaction as what it did: a repeat within the retention replays it."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the method, path and body: the same key with another request is refused."""
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class LoginFailure(Base):

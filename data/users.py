@@ -134,6 +134,15 @@ def _check_roles(roles: list[str] | set[str] | tuple[str, ...]) -> list[str]:
     return sorted(set(roles))
 
 
+def new_username(session: Session, raw: str) -> tuple[str, dict[str, str]]:
+    """A new user's name as it is kept, and what is wrong with it (free, well formed)."""
+    username = normalise_username(raw)
+    problem = username_problem(username)
+    if not problem and session.scalar(select(User.id).where(User.username == username)):
+        problem = _("{username} is already taken").format(username=username)
+    return username, {"username": problem} if problem else {}
+
+
 def add_user(
     session: Session,
     username: str,
@@ -147,13 +156,7 @@ def add_user(
 
     ``password_policy``: the password is one a person chose now, held to
     ``new_password_problem`` (the demo seed's and the tests' are not)."""
-    errors: dict[str, str] = {}
-    username = normalise_username(username)
-    problem = username_problem(username)
-    if problem:
-        errors["username"] = problem
-    elif session.scalar(select(User.id).where(User.username == username)) is not None:
-        errors["username"] = _("{username} is already taken").format(username=username)
+    username, errors = new_username(session, username)
     if not full_name.strip():
         errors["full_name"] = "is required"
     if not password:

@@ -1,0 +1,198 @@
+"""/api/v1/requests: list and read change requests; submit, recall and decide them under the
+same rules as the request page (segregation of duties, the stale check, the step's policy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.core import Answer, call, decode_cursor, encode_cursor, read
+from api.customers import IDEMPOTENCY
+from api.problems import PROBLEM, ProblemSchema, domain_problem
+from api.schemas import DecisionSchema, RequestPageSchema, RequestQuerySchema, RequestSchema
+from data import requests as workflow
+from data.audit import current_value_text
+from data.errors import DomainError, NotFound, ValidationFailed
+from data.feeds import list_requests
+from data.fields import FIELDS_BY_NAME, field_label
+from data.i18n import _
+from data.lifecycle import OPEN_STATES, REQUEST_STATE_LABELS
+from data.models import ChangeRequest, User
+from data.users import require_active
+
+blp = Blueprint(
+    "requests",
+    __name__,
+    url_prefix="/api/v1/requests",
+    description="Change requests: follow them, submit, recall and decide them.",
+)
+blp.register_error_handler(DomainError, domain_problem)
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def request_document(session: Session, actor: User, request: ChangeRequest, *,
+                     full: bool = True) -> dict[str, Any]:  # fmt: skip
+    customer = request.customer
+    order = list(FIELDS_BY_NAME)
+    changes = []
+    for change in sorted(request.changes, key=lambda c: order.index(c.field)):
+        current = current_value_text(customer, change.field)
+        changes.append({
+            "field": change.field,
+            "label": field_label(change.field),
+            "original": change.original_value,
+            "current": current,
+            "new": change.new_value,
+            "stale": request.state in OPEN_STATES and current != change.original_value,
+        })  # fmt: skip
+    step = workflow.current_step(request) if request.state == "pending" else None
+    document = {
+        "id": request.id,
+        "state": request.state,
+        "state_label": REQUEST_STATE_LABELS[request.state],
+        "customer": customer.account,
+        "round": request.round,
+        "submitted_by": request.submitted_by.username if request.submitted_by else None,
+        "submitted_at": _iso(request.submitted_at),
+        "decided_at": _iso(request.decided_at),
+        "updated_at": _iso(request.updated_at),
+        "step": step.name if step else None,
+        "changes": changes,
+        "href": f"/api/v1/requests/{request.id}",
+    }
+    if full:
+        document["actions"] = sorted(workflow.allowed_actions(session, request, actor))
+        document["events"] = [
+            {"at": _iso(event.at), "action": event.action,
+             "user": event.actor.username if event.actor else None,
+             "step": event.step_name, "comment": event.comment}
+            for event in request.events
+        ]  # fmt: skip
+    return document
+
+
+def _request(session: Session, actor: User, request_id: int) -> ChangeRequest:
+    require_active(actor)
+    request = session.get(ChangeRequest, request_id)
+    if request is None:
+        raise NotFound(_("Change request {id} does not exist.").format(id=request_id))
+    return request
+
+
+@blp.route("")
+class Requests(MethodView):
+    @blp.arguments(RequestQuerySchema, location="query", unknown=RAISE)
+    @blp.response(200, RequestPageSchema)
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
+    def get(self, query):
+        """Change requests, newest first, a page at a time"""
+
+        def produce(session: Session, actor: User) -> Answer:
+            page = list_requests(
+                session, actor, state=query.get("state"), account=query.get("customer"),
+                submitter=query.get("submitter"), assigned_to_me=query["assigned_to_me"],
+                since=query.get("since"), after=decode_cursor(query.get("cursor")),
+                limit=query["limit"],
+            )  # fmt: skip
+            items = [request_document(session, actor, r, full=False) for r in page.rows]
+            return Answer(200, {"items": items, "next_cursor": encode_cursor(page.after)})
+
+        return read(produce)
+
+
+@blp.route("/<int(max=2147483647):request_id>")
+class RequestItem(MethodView):
+    @blp.response(200, RequestSchema)
+    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
+    def get(self, request_id):
+        """One change request: its changes (original, current and new values), what the
+        caller may do, and its history"""
+
+        def produce(session: Session, actor: User) -> Answer:
+            request = _request(session, actor, request_id)
+            return Answer(200, request_document(session, actor, request))
+
+        return read(produce)
+
+
+def _acted(request_id: int, act) -> Any:
+    def produce(session: Session, actor: User) -> Answer:
+        _request(session, actor, request_id)
+        request = act(session, actor)
+        session.flush()
+        return Answer(200, request_document(session, actor, request))
+
+    return call(produce)
+
+
+@blp.route("/<int(max=2147483647):request_id>/submit")
+class RequestSubmit(MethodView):
+    @blp.response(200, RequestSchema)
+    @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.doc(parameters=[IDEMPOTENCY])
+    def post(self, request_id):
+        """Workflow › Submit (or resubmit a request sent back)"""
+
+        def act(session: Session, actor: User) -> ChangeRequest:
+            if session.get(ChangeRequest, request_id).state == "change_requested":
+                return workflow.resubmit(session, actor, request_id)
+            return workflow.submit(session, actor, request_id)
+
+        return _acted(request_id, act)
+
+
+@blp.route("/<int(max=2147483647):request_id>/recall")
+class RequestRecall(MethodView):
+    @blp.response(200, RequestSchema)
+    @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.doc(parameters=[IDEMPOTENCY])
+    def post(self, request_id):
+        """The submitter takes a pending request back to Not submitted"""
+        return _acted(request_id, lambda session, actor: workflow.recall(session, actor,
+                                                                          request_id))  # fmt: skip
+
+
+@blp.route("/<int(max=2147483647):request_id>/decision")
+class RequestDecision(MethodView):
+    @blp.arguments(DecisionSchema)
+    @blp.response(200, RequestSchema)
+    @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.doc(parameters=[IDEMPOTENCY])
+    def post(self, body, request_id):
+        """Approve, reject, request a change or delegate, with a comment; approve, reject
+        and request_change name the round read (a request resubmitted since is refused)"""
+        decision = body["decision"]
+        comment = body.get("comment")
+
+        def act(session: Session, actor: User) -> ChangeRequest:
+            if decision == "delegate":
+                username = (body.get("delegate_to") or "").strip().lower()
+                target = session.scalar(select(User.id).where(User.username == username))
+                if not username or target is None:
+                    raise ValidationFailed({"delegate_to": _("must be the user name of an "
+                                                             "active approver")})  # fmt: skip
+                return workflow.delegate(session, actor, request_id, target, comment)
+            seen = body.get("round")
+            if seen is None:
+                raise ValidationFailed({"round": _("is required: the round of the request you "
+                                                   "read")})  # fmt: skip
+            if decision == "approve":
+                return workflow.approve(session, actor, request_id, comment, seen_round=seen,
+                                        confirm_stale=body["confirm_stale"])  # fmt: skip
+            if decision == "reject":
+                return workflow.reject(session, actor, request_id, comment, seen_round=seen)
+            return workflow.request_change(session, actor, request_id, comment, seen_round=seen)
+
+        return _acted(request_id, act)

@@ -1,0 +1,149 @@
+"""What every API call shares: the token's user, one unit of work, idempotent replays,
+cursors and ETags."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from flask import Response, current_app, g, request
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from data.clock import utcnow
+from data.errors import ValidationFailed
+from data.i18n import _
+from data.models import IdempotencyKey, User
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def database():
+    from pages._support import DATABASE_KEY  # the app keeps its database there
+
+    return current_app.extensions[DATABASE_KEY]
+
+
+def json_response(answer: Answer, replayed: bool = False) -> Response:
+    response = Response(json.dumps(answer.body, ensure_ascii=False, default=str),
+                        status=answer.status, mimetype="application/json")  # fmt: skip
+    for name, value in answer.headers.items():
+        response.headers[name] = value
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(b"\0" + request.full_path.encode() + b"\0")
+    digest.update(request.get_data(cache=True))
+    return digest.hexdigest()
+
+
+def call(produce: Callable[[Session, User], Answer]) -> Response:
+    """Run ``produce(session, actor)`` as the token's user in one transaction.
+
+    A POST or PATCH with an Idempotency-Key writes its answer in the same transaction as
+    what it did; the same key again within 24 hours replays that answer and does nothing
+    (two at once: the database's key lets one through, the other replays it). The same
+    key with another request is refused."""
+    key = request.headers.get("Idempotency-Key")
+    keyed = key is not None and request.method in ("POST", "PATCH")
+    if keyed and not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            {"Idempotency-Key": _("must be 1 to {count} characters").format(count=MAX_KEY_LENGTH)}
+        )
+    fingerprint = _fingerprint() if keyed else ""
+    user_id = g.api_user_id
+
+    def work(session: Session) -> tuple[Answer, bool]:
+        actor = session.get(User, user_id)
+        if keyed:
+            stored = session.get(IdempotencyKey, (user_id, key))
+            if stored is not None and stored.created_at > utcnow() - IDEMPOTENCY_WINDOW:
+                if stored.fingerprint != fingerprint:
+                    raise ValidationFailed(
+                        {"Idempotency-Key": _("was used with another request")},
+                        _("This Idempotency-Key was used with another request; nothing "
+                          "changed."),
+                    )  # fmt: skip
+                return Answer(stored.status, json.loads(stored.body), dict(stored.headers)), True
+            if stored is not None:
+                session.delete(stored)
+                session.flush()
+        answer = produce(session, actor)
+        if keyed:
+            session.execute(
+                delete(IdempotencyKey).where(
+                    IdempotencyKey.user_id == user_id,
+                    IdempotencyKey.created_at <= utcnow() - IDEMPOTENCY_WINDOW,
+                )
+            )
+            session.add(
+                IdempotencyKey(user_id=user_id, key=key, fingerprint=fingerprint,
+                               status=answer.status,
+                               body=json.dumps(answer.body, ensure_ascii=False, default=str),
+                               headers=answer.headers)
+            )  # fmt: skip
+            session.flush()
+        return answer, False
+
+    answer, replayed = database().run(work)
+    return json_response(answer, replayed)
+
+
+def read(produce: Callable[[Session, User], Answer]) -> Response:
+    """A read as the token's user: one session, nothing written."""
+    with database().session() as session:
+        answer = produce(session, session.get(User, g.api_user_id))
+    return json_response(answer)
+
+
+def encode_cursor(after: list | None) -> str | None:
+    if after is None:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(after).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> list | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        value = None
+    if not isinstance(value, list):
+        raise ValidationFailed({"cursor": _("is not one this list gave")})
+    return value
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version() -> int | None:
+    """The version an If-Match names (None when there is none; a malformed one is refused)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    text = header.strip()
+    text = text.removeprefix("W/").strip('"')
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise ValidationFailed({"If-Match": _("must be the ETag the customer was read with")})
+    return int(text)
