@@ -18,6 +18,7 @@ from data.models import User
 from data.parameters import ensure_defaults
 from data.requests import escalate_overdue
 from data.seed import seed_demo
+from data.tokens import DEFAULT_DAYS, create_service_account, create_token, revoke_token
 from data.users import add_user
 
 
@@ -31,6 +32,21 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("username")
     user.add_argument("--name", required=True, help="full name")
     user.add_argument("--roles", required=True, help="comma-separated: clerk,approver,admin,…")
+    service = commands.add_parser(
+        "create-service-account", help="create a user for another system (it calls the API)"
+    )
+    service.add_argument("username")
+    service.add_argument("--name", required=True, help="what the system is, e.g. CRM")
+    service.add_argument("--roles", required=True, help="comma-separated: clerk,approver,…")
+    service.add_argument("--by", required=True, help="the administrator who creates it")
+    token = commands.add_parser("create-token", help="make an API token for a user (shown once)")
+    token.add_argument("username", help="the user or service account the token calls as")
+    token.add_argument("--name", required=True, help="what the token is for")
+    token.add_argument("--days", type=int, default=DEFAULT_DAYS, help="days until it expires")
+    token.add_argument("--by", required=True, help="the administrator who makes it")
+    revoke = commands.add_parser("revoke-token", help="stop an API token working")
+    revoke.add_argument("token_id", type=int)
+    revoke.add_argument("--by", required=True, help="the administrator who revokes it")
     commands.add_parser("escalate", help="escalate overdue workflow steps (run it periodically)")
     imports = commands.add_parser("import", help="import customers from a CSV or Excel file")
     imports.add_argument("file", help="a .csv or .xlsx file keyed by account number")
@@ -72,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 
             database.run(create)
             print(f"Created {args.username}.")
+        elif args.command in ("create-service-account", "create-token", "revoke-token"):
+            print(database.run(run_token_command, args))
         elif args.command == "import":
             return run_import(database, args.file, args.user, args.dry_run, args.decimal)
         elif args.command == "check-audit":
@@ -94,6 +112,24 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         database.dispose()
     return 0
+
+
+def run_token_command(session, args) -> str:
+    """API tokens and service accounts, made by the administrator ``--by`` names."""
+    admin = session.scalar(select(User).where(User.username == args.by.strip().lower()))
+    if args.command == "create-service-account":
+        made = create_service_account(session, admin, args.username, args.name,
+                                      [role for role in args.roles.split(",") if role])  # fmt: skip
+        return f"Created the service account {made.username}."
+    if args.command == "revoke-token":
+        revoked = revoke_token(session, admin, args.token_id)
+        return f"Token {revoked.id} ({revoked.name}) is revoked."
+    user = session.scalar(select(User).where(User.username == args.username.strip().lower()))
+    if user is None:
+        raise DomainError(f"There is no user {args.username}.")
+    made = create_token(session, admin, user.id, args.name, args.days)
+    return (f"Token {made.id} for {user.username}, valid until {made.expires_at:%Y-%m-%d %H:%M} "
+            f"UTC. It is shown only now:\n{made.secret}")  # fmt: skip
 
 
 def run_check_audit(database: Database) -> int:
