@@ -86,7 +86,8 @@ def init_api(server: Flask, limiter: Limiter, limit: str) -> Api:
     )
     api = ProblemApi(server, spec_kwargs={
         "info": {"description": "Propose and follow changes to customer master data. Send "
-                                "'Authorization: Bearer <token>' with every call."},
+                                "the header `Authorization: Bearer cs_…` (your API token) "
+                                "with every call."},
         "security": [{"bearer": []}],
     })  # fmt: skip
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})

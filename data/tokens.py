@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from data.clock import utcnow
 from data.errors import NotFound, ValidationFailed
@@ -116,7 +116,8 @@ def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
 def list_tokens(session: Session, actor: User) -> list[ApiToken]:
     """Every token, newest first, with its user: for the Users page."""
     require_role(actor, "admin")
-    return list(session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))
+    return list(session.scalars(select(ApiToken).options(joinedload(ApiToken.user))
+                                .order_by(ApiToken.id.desc())))  # fmt: skip
 
 
 def token_state(token: ApiToken, now: datetime | None = None) -> str:

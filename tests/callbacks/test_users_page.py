@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from data.users import sign_in
-from tests.callbacks.test_customer_editor import text_of
+from tests.callbacks.test_customer_editor import text_of, walk
 
 
 def test_admin_creates_a_user_and_changes_them(web):
@@ -37,3 +37,38 @@ def test_non_admins_cannot_create_users(web):
         message, _, _ = page.on_create(1, "mallory", "Mallory", "a long pass phrase 1", ["admin"])
     assert "Admin role" in text_of(message)
     assert sign_in(web.world.db, "mallory", "a long pass phrase 1") is None
+
+
+def test_admin_makes_a_service_account_and_a_token_shown_once_then_revokes_it(web):
+    import pages.users as page
+    from data.models import ApiToken
+    from data.tokens import authenticate
+
+    with web.signed_in("admin"):
+        message, table, options = page.on_create(1, "crm", "CRM", "", ["clerk"], True)
+        assert "Created crm" in text_of(message) and "Service account" in text_of(table)
+        crm = next(o["value"] for o in options if "(crm)" in o["label"])
+        made, listed = page.on_make_token(1, str(crm), "nightly sync", "30")
+    secret = next(node.children for node in walk(made) if getattr(node, "id", None) == "token-secret")
+    assert "not shown again" in text_of(made) and "nightly sync" in text_of(listed)
+    assert secret not in text_of(listed)  # the list shows the prefix only
+    with web.world.db.session() as session:
+        assert authenticate(session, secret).username == "crm"
+    token_id = web.world.query(lambda s: s.query(ApiToken).one().id)
+    with web.signed_in("admin"):
+        message, listed = page.revoke(token_id)
+    assert "Revoked the token nightly sync" in text_of(message) and "Revoked" in text_of(listed)
+    with web.world.db.session() as session:
+        assert authenticate(session, secret) is None
+
+
+def test_a_token_needs_a_name_and_days_in_range_and_an_admin(web):
+    import pages.users as page
+
+    user_id = str(web.world.user_id("clerk"))
+    with web.signed_in("admin"):
+        refused, _ = page.on_make_token(1, user_id, "", "1000")
+    assert "Name is required" in text_of(refused) and "from 1 to 730" in text_of(refused)
+    with web.signed_in("manager"):
+        refused, _ = page.on_make_token(1, user_id, "x", "30")
+    assert "Admin role" in text_of(refused)
