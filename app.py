@@ -158,6 +158,8 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
     server.extensions[DATABASE_KEY] = database
     limiter = _set_up_sign_in(server, settings)
     init_api(server, limiter, settings.api_limit)
+    if settings.webhook_worker:
+        start_webhook_worker(database)
     _handle_errors(server)
     app.layout = shell
     _register_shell_callbacks(app)
@@ -169,6 +171,17 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
     with server.test_request_context("/"):
         server.preprocess_request()
     return app
+
+
+def start_webhook_worker(database: Database) -> None:
+    """Webhooks go out from a thread beside the app (data/webhooks.py)."""
+    import threading
+
+    from data.webhooks import run_worker
+
+    thread = threading.Thread(target=run_worker, args=(database, threading.Event()),
+                              name="countersign-webhooks", daemon=True)  # fmt: skip
+    thread.start()
 
 
 def _set_security_headers(app: Dash) -> None:

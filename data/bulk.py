@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
-from data import rollups
+from data import outbox, rollups
 from data.audit import current_value_text
 from data.clock import utcnow
 from data.errors import Conflict
@@ -97,6 +97,7 @@ def create_customers(
                                         source, actor, batch_id))  # fmt: skip
     if audit:
         session.execute(insert(AuditEntry.__table__), audit)
+        outbox.emit(session, outbox.customer_events(session, audit))
     return ids
 
 
@@ -146,6 +147,7 @@ def update_customers(
         if session.bind.dialect.supports_sane_multi_rowcount and result.rowcount != len(records):
             raise Conflict(_("A customer in this part of the file was changed by someone else."))
     session.execute(insert(AuditEntry.__table__), audit)
+    outbox.emit(session, outbox.customer_events(session, audit))
 
 
 class BatchSubmission:
@@ -259,6 +261,9 @@ class BatchSubmission:
         session.execute(insert(Assignment.__table__), assignments)
         session.execute(insert(Notification.__table__), notifications)
         session.execute(insert(RequestEvent.__table__), events)
+        outbox.emit(session, outbox.request_events(session, {
+            row["request_id"]: ["request.submitted"] for row in events
+            if row["action"] == "submitted"}))  # fmt: skip
         return request_ids
 
     @staticmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import threading
 from pathlib import Path
 
 from sqlalchemy import select
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     revoke = commands.add_parser("revoke-token", help="stop an API token working")
     revoke.add_argument("token_id", type=int)
     revoke.add_argument("--by", required=True, help="the administrator who revokes it")
+    deliver = commands.add_parser("deliver", help="deliver webhooks (runs until stopped)")
+    deliver.add_argument("--once", action="store_true", help="one pass, then stop")
     commands.add_parser("escalate", help="escalate overdue workflow steps (run it periodically)")
     imports = commands.add_parser("import", help="import customers from a CSV or Excel file")
     imports.add_argument("file", help="a .csv or .xlsx file keyed by account number")
@@ -102,6 +105,13 @@ def main(argv: list[str] | None = None) -> int:
             with database.engine.begin() as connection:
                 made = rebuild(connection)
             print(f"Counted {made['facts']:,} facts into {made['rows']:,} rows.")
+        elif args.command == "deliver":
+            from data.webhooks import deliver_due, run_worker
+
+            if args.once:
+                print(f"Made {deliver_due(database)} delivery attempt(s).")
+            else:
+                run_worker(database, threading.Event())
         elif args.command == "escalate":
             print(f"Escalated {database.run(escalate_overdue)} overdue step(s).")
         else:

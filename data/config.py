@@ -32,6 +32,9 @@ class Settings:
     else instance/jobs)."""
     sign_in_limit: str = "20 per minute; 200 per hour"
     """Sign-in attempts from one address (beside the lockout of each user name)."""
+    webhook_worker: bool = False
+    """Deliver webhooks from a thread of each app process (COUNTERSIGN_WEBHOOK_WORKER=0 to
+    leave it to ``countersign deliver``)."""
     api_limit: str = "600 per minute"
     """JSON API calls per token (per address for calls without a valid one)."""
     rate_limit_storage: str = "memory://"
@@ -96,6 +99,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         jobs_url=jobs_url,
         jobs_dir=env.get("COUNTERSIGN_JOBS_DIR", "").strip(),
         sign_in_limit=env.get("COUNTERSIGN_SIGN_IN_LIMIT", "").strip() or Settings.sign_in_limit,
+        webhook_worker=env.get("COUNTERSIGN_WEBHOOK_WORKER", "1").strip() != "0",
         api_limit=env.get("COUNTERSIGN_API_LIMIT", "").strip() or Settings.api_limit,
         rate_limit_storage=jobs_url if jobs_url.startswith("redis") else "memory://",
     )

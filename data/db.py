@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import NullPool
 
-from data import rollups
+from data import outbox, rollups
 from data.config import normalise_database_url
 from data.errors import Conflict
 from data.i18n import N_, _
@@ -94,6 +94,7 @@ class Database:
         self.engine = make_engine(self.url, **engine_options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         rollups.count_activity(self.sessions)  # the dashboards' facts, counted as they flush
+        outbox.watch(self.sessions)  # what other systems are told, written with the change
         self._pid = os.getpid()
 
     def after_fork(self) -> None:

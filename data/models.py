@@ -583,6 +583,76 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class OutboxEvent(Base):
+    """Something other systems may be told (a request submitted, decided or applied, a
+    customer changed), written in the same transaction as the change it reports; its id
+    orders the events, ``event_id`` names it to receivers (who deduplicate on it)."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    account: Mapped[str | None] = mapped_column(String(20))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookEndpoint(Base):
+    """An address that receives the events it subscribes to, signed with its secret."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))
+    events: Mapped[list] = mapped_column(JSON)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    fanned_out_to: Mapped[int] = mapped_column(Integer, default=0)
+    """The last outbox event given a delivery for this endpoint."""
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: pending until a 2xx answer, retried with backoff."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[OutboxEvent] = relationship()
+    endpoint: Mapped[WebhookEndpoint] = relationship()
+
+    __table_args__ = (Index("ix_webhook_deliveries_due", "endpoint_id", "state", "id"),)
+
+
+class WebhookAttempt(Base):
+    """Each try at a delivery: when, the answer's status or the error, how long it took."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    milliseconds: Mapped[int] = mapped_column(Integer)
+
+
 class LoginFailure(Base):
     """Recent failed sign-ins per user name (known or not), for the lockout."""
 

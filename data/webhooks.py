@@ -1,0 +1,282 @@
+"""Webhooks: administrators register endpoints; the outbox's events are delivered to them.
+
+Delivery is at least once, in order per endpoint (so in order per customer): an endpoint's
+oldest undelivered event goes first, and the next waits for it. Each POST carries the event
+as JSON and ``Countersign-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+"<t>.<body>" with the endpoint's secret>``, with ``Countersign-Event-Id`` (the receiver
+deduplicates on it) and ``Countersign-Event-Type``. A delivery is marked delivered only
+after a 2xx answer, in the transaction that holds its endpoint: a sender that dies on the
+way leaves it pending, and the next sender sends it again. A failure is retried with
+exponential backoff (10 s doubling, at most an hour apart) for 24 hours, then marked
+failed and the endpoint goes on; an administrator can replay any delivery. Every attempt
+is logged.
+
+``deliver_due`` is one pass; ``run_worker`` loops (``countersign deliver``, or the thread
+the app starts); several senders at once each hold a different endpoint (PostgreSQL:
+FOR UPDATE SKIP LOCKED; SQLite writes one at a time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from data.clock import utcnow
+from data.db import Database
+from data.errors import NotFound, ValidationFailed
+from data.i18n import _
+from data.models import OutboxEvent, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from data.outbox import EVENT_KINDS
+from data.users import require_role
+
+log = logging.getLogger("countersign")
+RETRY_FOR = timedelta(hours=24)
+FIRST_RETRY = 10.0
+LONGEST_WAIT = 3600.0
+TIMEOUT = 10.0
+FAN_OUT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+Sender = Callable[[str, bytes, dict[str, str]], Answer]
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
+    """What a receiver checks (its own copy of this is in the README)."""
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    if not parts.get("t", "").isdigit() or abs(time.time() - int(parts["t"])) > tolerance:
+        return False
+    expected = signature(secret, int(parts["t"]), body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST over HTTP(S) with a timeout; any failure is an answer, never an exception."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return Answer(response.status)
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, f"HTTP {error.code}")
+    except (OSError, ValueError) as error:
+        return Answer(None, str(error)[:500] or type(error).__name__)
+
+
+# ---------------------------------------------------------------- endpoints (admins)
+
+
+def _check(url: str, events: list[str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    parts = urlsplit((url or "").strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 500:
+        errors["url"] = _("must be an http:// or https:// address")
+    unknown = sorted(set(events or []) - set(EVENT_KINDS))
+    if not events or unknown:
+        errors["events"] = _("choose one or more of {choices}").format(
+            choices=", ".join(EVENT_KINDS)
+        )
+    return errors
+
+
+def add_endpoint(session: Session, actor: User, url: str, events: list[str]) -> WebhookEndpoint:
+    """A new endpoint with a new secret (shown to the administrator to give the receiver);
+    it receives the events from now on."""
+    require_role(actor, "admin")
+    errors = _check(url, events)
+    if errors:
+        raise ValidationFailed(errors)
+    latest = session.scalar(select(OutboxEvent.id).order_by(OutboxEvent.id.desc()).limit(1))
+    endpoint = WebhookEndpoint(url=url.strip(), secret=f"whsec_{secrets.token_urlsafe(24)}",
+                               events=sorted(set(events)), created_by_id=actor.id,
+                               fanned_out_to=latest or 0)  # fmt: skip
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def _endpoint(session: Session, endpoint_id: int) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound(_("Webhook endpoint {id} does not exist.").format(id=endpoint_id))
+    return endpoint
+
+
+def set_endpoint_active(session: Session, actor: User, endpoint_id: int, active: bool):
+    require_role(actor, "admin")
+    endpoint = _endpoint(session, endpoint_id)
+    endpoint.is_active = bool(active)
+    session.flush()
+    return endpoint
+
+
+def list_endpoints(session: Session, actor: User) -> list[WebhookEndpoint]:
+    require_role(actor, "admin")
+    return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+
+
+def delivery_log(session: Session, actor: User, limit: int = 50) -> list[WebhookDelivery]:
+    """The latest deliveries with their event and endpoint, newest first."""
+    require_role(actor, "admin")
+    return list(session.scalars(
+        select(WebhookDelivery)
+        .options(joinedload(WebhookDelivery.event), joinedload(WebhookDelivery.endpoint))
+        .order_by(WebhookDelivery.id.desc()).limit(limit)
+    ))  # fmt: skip
+
+
+def replay(session: Session, actor: User, delivery_id: int) -> WebhookDelivery:
+    """Send a delivery again (delivered or failed): it goes back to pending, due now."""
+    require_role(actor, "admin")
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None:
+        raise NotFound(_("Delivery {id} does not exist.").format(id=delivery_id))
+    delivery.state = "pending"
+    delivery.next_attempt_at = utcnow()
+    delivery.created_at = utcnow()  # its 24 hours of retries start again
+    session.flush()
+    return delivery
+
+
+# ---------------------------------------------------------------- delivering
+
+
+def fan_out(session: Session) -> int:
+    """Give every active endpoint a delivery for each new event it subscribes to."""
+    made = 0
+    for endpoint in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.is_active)
+                                    .with_for_update(skip_locked=True)):  # fmt: skip
+        events = session.execute(
+            select(OutboxEvent.id, OutboxEvent.kind)
+            .where(OutboxEvent.id > endpoint.fanned_out_to)
+            .order_by(OutboxEvent.id).limit(FAN_OUT_BATCH)
+        ).all()  # fmt: skip
+        if not events:
+            continue
+        now = utcnow()
+        for outbox_id, kind in events:
+            if kind in endpoint.events:
+                session.add(WebhookDelivery(endpoint_id=endpoint.id, outbox_id=outbox_id,
+                                            next_attempt_at=now, created_at=now))  # fmt: skip
+                made += 1
+        endpoint.fanned_out_to = events[-1][0]
+    session.flush()
+    return made
+
+
+def _backoff(attempts: int) -> float:
+    wait = min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_WAIT)
+    return wait * random.uniform(0.8, 1.2)
+
+
+def _deliver_one(session: Session, endpoint: WebhookEndpoint, sender: Sender) -> bool:
+    """Try the endpoint's oldest pending delivery if it is due; True if one was tried."""
+    delivery = session.scalar(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.state == "pending")
+        .order_by(WebhookDelivery.id).limit(1)
+    )  # fmt: skip
+    now = utcnow()
+    if delivery is None or delivery.next_attempt_at > now:
+        return False
+    event = session.get(OutboxEvent, delivery.outbox_id)
+    body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Countersign-Webhooks/1",
+        "Countersign-Event-Id": event.event_id,
+        "Countersign-Event-Type": event.kind,
+        "Countersign-Signature": signature(endpoint.secret, int(time.time()), body),
+    }
+    started = time.monotonic()
+    answer = sender(endpoint.url, body, headers)
+    took = int((time.monotonic() - started) * 1000)
+    error = None if answer.ok else answer.error
+    session.add(WebhookAttempt(delivery_id=delivery.id, at=now, status=answer.status,
+                               error=error, milliseconds=took))  # fmt: skip
+    delivery.attempts += 1
+    delivery.last_status = answer.status
+    delivery.last_error = error
+    if answer.ok:
+        delivery.state = "delivered"
+        delivery.delivered_at = utcnow()
+    elif utcnow() - delivery.created_at >= RETRY_FOR:
+        delivery.state = "failed"
+    else:
+        delivery.next_attempt_at = utcnow() + timedelta(seconds=_backoff(delivery.attempts))
+    session.flush()
+    return True
+
+
+def deliver_due(database: Database, sender: Sender = post, limit: int = 100) -> int:
+    """One pass: fan out new events, then send what is due, each endpoint in order; returns
+    the number of attempts made."""
+    database.run(fan_out)
+    tried = 0
+    with database.session() as session:
+        ids = list(session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.is_active)))
+    for endpoint_id in ids:
+        while tried < limit:
+
+            def attempt(session: Session, endpoint_id: int = endpoint_id) -> bool:
+                endpoint = session.scalar(
+                    select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+                    .with_for_update(skip_locked=True)
+                )  # fmt: skip
+                return endpoint is not None and _deliver_one(session, endpoint, sender)
+
+            if not database.run(attempt):
+                break
+            tried += 1
+    return tried
+
+
+def next_due(database: Database) -> datetime | None:
+    with database.session() as session:
+        return session.scalar(
+            select(WebhookDelivery.next_attempt_at)
+            .where(WebhookDelivery.state == "pending")
+            .order_by(WebhookDelivery.next_attempt_at).limit(1)
+        )  # fmt: skip
+
+
+def run_worker(database: Database, stop: threading.Event, *, poll: float = 1.0,
+               sender: Sender = post) -> None:  # fmt: skip
+    """Deliver until ``stop`` is set: at once while there is work, else every ``poll``
+    seconds (new events are found by the next pass)."""
+    while not stop.is_set():
+        try:
+            tried = deliver_due(database, sender)
+        except Exception:  # a pass that fails is tried again; nothing is lost
+            log.exception("webhook delivery pass failed")
+            tried = 0
+        if not tried:
+            stop.wait(poll)
