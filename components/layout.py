@@ -21,11 +21,12 @@ NAV_ITEMS = (
     ("parameters", N_("Parameters"), "/parameters"),
     ("workflows", N_("Workflows"), "/workflows"),
     ("users", N_("Users"), "/users"),
+    ("webhooks", N_("Webhooks"), "/webhooks"),
 )
 NAV_GROUPS = (
     (None, ("customers", "my_requests", "approvals", "imports")),
     (N_("Dashboards"), ("pending", "throughput")),
-    (N_("Setup"), ("parameters", "workflows", "users")),
+    (N_("Setup"), ("parameters", "workflows", "users", "webhooks")),
 )
 """The navigation bar's pages: on their own, or two or more in a menu."""
 

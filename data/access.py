@@ -16,6 +16,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "parameters": ("admin",),
     "workflows": ("admin",),
     "users": ("admin",),
+    "webhooks": ("admin",),
 }
 
 

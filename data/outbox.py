@@ -23,9 +23,17 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from data.clock import utcnow
+from data.i18n import N_, Labels
 from data.models import AuditEntry, ChangeRequest, Customer, OutboxEvent, RequestEvent
 
 EVENT_KINDS = ("request.submitted", "request.decided", "request.applied", "customer.changed")
+EVENT_LABELS = Labels({
+    "request.submitted": N_("A request is submitted"),
+    "request.decided": N_("A request is decided"),
+    "request.applied": N_("An approved request is applied"),
+    "customer.changed": N_("A customer changes"),
+})  # fmt: skip
+"""How the screens name the events (receivers see the codes)."""
 DECIDED_STATES = ("approved", "rejected", "change_requested")
 SUBMITTING = {"submitted": "request.submitted", "resubmitted": "request.submitted",
               "applied": "request.applied"}  # fmt: skip

@@ -130,10 +130,16 @@ def _endpoint(session: Session, endpoint_id: int) -> WebhookEndpoint:
     return endpoint
 
 
-def set_endpoint_active(session: Session, actor: User, endpoint_id: int, active: bool):
+def set_endpoint_active(session: Session, actor: User, endpoint_id: int,
+                        active: bool | None = None) -> WebhookEndpoint:  # fmt: skip
+    """Pause or resume an endpoint (``active`` None: the other of what it is); events that
+    happen while it is paused are not sent to it."""
     require_role(actor, "admin")
     endpoint = _endpoint(session, endpoint_id)
-    endpoint.is_active = bool(active)
+    endpoint.is_active = (not endpoint.is_active) if active is None else bool(active)
+    if endpoint.is_active:
+        latest = session.scalar(select(OutboxEvent.id).order_by(OutboxEvent.id.desc()).limit(1))
+        endpoint.fanned_out_to = max(endpoint.fanned_out_to, latest or 0)
     session.flush()
     return endpoint
 

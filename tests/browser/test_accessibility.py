@@ -37,6 +37,7 @@ PAGES = [
     ("admin", "/parameters", "#params-groups"),
     ("admin", "/workflows", "h1"),
     ("admin", "/users", "h1"),
+    ("admin", "/webhooks", "h1"),
     ("admin", "/requests/{request}", "#rq-header"),
 ]
 

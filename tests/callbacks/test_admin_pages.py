@@ -149,3 +149,28 @@ def _walk(node):
     for child in children if isinstance(children, list) else [children]:
         if child is not None and not isinstance(child, str):
             yield from _walk(child)
+
+
+def test_admin_adds_a_webhook_endpoint_pauses_it_and_replays_a_delivery(web):
+    import pages.webhooks as page
+    from data.models import WebhookDelivery, WebhookEndpoint
+    from data.webhooks import Answer, deliver_due
+
+    with web.signed_in("admin"):
+        refused, _ = page.on_add(1, "not an address", [])
+        made, listed = page.on_add(1, "https://crm.example.com/hook", ["customer.changed"])
+    assert "Address: must be an http" in text_of(refused) or "must be an http" in text_of(refused)
+    assert "whsec_" in text_of(made) and "https://crm.example.com/hook" in text_of(listed)
+    endpoint_id = web.world.query(lambda s: s.query(WebhookEndpoint).one().id)
+    web.world.customer("C777")
+    deliver_due(web.world.db, sender=lambda url, body, headers: Answer(500, "HTTP 500"))
+    delivery = web.world.query(lambda s: s.query(WebhookDelivery).one())
+    assert delivery.state == "pending" and delivery.last_status == 500
+    with web.signed_in("admin"):
+        layout_text = text_of(page.layout())
+        message, listed, _ = page.row_action("hook-toggle", endpoint_id)
+    assert "A customer changes" in layout_text and "C777" in layout_text and "500" in layout_text
+    assert "Paused" in text_of(listed)
+    with web.signed_in("clerk"):
+        message, _, _ = page.row_action("hook-replay", delivery.id)
+    assert "Admin role" in text_of(message)

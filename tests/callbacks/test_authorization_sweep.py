@@ -22,6 +22,8 @@ from sqlalchemy import select
 from data.customers import save_customer
 from data.fields import GATEABLE_FIELDS
 from data.models import ROLES, Base
+from data.tokens import create_token
+from data.webhooks import add_endpoint
 from tests.dash_http import callback_payload, client_as, post_callback
 
 EVERY_ROLE_USER = {"clerk": "clerk", "approver": "approver", "manager": "manager",
@@ -84,6 +86,22 @@ CASES: dict[str, Case] = {
         ("edit-roles", "value"): ["admin"], ("edit-active", "value"): True,
         ("edit-password", "value"): "",
     }, writes=True),  # fmt: skip
+    "token-create.n_clicks": Case(("admin",), lambda world: {
+        ("token-create", "n_clicks"): 1, ("token-user", "value"): str(world.user_id("clerk")),
+        ("token-name", "value"): "sweep", ("token-days", "value"): 30}, writes=True),  # fmt: skip
+    "{\"id\":[\"ALL\"],\"type\":\"token-revoke\"}.n_clicks": Case(("admin",), lambda world: (
+        world.act("admin", create_token, world.user_id("clerk"), "sweep", 30),
+        {("token-revoke", "n_clicks"): [1]})[1],
+        {"token-revoke": [{"type": "token-revoke", "id": 1}]}, writes=True,
+        changed='{"id":1,"type":"token-revoke"}.n_clicks'),  # fmt: skip
+    "hook-add.n_clicks": Case(("admin",), {
+        ("hook-add", "n_clicks"): 1, ("hook-url", "value"): "https://evil.example/hook",
+        ("hook-events", "value"): ["customer.changed"]}, writes=True),  # fmt: skip
+    "{\"id\":[\"ALL\"],\"type\":\"hook-toggle\"}.n_clicks": Case(("admin",), lambda world: (
+        world.act("admin", add_endpoint, "https://crm.example/hook", ["customer.changed"]),
+        {("hook-toggle", "n_clicks"): [1], ("hook-replay", "n_clicks"): []})[1],
+        {"hook-toggle": [{"type": "hook-toggle", "id": 1}], "hook-replay": []}, writes=True,
+        changed='{"id":1,"type":"hook-toggle"}.n_clicks'),  # fmt: skip
     "edit-user.value": Case(("admin",), lambda world: {
         ("edit-user", "value"): world.user_id("clerk2")}),  # fmt: skip
     "wf-test.n_clicks": Case(("admin",), lambda world: {

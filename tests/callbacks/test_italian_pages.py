@@ -108,6 +108,7 @@ def test_every_page_reads_in_italian_for_an_italian_user(web):
         requests,
         throughput,
         users,
+        webhooks,
         workflows,
     )
     from pages._support import database, load_actor
@@ -142,6 +143,7 @@ def test_every_page_reads_in_italian_for_an_italian_user(web):
         ]
         drawn["workflows"] = workflows.layout()
         drawn["users"] = users.layout()
+        drawn["webhooks"] = webhooks.layout()
         drawn["notifications"] = notifications.layout()
         drawn["my requests"] = [my_requests.layout(), my_requests.request_table("all")]
 
