@@ -87,6 +87,8 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
             return Answer(response.status)
     except urllib.error.HTTPError as error:
         return Answer(error.code, f"HTTP {error.code}")
+    except urllib.error.URLError as error:
+        return Answer(None, str(error.reason)[:500])
     except (OSError, ValueError) as error:
         return Answer(None, str(error)[:500] or type(error).__name__)
 
