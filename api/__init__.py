@@ -91,9 +91,9 @@ def init_api(server: Flask, limiter: Limiter, limit: str) -> Api:
         "security": [{"bearer": []}],
     })  # fmt: skip
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for module in (customers, change_requests):
-        limiter.limit(limit, key_func=rate_key)(module.blp)
-        api.register_blueprint(module.blp)
+    for blueprint in (customers.ping, customers.blp, change_requests.blp):
+        limiter.limit(limit, key_func=rate_key)(blueprint)
+        api.register_blueprint(blueprint)
 
     @server.before_request
     def authenticate_api_call():

@@ -21,6 +21,7 @@ from data.i18n import _
 from data.models import IdempotencyKey, User
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+COMPRESSIONS = (":gzip", ":br", ":deflate", ":zstd")
 MAX_KEY_LENGTH = 255
 
 
@@ -142,8 +143,10 @@ def expected_version() -> int | None:
     header = request.headers.get("If-Match")
     if header is None:
         return None
-    text = header.strip()
-    text = text.removeprefix("W/").strip('"')
+    text = header.strip().removeprefix("W/").strip('"')
+    # a compressed answer's ETag carries its encoding ("7:gzip", flask-compress): the same
+    # version
+    text = text.split(":", 1)[0] if text.endswith(COMPRESSIONS) else text
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise ValidationFailed({"If-Match": _("must be the ETag the customer was read with")})
     return int(text)

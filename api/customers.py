@@ -20,6 +20,7 @@ from api.schemas import (
     CustomerUpdateResultSchema,
     CustomerUpdateSchema,
     PageQuerySchema,
+    PingSchema,
 )
 from data.customers import get_customer
 from data.entity import create_from_entity, update_from_entity
@@ -59,6 +60,19 @@ def customer_document(session: Session, customer: Customer) -> dict[str, Any]:
         href=f"/api/v1/customers/{customer.account}",
     )
     return document
+
+
+ping = Blueprint("ping", __name__, url_prefix="/api/v1",
+                 description="Check a token: answers when the token is valid, doing nothing else.")
+ping.register_error_handler(DomainError, domain_problem)
+
+
+@ping.route("/ping")
+class Ping(MethodView):
+    @ping.response(200, PingSchema)
+    def get(self):
+        """Whether the token works (the API's lightest call)"""
+        return {"ok": True}
 
 
 @blp.route("")

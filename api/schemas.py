@@ -42,6 +42,10 @@ def _in(spec: FieldSpec) -> fields.Field:
                                                  **kind})  # fmt: skip
 
 
+class PingSchema(ma.Schema):
+    ok = fields.Boolean(required=True)
+
+
 class RequestRefSchema(ma.Schema):
     id = fields.Integer(required=True)
     state = fields.String(required=True)

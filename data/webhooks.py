@@ -276,7 +276,7 @@ def next_due(database: Database) -> datetime | None:
         )  # fmt: skip
 
 
-def run_worker(database: Database, stop: threading.Event, *, poll: float = 1.0,
+def run_worker(database: Database, stop: threading.Event, *, poll: float = 0.25,
                sender: Sender = post) -> None:  # fmt: skip
     """Deliver until ``stop`` is set: at once while there is work, else every ``poll``
     seconds (new events are found by the next pass)."""

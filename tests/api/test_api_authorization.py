@@ -28,7 +28,7 @@ ROLES_REFUSED = {
 READS = {
     ("get", "/api/v1/customers"), ("get", "/api/v1/customers/{account}"),
     ("get", "/api/v1/customers/{account}/audit"), ("get", "/api/v1/requests"),
-    ("get", "/api/v1/requests/{request_id}"),
+    ("get", "/api/v1/requests/{request_id}"), ("get", "/api/v1/ping"),
 }
 """Open to any active user, as the Customers list and a request's page are."""
 
