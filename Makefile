@@ -62,4 +62,5 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m tests.perf.bench_dashboards
 	$(BIN)/python -m tests.perf.bench_approvals
 	$(BIN)/python -m tests.perf.bench_http
+	$(BIN)/python -m tests.perf.bench_api
 	$(BIN)/python -m tests.perf.soak
