@@ -150,6 +150,29 @@ class RequestSubmit(MethodView):
         return _acted(request_id, act)
 
 
+@blp.route("/<int(max=2147483647):request_id>/discard")
+class RequestDiscard(MethodView):
+    @blp.response(200, RequestSchema)
+    @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.doc(parameters=[IDEMPOTENCY])
+    def post(self, request_id):
+        """Discard all changes of a draft or sent-back request"""
+        return _acted(request_id,
+                      lambda session, actor: workflow.discard_all(session, actor, request_id))
+
+
+@blp.route("/<int(max=2147483647):request_id>/changes/<string:field>")
+class RequestChange(MethodView):
+    @blp.response(200, RequestSchema)
+    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM)
+    def delete(self, request_id, field):
+        """Discard one proposed change (the editor's Discard on its row)"""
+        return _acted(request_id, lambda session, actor: workflow.delete_proposal(
+            session, actor, request_id, field))  # fmt: skip
+
+
 @blp.route("/<int(max=2147483647):request_id>/recall")
 class RequestRecall(MethodView):
     @blp.response(200, RequestSchema)

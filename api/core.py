@@ -104,7 +104,7 @@ def call(produce: Callable[[Session, User], Answer]) -> Response:
             session.flush()
         return answer, False
 
-    answer, replayed = database().run(work)
+    answer, replayed = database().run(work, writes=True)
     return json_response(answer, replayed)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from api.core import Answer, call, decode_cursor, encode_cursor, etag, expected_version, read
 from api.problems import PROBLEM, ProblemSchema, domain_problem, problem
@@ -23,7 +23,7 @@ from api.schemas import (
     PingSchema,
 )
 from data.customers import get_customer
-from data.entity import create_from_entity, update_from_entity
+from data.entity import create_from_entity, save_as_editor, update_from_entity
 from data.errors import DomainError
 from data.feeds import CUSTOMER_FILTERS, audit_trail, list_customers
 from data.fields import FIELDS
@@ -140,21 +140,44 @@ class CustomerItem(MethodView):
             return problem(428, _("Send If-Match with the ETag the customer was read with; "
                                   "nothing changed."))  # fmt: skip
 
-        def produce(session: Session, actor: User) -> Answer:
-            result = update_from_entity(session, actor, account, body, expected_version=version)
-            session.flush()
-            return Answer(
-                200,
-                {
-                    "customer": customer_document(session, result.customer),
-                    "fields": [{"field": name, "outcome": outcome}
-                               for name, outcome in result.fields.items()],
-                    "request": request_ref(result.request),
-                },
-                {"ETag": etag(result.customer.version)},
-            )  # fmt: skip
+        return call(lambda session, actor: _changed(
+            update_from_entity(session, actor, account, body, expected_version=version)))
 
-        return call(produce)
+
+@blp.route("/<string:account>/proposals")
+class CustomerProposals(MethodView):
+    @blp.arguments(CustomerUpdateSchema)
+    @blp.response(200, CustomerUpdateResultSchema)
+    @blp.alt_response(412, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(428, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.doc(parameters=[IF_MATCH, IDEMPOTENCY])
+    def post(self, body, account):
+        """Save as the customer editor does: non-gated fields apply, gated ones become
+        proposals on the customer's draft request (submit it with
+        /requests/{id}/submit); whatever the Data entity behavior"""
+        version = expected_version()
+        if version is None:
+            return problem(428, _("Send If-Match with the ETag the customer was read with; "
+                                  "nothing changed."))  # fmt: skip
+        return call(lambda session, actor: _changed(
+            save_as_editor(session, actor, account, body, expected_version=version)))
+
+
+def _changed(result) -> Answer:
+    """What a change did, field by field, with the customer as it is now."""
+    session = object_session(result.customer)
+    session.flush()
+    return Answer(
+        200,
+        {
+            "customer": customer_document(session, result.customer),
+            "fields": [{"field": name, "outcome": outcome}
+                       for name, outcome in result.fields.items()],
+            "request": request_ref(result.request),
+        },
+        {"ETag": etag(result.customer.version)},
+    )  # fmt: skip
 
 
 @blp.route("/<string:account>/audit")

@@ -103,7 +103,7 @@ class PageQuerySchema(_Strict):
 class FieldOutcomeSchema(ma.Schema):
     field = fields.String(required=True)
     outcome = fields.String(required=True, validate=ma.validate.OneOf(
-        ["applied", "proposed", "unchanged"]))  # fmt: skip
+        ["applied", "proposed", "unchanged", "withdrawn"]))  # fmt: skip
 
 
 class CustomerUpdateResultSchema(ma.Schema):

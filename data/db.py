@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,7 +69,13 @@ def _use_real_sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+
+
+_writing: ContextVar[bool] = ContextVar("writing", default=False)
+"""A unit of work that will write: on SQLite it takes the write lock when it begins (and
+waits its turn for it), instead of reading first and failing to upgrade its snapshot when
+another writer committed in between."""
 
 
 def is_transient(error: BaseException) -> bool:
@@ -121,8 +128,10 @@ class Database:
         finally:
             session.close()
 
-    def run(self, work: Callable[..., T], *args: Any, attempts: int = 6, **kwargs: Any) -> T:
-        """Run ``work(session, *args, **kwargs)`` in one transaction.
+    def run(self, work: Callable[..., T], *args: Any, attempts: int = 6, writes: bool = False,
+            **kwargs: Any) -> T:  # fmt: skip
+        """Run ``work(session, *args, **kwargs)`` in one transaction (``writes``: one that
+        will write, begun with the write lock on SQLite).
 
         A transaction that loses a race is rolled back whole, so running it again
         from fresh data is safe; the waits between attempts double (about 0.3 s
@@ -130,6 +139,7 @@ class Database:
         attempt the caller gets Conflict.
         """
         for attempt in range(1, attempts + 1):
+            token = _writing.set(writes)
             try:
                 with self.session() as session:
                     return work(session, *args, **kwargs)
@@ -139,6 +149,8 @@ class Database:
                 if attempt == attempts:
                     raise Conflict(_(CONFLICT_MESSAGE)) from error
                 time.sleep(0.01 * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+            finally:
+                _writing.reset(token)
         raise AssertionError("unreachable")
 
     def analyze(self) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from data import requests as workflow
 from data.audit import apply_values, current_value_text
-from data.customers import create_customer, find_customer, parse_values
+from data.customers import create_customer, find_customer, parse_values, save_customer
 from data.errors import Conflict, ValidationFailed
 from data.fields import FIELDS_BY_NAME, field_label, field_spec
 from data.i18n import _
@@ -32,7 +32,7 @@ from data.users import require_role
 MACHINE_NUMBER = re.compile(r"^-?\d{1,15}(\.\d{1,12})?$")
 """A number written as a program writes it: digits, an optional point, no grouping."""
 
-APPLIED, PROPOSED, UNCHANGED = "applied", "proposed", "unchanged"
+APPLIED, PROPOSED, UNCHANGED, WITHDRAWN = "applied", "proposed", "unchanged", "withdrawn"
 
 
 class VersionMismatch(Conflict):
@@ -81,6 +81,28 @@ def machine_values(raw: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationFailed(errors)
     return values
+
+
+def save_as_editor(
+    session: Session, actor: User, account: str, raw: dict[str, Any], *, expected_version: int
+) -> EntityResult:
+    """The customer editor's Save for another system, whatever the Data entity behavior:
+    non-gated fields apply, gated ones become proposals on the customer's draft request
+    (submitted later with Workflow › Submit); a gated field sent back to its current value
+    withdraws its proposal."""
+    try:
+        saved = save_customer(session, actor, account, machine_values(raw),
+                              expected_version=expected_version)  # fmt: skip
+    except Conflict as error:
+        raise VersionMismatch(error.message) from None
+    result = EntityResult(saved.customer, {name: UNCHANGED for name in raw}, saved.request)
+    for name in saved.applied:
+        result.fields[name] = APPLIED
+    for change in saved.proposed:
+        result.fields[change.field] = PROPOSED
+    for name in saved.withdrawn:
+        result.fields[name] = WITHDRAWN
+    return result
 
 
 def create_from_entity(session: Session, actor: User, raw: dict[str, Any]) -> Customer:

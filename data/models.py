@@ -612,6 +612,8 @@ class WebhookEndpoint(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     fanned_out_to: Mapped[int] = mapped_column(Integer, default=0)
     """The last outbox event given a delivery for this endpoint."""
+    busy_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """A sender's lease: while it runs, no other sender sends to this endpoint."""
 
 
 class WebhookDelivery(Base):

@@ -12,8 +12,11 @@ failed and the endpoint goes on; an administrator can replay any delivery. Every
 is logged.
 
 ``deliver_due`` is one pass; ``run_worker`` loops (``countersign deliver``, or the thread
-the app starts); several senders at once each hold a different endpoint (PostgreSQL:
-FOR UPDATE SKIP LOCKED; SQLite writes one at a time).
+the app starts). Several senders at once each lease a different endpoint for the time of
+one request (``busy_until``), written before the request goes out and freed when its
+answer is recorded: no database transaction stays open while a request is on its way, and
+a sender that dies midway frees its endpoint when the lease runs out, so the delivery is
+sent again.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from data.clock import utcnow
@@ -49,6 +52,8 @@ RETRY_FOR = timedelta(hours=24)
 FIRST_RETRY = 10.0
 LONGEST_WAIT = 3600.0
 TIMEOUT = 10.0
+LEASE = timedelta(seconds=60)
+"""How long a sender may hold an endpoint; one that dies frees it when this runs out."""
 FAN_OUT_BATCH = 500
 
 
@@ -181,7 +186,7 @@ def fan_out(session: Session) -> int:
     """Give every active endpoint a delivery for each new event it subscribes to."""
     made = 0
     for endpoint in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.is_active)
-                                    .with_for_update(skip_locked=True)):  # fmt: skip
+                                    .with_for_update()):  # fmt: skip
         events = session.execute(
             select(OutboxEvent.id, OutboxEvent.kind)
             .where(OutboxEvent.id > endpoint.fanned_out_to)
@@ -205,16 +210,36 @@ def _backoff(attempts: int) -> float:
     return wait * random.uniform(0.8, 1.2)
 
 
-def _deliver_one(session: Session, endpoint: WebhookEndpoint, sender: Sender) -> bool:
-    """Try the endpoint's oldest pending delivery if it is due; True if one was tried."""
+@dataclass(frozen=True)
+class _Claim:
+    delivery_id: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def _claim(session: Session, endpoint_id: int) -> _Claim | None:
+    """Lease the endpoint (no other sender sends to it meanwhile) and take its oldest
+    pending delivery if it is due; None when there is nothing to send or another sender
+    holds it. The lease is the transaction's first write, so on SQLite it waits its turn."""
+    now = utcnow()
+    leased = session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.is_active,
+               or_(WebhookEndpoint.busy_until.is_(None), WebhookEndpoint.busy_until < now))
+        .values(busy_until=now + LEASE)
+    ).rowcount  # fmt: skip
+    if not leased:
+        return None
     delivery = session.scalar(
         select(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.state == "pending")
+        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.state == "pending")
         .order_by(WebhookDelivery.id).limit(1)
     )  # fmt: skip
-    now = utcnow()
     if delivery is None or delivery.next_attempt_at > now:
-        return False
+        _release(session, endpoint_id)
+        return None
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
     event = session.get(OutboxEvent, delivery.outbox_id)
     body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {
@@ -224,45 +249,52 @@ def _deliver_one(session: Session, endpoint: WebhookEndpoint, sender: Sender) ->
         "Countersign-Event-Type": event.kind,
         "Countersign-Signature": signature(endpoint.secret, int(time.time()), body),
     }
-    started = time.monotonic()
-    answer = sender(endpoint.url, body, headers)
-    took = int((time.monotonic() - started) * 1000)
+    return _Claim(delivery.id, endpoint.url, body, headers)
+
+
+def _release(session: Session, endpoint_id: int) -> None:
+    session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
+                    .values(busy_until=None))  # fmt: skip
+
+
+def _record(session: Session, endpoint_id: int, claim: _Claim, answer: Answer, took: int):
+    """The attempt, the delivery's new state, and the endpoint free again."""
+    now = utcnow()
     error = None if answer.ok else answer.error
-    session.add(WebhookAttempt(delivery_id=delivery.id, at=now, status=answer.status,
+    session.add(WebhookAttempt(delivery_id=claim.delivery_id, at=now, status=answer.status,
                                error=error, milliseconds=took))  # fmt: skip
+    delivery = session.get(WebhookDelivery, claim.delivery_id)
     delivery.attempts += 1
     delivery.last_status = answer.status
     delivery.last_error = error
     if answer.ok:
         delivery.state = "delivered"
-        delivery.delivered_at = utcnow()
-    elif utcnow() - delivery.created_at >= RETRY_FOR:
+        delivery.delivered_at = now
+    elif now - delivery.created_at >= RETRY_FOR:
         delivery.state = "failed"
     else:
-        delivery.next_attempt_at = utcnow() + timedelta(seconds=_backoff(delivery.attempts))
+        delivery.next_attempt_at = now + timedelta(seconds=_backoff(delivery.attempts))
+    _release(session, endpoint_id)
     session.flush()
-    return True
 
 
 def deliver_due(database: Database, sender: Sender = post, limit: int = 100) -> int:
-    """One pass: fan out new events, then send what is due, each endpoint in order; returns
-    the number of attempts made."""
-    database.run(fan_out)
+    """One pass: fan out new events, then send what is due, each endpoint in order (the
+    oldest pending first; no database transaction is open while a request is on its
+    way). Returns the number of attempts made."""
+    database.run(fan_out, writes=True)
     tried = 0
     with database.session() as session:
         ids = list(session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.is_active)))
     for endpoint_id in ids:
         while tried < limit:
-
-            def attempt(session: Session, endpoint_id: int = endpoint_id) -> bool:
-                endpoint = session.scalar(
-                    select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id)
-                    .with_for_update(skip_locked=True)
-                )  # fmt: skip
-                return endpoint is not None and _deliver_one(session, endpoint, sender)
-
-            if not database.run(attempt):
+            claim = database.run(_claim, endpoint_id, writes=True)
+            if claim is None:
                 break
+            started = time.monotonic()
+            answer = sender(claim.url, claim.body, claim.headers)
+            took = int((time.monotonic() - started) * 1000)
+            database.run(_record, endpoint_id, claim, answer, took, writes=True)
             tried += 1
     return tried
 

@@ -22,6 +22,10 @@ ROLES_REFUSED = {
     ("patch", "/api/v1/customers/{account}"): ["approver", "manager", "analyst", "admin"],
     ("post", "/api/v1/requests/{request_id}/submit"): ["approver", "manager", "analyst", "admin"],
     ("post", "/api/v1/requests/{request_id}/recall"): ["clerk2", "approver", "manager", "analyst", "admin"],
+    ("post", "/api/v1/customers/{account}/proposals"): ["approver", "manager", "analyst", "admin"],
+    # a draft is the customer's: any clerk may change it, as in the editor
+    ("post", "/api/v1/requests/{request_id}/discard"): ["approver", "manager", "analyst", "admin"],
+    ("delete", "/api/v1/requests/{request_id}/changes/{field}"): ["approver", "manager", "analyst", "admin"],
     ("post", "/api/v1/requests/{request_id}/decision"): ["clerk", "clerk2", "analyst", "admin"],
 }
 """Who may not: the same rules as the screens (data/), read from the service each calls."""
@@ -53,16 +57,20 @@ def scene(api):
         ("post", "/api/v1/customers"): {"account": "N1", "name": "N", "customer_group": "RETAIL",
                                         "currency": "EUR", "on_hold": "No"},
         ("patch", "/api/v1/customers/{account}"): {"city": "Parma"},
+        ("post", "/api/v1/customers/{account}/proposals"): {"credit_limit": 50000},
         ("post", "/api/v1/requests/{request_id}/decision"): {"decision": "approve", "round": 1},
     }
-    ids = {"submit": draft, "recall": pending, "decision": pending}
+    ids = {"submit": draft, "recall": pending, "decision": pending, "discard": draft,
+           "{field}": draft}
 
     def address(path: str) -> str:
         request_id = next((i for action, i in ids.items() if path.endswith(action)), pending)
-        return path.replace("{account}", "C001").replace("{request_id}", str(request_id))
+        return (path.replace("{account}", "C001").replace("{request_id}", str(request_id))
+                .replace("{field}", "credit_limit"))
 
     def send(method: str, path: str, token: str | None):
-        headers = {"If-Match": f'"{world.version_of("C001")}"'} if method == "patch" else {}
+        headers = ({"If-Match": f'"{world.version_of("C001")}"'}
+                   if method == "patch" or path.endswith("proposals") else {})
         return api.call(method.upper(), address(path), token, json=bodies.get((method, path)),
                         headers=headers)  # fmt: skip
 

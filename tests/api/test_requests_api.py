@@ -137,3 +137,31 @@ def test_list_filters_and_pages(api):
     assert call("GET", "/api/v1/requests", query_string={"state": "nonsense"}).status_code == 422
     assert call("GET", "/api/v1/requests/99999").status_code == 404
     assert call("POST", f"/api/v1/requests/{2**63}/submit").status_code == 404  # beyond any id
+
+
+def test_a_clerk_saves_proposals_discards_one_and_submits_as_on_screen(api):
+    """The editor's Save (whatever the Data entity behavior), Discard on a row, Discard all
+    changes and Workflow › Submit, over HTTP."""
+    api.world.act("admin", update_parameters, data_entity_behavior="reject")
+    clerk = api.as_user("clerk")
+    tag = clerk("GET", "/api/v1/customers/C001").headers["ETag"]
+    saved = clerk("POST", "/api/v1/customers/C001/proposals", headers={"If-Match": tag},
+                  json={"credit_limit": 20000, "on_hold": "Invoice", "city": "Parma"})
+    assert saved.status_code == 200, saved.json
+    assert {f["field"]: f["outcome"] for f in saved.json["fields"]} == {
+        "credit_limit": "proposed", "on_hold": "proposed", "city": "applied"}
+    request_id = saved.json["request"]["id"]
+    assert saved.json["request"]["state"] == "draft"
+    late = clerk("POST", "/api/v1/customers/C001/proposals", headers={"If-Match": tag}, json={"city": "Lodi"})
+    assert late.status_code == 412
+    one = clerk("DELETE", f"/api/v1/requests/{request_id}/changes/on_hold")
+    assert [c["field"] for c in one.json["changes"]] == ["credit_limit"]
+    assert clerk("DELETE", f"/api/v1/requests/{request_id}/changes/on_hold").status_code == 404
+    assert api.as_user("approver")("DELETE", f"/api/v1/requests/{request_id}/changes/credit_limit").status_code == 403
+    submitted = clerk("POST", f"/api/v1/requests/{request_id}/submit")
+    assert submitted.json["state"] == "pending"
+    clerk("POST", f"/api/v1/requests/{request_id}/recall")
+    discarded = clerk("POST", f"/api/v1/requests/{request_id}/discard")
+    assert discarded.status_code == 200 and discarded.json["changes"] == []
+    assert state(api, request_id) == "discarded"
+    assert api.world.query(lambda s: find_customer(s, "C001").city) == "Parma"

@@ -11,17 +11,19 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import data.webhooks as webhooks
 from data import requests as svc
+from data.clock import utcnow
 from data.customers import save_customer
 from data.errors import PermissionDenied, ValidationFailed
-from data.models import OutboxEvent, WebhookAttempt, WebhookDelivery
+from data.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from data.parameters import update_parameters
 from data.webhooks import add_endpoint, deliver_due, replay, verify
 
@@ -155,6 +157,10 @@ def test_the_sender_killed_midway_loses_nothing(db, receiver, tmp_path):
     assert receiver.received == []
     assert world.query(lambda s: {d.state for d in s.scalars(select(WebhookDelivery))}) == {"pending"}
     receiver.delay = 0.0
+    drain(world)  # the dead sender's lease still holds the endpoint: nobody sends yet
+    assert receiver.received == []
+    with world.db.session() as session:  # a minute later, the lease has run out
+        session.execute(update(WebhookEndpoint).values(busy_until=utcnow() - timedelta(seconds=1)))
     drain(world)
     sent = world.query(lambda s: [e.event_id for e in s.scalars(select(OutboxEvent).where(
         OutboxEvent.kind == "request.submitted").order_by(OutboxEvent.id))])

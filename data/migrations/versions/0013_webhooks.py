@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("fanned_out_to", sa.Integer(), nullable=False),
+        sa.Column("busy_until", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(["created_by_id"], ["users.id"],
                                 name="fk_webhook_endpoints_created_by_id_users"),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_endpoints"),
