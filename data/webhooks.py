@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from data.clock import utcnow
@@ -52,7 +52,9 @@ RETRY_FOR = timedelta(hours=24)
 FIRST_RETRY = 10.0
 LONGEST_WAIT = 3600.0
 TIMEOUT = 10.0
-LEASE = timedelta(seconds=60)
+LEASE = timedelta(seconds=120)
+BATCH = 20
+"""Deliveries one lease sends, in order (each still its own request)."""
 """How long a sender may hold an endpoint; one that dies frees it when this runs out."""
 FAN_OUT_BATCH = 500
 
@@ -218,10 +220,11 @@ class _Claim:
     headers: dict[str, str]
 
 
-def _claim(session: Session, endpoint_id: int) -> _Claim | None:
+def _claim(session: Session, endpoint_id: int) -> list[_Claim]:
     """Lease the endpoint (no other sender sends to it meanwhile) and take its oldest
-    pending delivery if it is due; None when there is nothing to send or another sender
-    holds it. The lease is the transaction's first write, so on SQLite it waits its turn."""
+    pending deliveries, from the first if it is due; none when there is nothing to send
+    or another sender holds it. The lease is the transaction's first write, so on SQLite
+    it waits its turn."""
     now = utcnow()
     leased = session.execute(
         update(WebhookEndpoint)
@@ -230,26 +233,32 @@ def _claim(session: Session, endpoint_id: int) -> _Claim | None:
         .values(busy_until=now + LEASE)
     ).rowcount  # fmt: skip
     if not leased:
-        return None
-    delivery = session.scalar(
+        return []
+    deliveries = list(session.scalars(
         select(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.state == "pending")
-        .order_by(WebhookDelivery.id).limit(1)
-    )  # fmt: skip
-    if delivery is None or delivery.next_attempt_at > now:
+        .options(joinedload(WebhookDelivery.event))
+        .order_by(WebhookDelivery.id).limit(BATCH)
+    ))  # fmt: skip
+    if not deliveries or deliveries[0].next_attempt_at > now:
         _release(session, endpoint_id)
-        return None
+        return []
     endpoint = session.get(WebhookEndpoint, endpoint_id)
-    event = session.get(OutboxEvent, delivery.outbox_id)
-    body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": "Countersign-Webhooks/1",
-        "Countersign-Event-Id": event.event_id,
-        "Countersign-Event-Type": event.kind,
-        "Countersign-Signature": signature(endpoint.secret, int(time.time()), body),
-    }
-    return _Claim(delivery.id, endpoint.url, body, headers)
+    claims = []
+    for delivery in deliveries:
+        if delivery.next_attempt_at > now:
+            break  # a replayed or retried one further on: its turn comes later
+        event = delivery.event
+        body = json.dumps(event.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Countersign-Webhooks/1",
+            "Countersign-Event-Id": event.event_id,
+            "Countersign-Event-Type": event.kind,
+            "Countersign-Signature": signature(endpoint.secret, int(time.time()), body),
+        }
+        claims.append(_Claim(delivery.id, endpoint.url, body, headers))
+    return claims
 
 
 def _release(session: Session, endpoint_id: int) -> None:
@@ -257,45 +266,83 @@ def _release(session: Session, endpoint_id: int) -> None:
                     .values(busy_until=None))  # fmt: skip
 
 
-def _record(session: Session, endpoint_id: int, claim: _Claim, answer: Answer, took: int):
-    """The attempt, the delivery's new state, and the endpoint free again."""
+def _record(session: Session, endpoint_id: int, results: list[tuple[_Claim, Answer, int]]):
+    """Each attempt and its delivery's new state (the lease is still held)."""
     now = utcnow()
-    error = None if answer.ok else answer.error
-    session.add(WebhookAttempt(delivery_id=claim.delivery_id, at=now, status=answer.status,
-                               error=error, milliseconds=took))  # fmt: skip
-    delivery = session.get(WebhookDelivery, claim.delivery_id)
-    delivery.attempts += 1
-    delivery.last_status = answer.status
-    delivery.last_error = error
-    if answer.ok:
-        delivery.state = "delivered"
-        delivery.delivered_at = now
-    elif now - delivery.created_at >= RETRY_FOR:
-        delivery.state = "failed"
-    else:
-        delivery.next_attempt_at = now + timedelta(seconds=_backoff(delivery.attempts))
-    _release(session, endpoint_id)
+    for claim, answer, took in results:
+        error = None if answer.ok else answer.error
+        session.add(WebhookAttempt(delivery_id=claim.delivery_id, at=now, status=answer.status,
+                                   error=error, milliseconds=took))  # fmt: skip
+        delivery = session.get(WebhookDelivery, claim.delivery_id)
+        delivery.attempts += 1
+        delivery.last_status = answer.status
+        delivery.last_error = error
+        if answer.ok:
+            delivery.state = "delivered"
+            delivery.delivered_at = now
+        elif now - delivery.created_at >= RETRY_FOR:
+            delivery.state = "failed"
+        else:
+            delivery.next_attempt_at = now + timedelta(seconds=_backoff(delivery.attempts))
     session.flush()
+
+
+def _step(session: Session, endpoint_id: int, results: list[tuple[_Claim, Answer, int]],
+          more: bool) -> list[_Claim]:  # fmt: skip
+    """One write transaction between two batches: record the last batch's answers, fan out
+    new events, and take the next batch (``more``: else free the endpoint)."""
+    if results:
+        _record(session, endpoint_id, results)
+        _release(session, endpoint_id)
+    if not more:
+        return []
+    fan_out(session)
+    return _claim(session, endpoint_id)
+
+
+def _send(claims: list[_Claim], sender: Sender) -> list[tuple[_Claim, Answer, int]]:
+    """Send in order; the first failure stops the rest (they keep their turn)."""
+    results = []
+    began = time.monotonic()
+    for claim in claims:
+        started = time.monotonic()
+        answer = sender(claim.url, claim.body, claim.headers)
+        results.append((claim, answer, int((time.monotonic() - started) * 1000)))
+        if not answer.ok or time.monotonic() - began > LEASE.total_seconds() / 2:
+            break
+    return results
+
+
+def _new_events(session: Session) -> bool:
+    """Whether an active endpoint has events still to fan out (a read: cheap when idle)."""
+    behind = session.scalar(select(func.min(WebhookEndpoint.fanned_out_to))
+                            .where(WebhookEndpoint.is_active))  # fmt: skip
+    latest = session.scalar(select(func.max(OutboxEvent.id)))
+    return behind is not None and latest is not None and latest > behind
 
 
 def deliver_due(database: Database, sender: Sender = post, limit: int = 100) -> int:
     """One pass: fan out new events, then send what is due, each endpoint in order (the
     oldest pending first; no database transaction is open while a request is on its
     way). Returns the number of attempts made."""
-    database.run(fan_out, writes=True)
-    tried = 0
     with database.session() as session:
-        ids = list(session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.is_active)))
+        fan = _new_events(session)
+    if fan:
+        database.run(fan_out, writes=True)
+    with database.session() as session:  # a read: an idle pass writes nothing
+        ids = list(session.scalars(
+            select(WebhookDelivery.endpoint_id).distinct()
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(WebhookEndpoint.is_active, WebhookDelivery.state == "pending",
+                   WebhookDelivery.next_attempt_at <= utcnow())
+        ))  # fmt: skip
+    tried = 0
     for endpoint_id in ids:
-        while tried < limit:
-            claim = database.run(_claim, endpoint_id, writes=True)
-            if claim is None:
-                break
-            started = time.monotonic()
-            answer = sender(claim.url, claim.body, claim.headers)
-            took = int((time.monotonic() - started) * 1000)
-            database.run(_record, endpoint_id, claim, answer, took, writes=True)
-            tried += 1
+        claims = database.run(_step, endpoint_id, [], True, writes=True)
+        while claims:
+            results = _send(claims, sender)
+            tried += len(results)
+            claims = database.run(_step, endpoint_id, results, tried < limit, writes=True)
     return tried
 
 
@@ -308,7 +355,7 @@ def next_due(database: Database) -> datetime | None:
         )  # fmt: skip
 
 
-def run_worker(database: Database, stop: threading.Event, *, poll: float = 0.25,
+def run_worker(database: Database, stop: threading.Event, *, poll: float = 0.1,
                sender: Sender = post) -> None:  # fmt: skip
     """Deliver until ``stop`` is set: at once while there is work, else every ``poll``
     seconds (new events are found by the next pass)."""
