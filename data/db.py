@@ -237,6 +237,44 @@ def schema_lock(url: str) -> Iterator[None]:
         engine.dispose()
 
 
+@contextmanager
+def held_while_running(url: str, lock_id: int) -> Iterator[bool]:
+    """Try, without waiting, to hold a lock named ``lock_id`` on this database for as long
+    as the block runs (PostgreSQL's session advisory lock, or a lock file beside a SQLite
+    database); yields whether it is held. A process that dies lets it go."""
+    url = normalise_database_url(url)
+    if url.startswith("sqlite"):
+        path = url.removeprefix("sqlite:///")
+        if not path or path.startswith(":memory:") or url == "sqlite://":
+            yield True
+            return
+        with open(f"{path}.{lock_id}.lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            held = connection.execute(text("SELECT pg_try_advisory_lock(:id)"),
+                                      {"id": lock_id}).scalar()  # fmt: skip
+            connection.commit()
+            try:
+                yield bool(held)
+            finally:
+                if held:
+                    connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": lock_id})
+                    connection.commit()
+    finally:
+        engine.dispose()
+
+
 def upgrade_database(url: str, revision: str = "head", *, locked: bool = False) -> None:
     """Bring the database to ``revision``; several processes may call this at once
     (``locked``: the caller holds ``schema_lock`` already)."""

@@ -12,7 +12,8 @@ failed and the endpoint goes on; an administrator can replay any delivery. Every
 is logged.
 
 ``deliver_due`` is one pass; ``run_worker`` loops (``countersign deliver``, or the thread
-the app starts). Several senders at once each lease a different endpoint for the time of
+each app process starts), one per database at a time. Several senders (passes run by
+hand, a sender taking over) at once each lease a different endpoint for the time of
 one request (``busy_until``), written before the request goes out and freed when its
 answer is recorded: no database transaction stays open while a request is on its way, and
 a sender that dies midway frees its endpoint when the lease runs out, so the delivery is
@@ -40,7 +41,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from data.clock import utcnow
-from data.db import Database
+from data.db import Database, held_while_running
 from data.errors import NotFound, ValidationFailed
 from data.i18n import _
 from data.models import OutboxEvent, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -53,6 +54,10 @@ FIRST_RETRY = 10.0
 LONGEST_WAIT = 3600.0
 TIMEOUT = 10.0
 LEASE = timedelta(seconds=120)
+SENDER_LOCK_ID = 7_220_531
+"""The database lock the one running sender holds."""
+TAKE_OVER_EVERY = 5.0
+"""How often a waiting sender tries to become the one that runs."""
 BATCH = 20
 """Deliveries one lease sends, in order (each still its own request)."""
 """How long a sender may hold an endpoint; one that dies frees it when this runs out."""
@@ -358,7 +363,17 @@ def next_due(database: Database) -> datetime | None:
 def run_worker(database: Database, stop: threading.Event, *, poll: float = 0.1,
                sender: Sender = post) -> None:  # fmt: skip
     """Deliver until ``stop`` is set: at once while there is work, else every ``poll``
-    seconds (new events are found by the next pass)."""
+    seconds. One sender per database does this (a lock on the database): the others
+    wait, and one of them takes over when it stops."""
+    while not stop.is_set():
+        with held_while_running(database.url, SENDER_LOCK_ID) as held:
+            if held:
+                _deliver_until(database, stop, poll, sender)
+        stop.wait(TAKE_OVER_EVERY)
+
+
+def _deliver_until(database: Database, stop: threading.Event, poll: float,
+                   sender: Sender) -> None:  # fmt: skip
     while not stop.is_set():
         try:
             tried = deliver_due(database, sender)

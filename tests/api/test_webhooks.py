@@ -195,3 +195,29 @@ def test_an_admin_replays_a_delivery(world, receiver):
     drain(world)
     assert [event["type"] for event in receiver.events()] == ["request.submitted"] * 2
     assert receiver.events()[0]["id"] == receiver.events()[1]["id"]  # the receiver dedupes
+
+
+def test_one_sender_per_database_and_another_takes_over(world, receiver, monkeypatch):
+    monkeypatch.setattr(webhooks, "TAKE_OVER_EVERY", 0.05)
+    endpoint(world, receiver.url, ["request.submitted"])
+    first_stop, second_stop = threading.Event(), threading.Event()
+    first = threading.Thread(target=webhooks.run_worker, args=(world.db, first_stop), daemon=True)
+    first.start()
+    time.sleep(0.3)
+    runs: list[str] = []
+    real = webhooks._deliver_until
+    monkeypatch.setattr(webhooks, "_deliver_until",
+                        lambda *args: (runs.append("second"), real(*args)))
+    second = threading.Thread(target=webhooks.run_worker, args=(world.db, second_stop), daemon=True)
+    second.start()
+    time.sleep(0.3)
+    assert runs == []  # the first holds the database's sender lock
+    world.act("clerk", svc.submit, propose(world, "C001", "20000"))
+    first_stop.set()
+    first.join(5)
+    deadline = time.time() + 10
+    while not receiver.received and time.time() < deadline:
+        time.sleep(0.05)
+    second_stop.set()
+    second.join(5)
+    assert runs == ["second"] and [e["type"] for e in receiver.events()] == ["request.submitted"]
