@@ -48,7 +48,10 @@ def request_ref(request) -> dict | None:
     return {"id": request.id, "state": request.state, "href": f"/api/v1/requests/{request.id}"}
 
 
-def customer_document(session: Session, customer: Customer) -> dict[str, Any]:
+def customer_document(session: Session, customer: Customer, *,
+                      request=False) -> dict[str, Any]:  # fmt: skip
+    """The customer as the API writes it; ``request``: its open request when the caller
+    knows it already (None: it has none)."""
     document: dict[str, Any] = {}
     for spec in FIELDS:
         value = getattr(customer, spec.name)
@@ -56,7 +59,8 @@ def customer_document(session: Session, customer: Customer) -> dict[str, Any]:
     document.update(
         version=customer.version,
         updated_at=customer.updated_at.isoformat() if customer.updated_at else None,
-        open_request=request_ref(open_request_for(session, customer.id)),
+        open_request=request_ref(open_request_for(session, customer.id)
+                                 if request is False else request),
         href=f"/api/v1/customers/{customer.account}",
     )
     return document
@@ -171,7 +175,7 @@ def _changed(result) -> Answer:
     return Answer(
         200,
         {
-            "customer": customer_document(session, result.customer),
+            "customer": customer_document(session, result.customer, request=result.request),
             "fields": [{"field": name, "outcome": outcome}
                        for name, outcome in result.fields.items()],
             "request": request_ref(result.request),

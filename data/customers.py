@@ -48,8 +48,14 @@ class SaveResult:
         return bool(self.proposed)
 
 
+def find_customer_key(account: str) -> str:
+    """An account number as customers are keyed (as typed: spaces around, lower case)."""
+    return account.strip().upper()
+
+
 def find_customer(session: Session, account: str) -> Customer:
-    customer = session.scalar(select(Customer).where(Customer.account == account.strip().upper()))
+    key = find_customer_key(account)
+    customer = session.scalar(select(Customer).where(Customer.account == key))
     if customer is None:
         raise NotFound(_("Customer {account} does not exist.").format(account=account))
     return customer

@@ -15,11 +15,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from data import requests as workflow
 from data.audit import apply_values, current_value_text
-from data.customers import create_customer, find_customer, parse_values, save_customer
+from data.customers import (
+    create_customer,
+    find_customer,
+    find_customer_key,
+    parse_values,
+    save_customer,
+)
 from data.errors import Conflict, ValidationFailed
 from data.fields import FIELDS_BY_NAME, field_label, field_spec
 from data.i18n import _
@@ -117,9 +124,12 @@ def update_from_entity(
     """Another system's new values for one customer, under the Data entity behavior."""
     require_role(actor, "clerk")
     values = machine_values(raw)
-    customer = session.get(
-        Customer, find_customer(session, account).id, with_for_update=True, populate_existing=True
-    )
+    customer = session.scalar(
+        select(Customer).where(Customer.account == find_customer_key(account))
+        .with_for_update().execution_options(populate_existing=True)
+    )  # fmt: skip
+    if customer is None:
+        find_customer(session, account)  # says it does not exist
     if expected_version != customer.version:
         raise VersionMismatch(
             _("Customer {account} is at version {version}, not {expected}: read it again; "
@@ -164,5 +174,5 @@ def update_from_entity(
                              field_spec(name).to_text(value))  # fmt: skip
             result.fields[name] = PROPOSED
         workflow.submit(session, actor, request.id)
-    result.request = open_request_for(session, customer.id)
+    result.request = request
     return result

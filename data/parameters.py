@@ -47,10 +47,13 @@ def ensure_defaults(session: Session) -> None:
 
 
 def get_parameters(session: Session) -> Parameters:
+    """The parameters row, read once per unit of work (the session holds on to it: its
+    identity map alone would let it go once no caller refers to it)."""
     parameters = session.get(Parameters, PARAMETERS_ID)
     if parameters is None:
         ensure_defaults(session)
         parameters = session.get(Parameters, PARAMETERS_ID)
+    session.info["parameters"] = parameters
     return parameters
 
 

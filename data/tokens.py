@@ -21,7 +21,13 @@ from data.clock import utcnow
 from data.errors import NotFound, ValidationFailed
 from data.i18n import N_, _
 from data.models import ApiToken, User, UserRole
-from data.users import _check_roles, get_user, new_username, require_role
+from data.users import (
+    _check_roles,
+    forget_role_holders,
+    get_user,
+    new_username,
+    require_role,
+)
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 730
@@ -148,6 +154,7 @@ def create_service_account(
     user = User(username=username, full_name=full_name.strip(), password_hash=SERVICE_PASSWORD,
                 is_service=True)  # fmt: skip
     user.role_rows = [UserRole(role=role) for role in _check_roles(roles)]
+    forget_role_holders(session)
     session.add(user)
     session.flush()
     return user

@@ -169,6 +169,7 @@ def add_user(
         username=username, full_name=full_name.strip(), password_hash=hash_password(password)
     )
     user.role_rows = [UserRole(role=role) for role in _check_roles(roles)]
+    forget_role_holders(session)
     session.add(user)
     session.flush()
     return user
@@ -187,6 +188,7 @@ def set_roles(session: Session, actor: User, user_id: int, roles: list[str]) -> 
     wanted = set(_check_roles(roles))
     if user.id == actor.id and "admin" not in wanted:
         raise ValidationFailed({"roles": _("you cannot remove your own Admin role")})
+    forget_role_holders(session)
     user.role_rows = [row for row in user.role_rows if row.role in wanted] + [
         UserRole(role=role) for role in sorted(wanted - user.roles)
     ]
@@ -201,6 +203,7 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
     if user.id == actor.id and not active:
         raise ValidationFailed({"is_active": _("you cannot deactivate yourself")})
     user.is_active = active
+    forget_role_holders(session)
     # every session cookie issued before, by the old or the new status, stops working
     user.session_epoch = (user.session_epoch or 0) + 1
     session.flush()
@@ -349,14 +352,27 @@ def adopt_browser_locale(session: Session, user_id: int, locale: str | None) -> 
 
 
 def active_users_with_role(session: Session, role: str) -> list[User]:
-    return list(
-        session.scalars(
-            select(User)
-            .join(UserRole)
-            .where(UserRole.role == role, User.is_active.is_(True))
-            .order_by(User.username)
+    """The active holders of ``role``, read once per unit of work (a submission asks for
+    each step's role twice: to plan the round and to start its first step); any change to
+    users' roles or status in the unit of work forgets it."""
+    cache = session.info.setdefault(ROLE_HOLDERS, {})
+    if role not in cache:
+        cache[role] = list(
+            session.scalars(
+                select(User)
+                .join(UserRole)
+                .where(UserRole.role == role, User.is_active.is_(True))
+                .order_by(User.username)
+            )
         )
-    )
+    return list(cache[role])
+
+
+ROLE_HOLDERS = "active role holders"
+
+
+def forget_role_holders(session: Session) -> None:
+    session.info.pop(ROLE_HOLDERS, None)
 
 
 def list_users(session: Session, actor: User) -> list[User]:

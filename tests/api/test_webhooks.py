@@ -200,24 +200,31 @@ def test_an_admin_replays_a_delivery(world, receiver):
 def test_one_sender_per_database_and_another_takes_over(world, receiver, monkeypatch):
     monkeypatch.setattr(webhooks, "TAKE_OVER_EVERY", 0.05)
     endpoint(world, receiver.url, ["request.submitted"])
-    first_stop, second_stop = threading.Event(), threading.Event()
-    first = threading.Thread(target=webhooks.run_worker, args=(world.db, first_stop), daemon=True)
-    first.start()
-    time.sleep(0.3)
     runs: list[str] = []
     real = webhooks._deliver_until
-    monkeypatch.setattr(webhooks, "_deliver_until",
-                        lambda *args: (runs.append("second"), real(*args)))
-    second = threading.Thread(target=webhooks.run_worker, args=(world.db, second_stop), daemon=True)
-    second.start()
+    monkeypatch.setattr(webhooks, "_deliver_until", lambda *args: (
+        runs.append(threading.current_thread().name), real(*args)))
+
+    def wait_for(condition, seconds=10):
+        deadline = time.time() + seconds
+        while not condition() and time.time() < deadline:
+            time.sleep(0.02)
+        assert condition()
+
+    stops = {name: threading.Event() for name in ("first", "second")}
+    threads = {name: threading.Thread(target=webhooks.run_worker, args=(world.db, stop),
+                                      name=name, daemon=True) for name, stop in stops.items()}
+    threads["first"].start()
+    wait_for(lambda: runs == ["first"])
+    threads["second"].start()
     time.sleep(0.3)
-    assert runs == []  # the first holds the database's sender lock
+    assert runs == ["first"]  # the first holds the database's sender lock
+    stops["first"].set()
+    threads["first"].join(5)
+    # the first has stopped: the second takes over and delivers what happens next
     world.act("clerk", svc.submit, propose(world, "C001", "20000"))
-    first_stop.set()
-    first.join(5)
-    deadline = time.time() + 10
-    while not receiver.received and time.time() < deadline:
-        time.sleep(0.05)
-    second_stop.set()
-    second.join(5)
-    assert runs == ["second"] and [e["type"] for e in receiver.events()] == ["request.submitted"]
+    wait_for(lambda: bool(receiver.received))
+    stops["second"].set()
+    threads["second"].join(5)
+    assert runs == ["first", "second"]
+    assert [e["type"] for e in receiver.events()] == ["request.submitted"]
