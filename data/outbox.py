@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from data.clock import utcnow
 from data.i18n import N_, Labels
-from data.models import AuditEntry, ChangeRequest, Customer, OutboxEvent, RequestEvent
+from data.models import (
+    AuditEntry,
+    ChangeRequest,
+    Customer,
+    OutboxEvent,
+    RequestEvent,
+    WebhookEndpoint,
+)
 
 EVENT_KINDS = ("request.submitted", "request.decided", "request.applied", "customer.changed")
 EVENT_LABELS = Labels({
@@ -68,8 +75,30 @@ def audit_change(entry: dict[str, Any] | AuditEntry) -> dict[str, Any]:
             "batch_id": get("batch_id")}  # fmt: skip
 
 
+def wanted(session: Session) -> frozenset[str]:
+    """The kinds some active webhook endpoint listens for, read once per unit of work:
+    events nobody listens for are not written (an endpoint added later receives what
+    happens from then on)."""
+    kinds = session.info.get(WANTED)
+    if kinds is None:
+        table = WebhookEndpoint.__table__.c
+        kinds = frozenset(
+            kind
+            for (events,) in session.connection().execute(
+                select(table.events).where(table.is_active.is_(True))
+            )
+            for kind in events or ()
+        )
+        session.info[WANTED] = kinds
+    return kinds
+
+
+WANTED = "webhook kinds wanted"
+
+
 def emit(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Write events in this transaction (in list order)."""
+    """Write events in this transaction (in list order), those some endpoint listens for."""
+    rows = [row for row in rows if row["kind"] in wanted(session)]
     if rows:
         session.connection().execute(insert(OutboxEvent.__table__), rows)
 
@@ -86,6 +115,8 @@ def accounts_of(session: Session, customer_ids) -> dict[int, str]:
 
 def customer_events(session: Session, audit_rows) -> list[dict[str, Any]]:
     """One customer.changed per customer for these audit rows (dicts or entries)."""
+    if "customer.changed" not in wanted(session):
+        return []
     by_customer: dict[int, list] = defaultdict(list)
     for entry in audit_rows:
         customer_id = entry["customer_id"] if isinstance(entry, dict) else entry.customer_id
@@ -101,6 +132,10 @@ ORDER = {"request.submitted": 0, "request.decided": 1, "request.applied": 2}
 
 def request_events(session: Session, kinds: dict[int, list[str]]) -> list[dict[str, Any]]:
     """The events ``kinds`` names for each request id, with its customer and state now."""
+    listened = wanted(session)
+    kinds = {request_id: [kind for kind in named if kind in listened]
+             for request_id, named in kinds.items()}  # fmt: skip
+    kinds = {request_id: named for request_id, named in kinds.items() if named}
     if not kinds:
         return []
     table, customers = ChangeRequest.__table__.c, Customer.__table__.c
@@ -123,6 +158,8 @@ def _state_became(obj: ChangeRequest) -> str | None:
 
 
 def _collect(session: Session, _context: Any) -> None:
+    if not wanted(session):
+        return
     rows: list[dict[str, Any]] = []
     audits = [obj for obj in session.new if isinstance(obj, AuditEntry)]
     requests: dict[int, list[str]] = {}

@@ -112,7 +112,7 @@ def test_each_event_is_signed_and_the_seeds_scenario_is_told(world, receiver):
 def test_the_receiver_down_then_up_gets_every_event_in_order_per_customer(world, receiver, monkeypatch):
     monkeypatch.setattr(webhooks, "FIRST_RETRY", 0.0)  # retries are due at once
     endpoint(world, receiver.url, ["customer.changed", "request.submitted"])
-    since = world.query(lambda s: s.scalar(select(func.max(OutboxEvent.id))))  # from here on
+    since = world.query(lambda s: s.scalar(select(func.max(OutboxEvent.id)))) or 0  # from here
     world.customer("C002")
     receiver.answer = 503
     for limit in ("11000", "12000", "13000"):
@@ -228,3 +228,12 @@ def test_one_sender_per_database_and_another_takes_over(world, receiver, monkeyp
     threads["second"].join(5)
     assert runs == ["first", "second"]
     assert [e["type"] for e in receiver.events()] == ["request.submitted"]
+
+
+def test_nothing_is_written_to_the_outbox_while_nobody_listens(world):
+    world.act("clerk", svc.submit, propose(world, "C001", "20000"))
+    assert world.query(lambda s: s.query(OutboxEvent).count()) == 0
+    world.act("admin", add_endpoint, "https://crm.example/hook", ["request.decided"])
+    world.customer("C002")  # a customer.changed: nobody listens for it
+    world.act("approver", svc.approve, 1, None, seen_round=1)
+    assert world.query(lambda s: [e.kind for e in s.query(OutboxEvent)]) == ["request.decided"]
