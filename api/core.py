@@ -16,7 +16,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from data.clock import utcnow
-from data.errors import ValidationFailed
+from data.errors import DomainError, ValidationFailed
 from data.i18n import _
 from data.models import IdempotencyKey, User
 
@@ -104,8 +104,24 @@ def call(produce: Callable[[Session, User], Answer]) -> Response:
             session.flush()
         return answer, False
 
-    answer, replayed = database().run(work, writes=True)
+    try:
+        answer, replayed = database().run(work, writes=True)
+    except DomainError:
+        # the same call sent twice at once: the first may have finished while this one
+        # waited for the row it changes, and then its answer is this one's too
+        stored = _stored(user_id, key, fingerprint) if keyed else None
+        if stored is None:
+            raise
+        answer, replayed = stored, True
     return json_response(answer, replayed)
+
+
+def _stored(user_id: int, key: str, fingerprint: str) -> Answer | None:
+    with database().session() as session:
+        stored = session.get(IdempotencyKey, (user_id, key))
+        if stored is None or stored.fingerprint != fingerprint:
+            return None
+        return Answer(stored.status, json.loads(stored.body), dict(stored.headers))
 
 
 def read(produce: Callable[[Session, User], Answer]) -> Response:

@@ -202,3 +202,26 @@ def test_only_clerks_change_customers(api, username):
     answer = patch(api.as_user(username), {"city": "Parma"})
     assert answer.status_code == 403 and "Clerk" in answer.json["detail"]
     assert customer(api).city is None
+
+
+def test_two_calls_with_one_idempotency_key_at_once_do_it_once(api):
+    behave(api, "allow")
+    token = api.token("clerk")
+    etag = api.call("GET", "/api/v1/customers/C001", token).headers["ETag"]
+    answers = []
+    start = threading.Barrier(2)
+
+    def send():
+        start.wait()
+        answers.append(api.call("PATCH", "/api/v1/customers/C001", token, json={"city": "Parma"},
+                                headers={"If-Match": etag, "Idempotency-Key": "same"}))
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert answers[0].json == answers[1].json
+    assert sorted(answer.headers.get("Idempotent-Replayed", "") for answer in answers) == ["", "true"]
+    assert api.world.query(lambda s: s.query(AuditEntry).filter(AuditEntry.field == "city").count()) == 1
