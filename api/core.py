@@ -154,6 +154,19 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+class IfMatchMissing(DomainError):
+    """A change sent without the ETag it was read with (answered 428)."""
+
+
+def required_version() -> int:
+    """The version If-Match names; refused when the header is missing or malformed."""
+    version = expected_version()
+    if version is None:
+        raise IfMatchMissing(_("Send If-Match with the ETag the customer was read with; "
+                               "nothing changed."))  # fmt: skip
+    return version
+
+
 def expected_version() -> int | None:
     """The version an If-Match names (None when there is none; a malformed one is refused)."""
     header = request.headers.get("If-Match")

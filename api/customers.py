@@ -9,8 +9,8 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy.orm import Session, object_session
 
-from api.core import Answer, call, decode_cursor, encode_cursor, etag, expected_version, read
-from api.problems import PROBLEM, ProblemSchema, domain_problem, problem
+from api.core import Answer, call, decode_cursor, encode_cursor, etag, read, required_version
+from api.problems import PROBLEM, ProblemSchema, domain_problem
 from api.schemas import (
     AuditPageSchema,
     CustomerCreateSchema,
@@ -27,7 +27,6 @@ from data.entity import create_from_entity, save_as_editor, update_from_entity
 from data.errors import DomainError
 from data.feeds import CUSTOMER_FILTERS, audit_trail, list_customers
 from data.fields import FIELDS
-from data.i18n import _
 from data.models import AuditEntry, Customer, User
 from data.requests import open_request_for
 
@@ -139,11 +138,7 @@ class CustomerItem(MethodView):
     def patch(self, body, account):
         """Change fields under the Data entity behavior: applied, proposed (the workflow
         starts at once) or refused"""
-        version = expected_version()
-        if version is None:
-            return problem(428, _("Send If-Match with the ETag the customer was read with; "
-                                  "nothing changed."))  # fmt: skip
-
+        version = required_version()
         return call(lambda session, actor: _changed(
             update_from_entity(session, actor, account, body, expected_version=version)))
 
@@ -160,10 +155,7 @@ class CustomerProposals(MethodView):
         """Save as the customer editor does: non-gated fields apply, gated ones become
         proposals on the customer's draft request (submit it with
         /requests/{id}/submit); whatever the Data entity behavior"""
-        version = expected_version()
-        if version is None:
-            return problem(428, _("Send If-Match with the ETag the customer was read with; "
-                                  "nothing changed."))  # fmt: skip
+        version = required_version()
         return call(lambda session, actor: _changed(
             save_as_editor(session, actor, account, body, expected_version=version)))
 

@@ -10,6 +10,7 @@ import marshmallow as ma
 from flask import Response
 from werkzeug.exceptions import HTTPException
 
+from api.core import IfMatchMissing
 from data.entity import VersionMismatch
 from data.errors import (
     Conflict,
@@ -85,6 +86,8 @@ def domain_problem(error: DomainError) -> Response:
         return problem(422, error.message, errors=error.errors)
     if isinstance(error, StaleChange):
         return problem(409, error.message, stale_fields=error.fields)
+    if isinstance(error, IfMatchMissing):
+        return problem(428, error.message)
     if isinstance(error, VersionMismatch):
         return problem(412, error.message)
     if isinstance(error, Conflict | InvalidTransition):
