@@ -181,6 +181,15 @@ def test_list_pages_with_a_cursor_sorts_and_filters(api):
     assert call("GET", "/api/v1/customers", query_string={"limit": 0}).status_code == 422
 
 
+@pytest.mark.parametrize("path", ["/api/v1/customers", "/api/v1/requests"])
+def test_unknown_or_nameless_query_parameters_are_refused(api, path):
+    call = api.as_user("analyst")
+    unknown = call("GET", f"{path}?limit=2&colour=red")
+    assert unknown.status_code == 422 and unknown.json["errors"][0]["field"] == "colour"
+    assert call("GET", f"{path}?=red").status_code == 400
+    assert call("GET", f"{path}?limit=2").status_code == 200
+
+
 def test_create_a_customer_and_read_its_audit_trail(api):
     call = api.as_user("clerk")
     created = call("POST", "/api/v1/customers", json={

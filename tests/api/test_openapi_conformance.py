@@ -41,7 +41,12 @@ def test_every_operation_answers_as_documented(conformance, mode):
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        # the same examples every run (derandomize): a suite that passes stays passing
+        # the same examples every run (derandomize): a suite that passes stays passing.
+        # (Random runs now and then report "query violates additionalProperties" for a
+        # request that, as sent, has no extra parameter: the shrinker dropped the unknown
+        # one, whose value was an empty list, and the check still counts the case as
+        # negative. The API answers an unknown query parameter 422,
+        # test_customers_api.py::test_unknown_or_nameless_query_parameters_are_refused.)
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck),
                   database=None, derandomize=True)
         def answers_as_documented(case):
