@@ -29,6 +29,7 @@ from data.config import Settings, load_settings
 from data.db import Database, schema_lock, upgrade_database
 from data.i18n import N_, _, current_language, reset_language, set_language
 from data.imports import recover_abandoned_batches
+from data.jobs import use_celery
 from data.models import User
 from data.notifications import unread_count
 from data.numbers import DEFAULT_LOCALE, LOCALES, locale_of
@@ -158,7 +159,9 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
     server.extensions[DATABASE_KEY] = database
     limiter = _set_up_sign_in(server, settings)
     init_api(server, limiter, settings.api_limit)
-    if settings.webhook_worker:
+    if settings.jobs_url:  # webhooks go out from the Celery workers (data/jobs.py)
+        use_celery(app._background_manager.handle, database)
+    elif settings.webhook_worker:
         start_webhook_worker(database)
     _handle_errors(server)
     app.layout = shell

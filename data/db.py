@@ -101,7 +101,9 @@ class Database:
         self.engine = make_engine(self.url, **engine_options)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         rollups.count_activity(self.sessions)  # the dashboards' facts, counted as they flush
-        outbox.watch(self.sessions)  # what other systems are told, written with the change
+        self.events_committed: list[Callable[[], None]] = []
+        """Called after a commit that wrote outbox events (a sender may start at once)."""
+        outbox.watch(self.sessions, self.events_committed)  # written with the change
         self._pid = os.getpid()
 
     def after_fork(self) -> None:

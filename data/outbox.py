@@ -15,8 +15,10 @@ set-based import) call ``emit`` themselves.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, insert, inspect, select
@@ -32,6 +34,8 @@ from data.models import (
     RequestEvent,
     WebhookEndpoint,
 )
+
+log = logging.getLogger(__name__)
 
 EVENT_KINDS = ("request.submitted", "request.decided", "request.applied", "customer.changed")
 EVENT_LABELS = Labels({
@@ -96,11 +100,15 @@ def wanted(session: Session) -> frozenset[str]:
 WANTED = "webhook kinds wanted"
 
 
+WRITTEN = "outbox written"
+
+
 def emit(session: Session, rows: list[dict[str, Any]]) -> None:
     """Write events in this transaction (in list order), those some endpoint listens for."""
     rows = [row for row in rows if row["kind"] in wanted(session)]
     if rows:
         session.connection().execute(insert(OutboxEvent.__table__), rows)
+        session.info[WRITTEN] = True
 
 
 def accounts_of(session: Session, customer_ids) -> dict[int, str]:
@@ -174,7 +182,20 @@ def _collect(session: Session, _context: Any) -> None:
     emit(session, rows)
 
 
-def watch(sessions: sessionmaker) -> None:
+def watch(sessions: sessionmaker, committed: list[Callable[[], None]]) -> None:
     """Sessions from ``sessions`` write the events their flushes make, in the same
-    transaction."""
+    transaction; once a transaction that wrote some commits, each of ``committed`` is
+    called (to wake a sender; a call that fails is logged: the events wait for the next
+    pass)."""
     event.listen(sessions, "after_flush", _collect)
+
+    def after_commit(session: Session) -> None:
+        if session.info.pop(WRITTEN, False):
+            for call in committed:
+                try:
+                    call()
+                except Exception:
+                    log.exception("telling the sender of new events failed")
+
+    event.listen(sessions, "after_commit", after_commit)
+    event.listen(sessions, "after_rollback", lambda session: session.info.pop(WRITTEN, None))

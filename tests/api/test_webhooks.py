@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 import data.webhooks as webhooks
 from data import requests as svc
 from data.clock import utcnow
-from data.customers import save_customer
+from data.customers import find_customer, save_customer
 from data.errors import PermissionDenied, ValidationFailed
 from data.models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from data.parameters import update_parameters
@@ -237,3 +237,77 @@ def test_nothing_is_written_to_the_outbox_while_nobody_listens(world):
     world.customer("C002")  # a customer.changed: nobody listens for it
     world.act("approver", svc.approve, 1, None, seen_round=1)
     assert world.query(lambda s: [e.kind for e in s.query(OutboxEvent)]) == ["request.decided"]
+
+
+REDIS_URL = os.environ.get("TEST_WEBHOOK_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def _worker_ready(log: Path, worker: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while "ready" not in log.read_text():
+        assert worker.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.2)
+
+
+def test_with_celery_a_worker_delivers_as_soon_as_the_change_commits(db, receiver, tmp_path):
+    """COUNTERSIGN_JOBS_URL set: the app starts no sender of its own; the commit that wrote
+    the events queues a pass, and a Celery worker (another process) sends them."""
+    pytest.importorskip("celery")
+    from tests.api.conftest import build_api
+    from tests.callbacks.test_background_imports import _redis_reachable
+
+    if not _redis_reachable(REDIS_URL):
+        pytest.skip(f"no Redis at {REDIS_URL} (set TEST_WEBHOOK_REDIS_URL to run this)")
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    before = {thread.name for thread in threading.enumerate()}
+    api = build_api(db, jobs_url=REDIS_URL, webhook_worker=True)
+    assert "countersign-webhooks" not in {t.name for t in threading.enumerate()} - before
+    _id, secret = endpoint(api.world, receiver.url, ["customer.changed"])
+    log_path = tmp_path / "worker.log"
+    env = {**os.environ, "DATABASE_URL": db.url, "SECRET_KEY": "k", "COUNTERSIGN_DEMO": "0",
+           "COUNTERSIGN_JOBS_URL": REDIS_URL}  # fmt: skip
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "app:celery_app", "worker", "--pool=solo",
+             "--without-heartbeat", "--without-mingle", "--without-gossip", "--loglevel=INFO"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            _worker_ready(log_path, worker)
+            call = api.as_user("clerk")
+            for city in ("Lodi", "Como"):
+                etag = call("GET", "/api/v1/customers/C001").headers["ETag"]
+                changed = call("PATCH", "/api/v1/customers/C001", json={"city": city},
+                               headers={"If-Match": etag})  # fmt: skip
+                assert changed.status_code == 200, changed.json
+            deadline = time.monotonic() + 60
+            while len(receiver.received) < 2 and time.monotonic() < deadline:
+                assert worker.poll() is None, log_path.read_text()[-2000:]
+                time.sleep(0.1)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=20)
+    cities = [event["data"]["changes"][0]["new_value"] for event in receiver.events()]
+    assert cities == ["Lodi", "Como"], log_path.read_text()[-2000:]
+    assert all(verify(secret, headers["Countersign-Signature"], body)
+               for headers, body in receiver.received)  # fmt: skip
+
+
+def test_a_queue_that_is_down_does_not_undo_the_change(db, receiver):
+    """The pass is queued after the commit: a Redis that cannot be reached is logged, the
+    change stands, and its events wait in the outbox for the next pass."""
+    pytest.importorskip("celery")
+    from tests.api.conftest import build_api
+
+    api = build_api(db, jobs_url="redis://127.0.0.1:9/0")  # nothing listens on port 9
+    endpoint(api.world, receiver.url, ["customer.changed"])
+    call = api.as_user("clerk")
+    etag = call("GET", "/api/v1/customers/C001").headers["ETag"]
+    changed = call("PATCH", "/api/v1/customers/C001", json={"city": "Lodi"},
+                   headers={"If-Match": etag})  # fmt: skip
+    assert changed.status_code == 200, changed.json
+    assert api.world.query(lambda s: find_customer(s, "C001").city) == "Lodi"
+    drain(api.world)
+    assert [e["data"]["changes"][0]["new_value"] for e in receiver.events()] == ["Lodi"]

@@ -1,0 +1,74 @@
+"""Background work on Celery workers, when COUNTERSIGN_JOBS_URL names a Redis server.
+
+Webhook delivery is one task, ``countersign.deliver_webhooks`` (a pass of
+data/webhooks.py's ``deliver_due``). It is queued each time a transaction that wrote
+outbox events commits, so events go out at once; and Celery beat queues it every
+``RETRY_EVERY`` seconds for the retries that come due later (run beat with the worker,
+``celery -A app:celery_app worker -B``, or as ``celery -A app:celery_app beat``). Several
+workers may run passes at once: each endpoint is leased to one sender at a time, so every
+endpoint still receives its events one after another, in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from data.db import Database
+from data.webhooks import deliver_due
+
+log = logging.getLogger(__name__)
+
+DELIVER_WEBHOOKS = "countersign.deliver_webhooks"
+RETRY_EVERY = 5.0
+PASS_LIMIT = 100
+"""Attempts in one pass; a pass that reached it queues the next at once."""
+
+
+def use_celery(celery: Any, database: Database) -> None:
+    """Register this database's tasks on ``celery`` and queue them as events commit."""
+
+    @celery.task(name=DELIVER_WEBHOOKS, ignore_result=True)
+    def deliver_webhooks() -> int:
+        tried = deliver_due(database, limit=PASS_LIMIT)
+        if tried >= PASS_LIMIT:
+            deliver_webhooks.delay()
+        return tried
+
+    celery.conf.beat_schedule = {
+        "deliver-webhooks": {"task": DELIVER_WEBHOOKS, "schedule": RETRY_EVERY},
+    }
+    database.events_committed.append(Queuer(lambda: celery.send_task(DELIVER_WEBHOOKS)).soon)
+
+
+class Queuer:
+    """Queues a task from a thread of its own: the request whose commit asks for it never
+    waits on the queue (a Redis that is down can take seconds to say so; that is logged and
+    beat queues the pass later). Asks made while one is on its way are sent as one."""
+
+    def __init__(self, send: Callable[[], Any]):
+        self._send = send
+        self._asked = threading.Event()
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def soon(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # first ask in this process (or in a fork)
+                self._pid = os.getpid()
+                self._asked = threading.Event()
+                threading.Thread(target=self._run, args=(self._asked,),
+                                 name="countersign-queue", daemon=True).start()  # fmt: skip
+            self._asked.set()
+
+    def _run(self, asked: threading.Event) -> None:
+        while True:
+            asked.wait()
+            asked.clear()
+            try:
+                self._send()
+            except Exception:
+                log.exception("queueing a background task failed")
