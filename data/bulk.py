@@ -1,12 +1,12 @@
 """Set-based writes for imports: many customers created, updated or sent for approval at once.
 
 Each function writes the rows that the one-at-a-time services write
-(``create_customer``, ``apply_values``, ``ensure_draft`` + ``propose`` +
-``submit``), with one statement per table for a whole chunk instead of a
-dozen per row; ``tests/unit/test_imports_bulk.py`` compares the two row by
-row. Callers validate first: these functions check nothing but the database's
-constraints and the customers' versions, and raise when either fails, so the
-caller's transaction is rolled back whole.
+(``create_customer``, ``apply_values``, ``submit_new``), with one statement
+per table for a whole chunk instead of a dozen per row;
+``tests/unit/test_imports_bulk.py`` compares the two row by row. Callers
+validate first: these functions check nothing but the database's constraints
+and the customers' versions, and raise when either fails, so the caller's
+transaction is rolled back whole.
 """
 
 from __future__ import annotations

@@ -168,11 +168,9 @@ def update_from_entity(
     for name in apply_values(session, customer, direct, actor, "api"):
         result.fields[name] = APPLIED
     if needs_approval:
-        request = workflow.ensure_draft(session, customer, actor)
-        for name, value in needs_approval.items():
-            workflow.propose(session, request, actor, name, current_value_text(customer, name),
-                             field_spec(name).to_text(value))  # fmt: skip
-            result.fields[name] = PROPOSED
-        workflow.submit(session, actor, request.id)
+        proposals = {name: (current_value_text(customer, name), field_spec(name).to_text(value))
+                     for name, value in needs_approval.items()}  # fmt: skip
+        request = workflow.submit_new(session, customer, actor, proposals)
+        result.fields.update(dict.fromkeys(needs_approval, PROPOSED))
     result.request = request
     return result

@@ -270,17 +270,11 @@ def apply_plan(
     if plan.direct:
         apply_values(session, plan.customer, plan.direct, actor, "import_batch", batch_id=batch_id)
     if plan.needs_approval:
-        request = workflow.ensure_draft(session, plan.customer, actor)
-        for name, value in plan.needs_approval.items():
-            workflow.propose(
-                session,
-                request,
-                actor,
-                name,
-                current_value_text(plan.customer, name),
-                field_spec(name).to_text(value),
-            )
-        workflow.submit(session, actor, request.id)
+        proposals = {
+            name: (current_value_text(plan.customer, name), field_spec(name).to_text(value))
+            for name, value in plan.needs_approval.items()
+        }
+        request = workflow.submit_new(session, plan.customer, actor, proposals)
         context.open_requests[plan.customer.id] = request
         result = RowResult(
             result.number, result.account, result.outcome,

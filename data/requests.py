@@ -52,9 +52,11 @@ from data.models import (
     Customer,
     Parameters,
     ProposedChange,
+    RequestAuthor,
     RequestEvent,
     RequestStep,
     User,
+    WorkflowVersion,
     utcnow,
 )
 from data.notifications import notify
@@ -338,11 +340,7 @@ def submit(session: Session, actor: User, request_id: int) -> ChangeRequest:
     _refuse_unless_allowed("submit", request)
     if not request.changes:
         raise ValidationFailed({"changes": _("there are no proposed changes to submit")})
-    version = active_version(session)
-    if version is None:
-        raise InvalidTransition(
-            _("There is no active Proposed customer change workflow; ask an admin to activate one.")
-        )
+    version = _active_version(session)
     request.workflow_version = version
     request.submitted_by_id = actor.id
     request.add_author(actor.id)
@@ -351,6 +349,47 @@ def submit(session: Session, actor: User, request_id: int) -> ChangeRequest:
         request.first_submitted_at = request.submitted_at
     _start_round(session, request, actor, "submitted")
     return request
+
+
+def submit_new(
+    session: Session, customer: Customer, actor: User, proposals: dict[str, tuple[str | None, str]]
+) -> ChangeRequest:
+    """Another system's change set (the API, an import) for a customer with no open
+    request: a new request with these proposals (field: (original, new) as text),
+    submitted at once. What ensure_draft, propose and submit do one after another, written
+    in one go."""
+    require_role(actor, "clerk")
+    now = utcnow()
+    request = ChangeRequest(
+        customer=customer,
+        state=RequestState.DRAFT,
+        created_by_id=actor.id,
+        workflow_version=_active_version(session),
+        submitted_by_id=actor.id,
+        submitted_at=now,
+        first_submitted_at=now,
+        round=0,
+        author_rows=[RequestAuthor(user_id=actor.id)],
+        changes=[
+            ProposedChange(field=field, original_value=original, new_value=new,
+                           proposed_by_id=actor.id, proposed_at=now)
+            for field, (original, new) in proposals.items()
+        ],  # fmt: skip
+        steps=[],
+        events=[],
+    )
+    session.add(request)
+    _start_round(session, request, actor, "submitted")
+    return request
+
+
+def _active_version(session: Session) -> WorkflowVersion:
+    version = active_version(session)
+    if version is None:
+        raise InvalidTransition(
+            _("There is no active Proposed customer change workflow; ask an admin to activate one.")
+        )
+    return version
 
 
 def resubmit(session: Session, actor: User, request_id: int) -> ChangeRequest:
@@ -370,8 +409,9 @@ def resubmit(session: Session, actor: User, request_id: int) -> ChangeRequest:
 def _start_round(session: Session, request: ChangeRequest, actor: User, action: str) -> None:
     """Create this round's steps (conditions evaluated now) and start the first that runs."""
     excluded = _excluded(session, request)
-    plan = plan_round(list(request.workflow_version.steps), change_set(request),
-                      lambda step: resolve_assignees(session, step, excluded))  # fmt: skip
+    with session.no_autoflush:  # the request is written once, below, with its new round
+        plan = plan_round(list(request.workflow_version.steps), change_set(request),
+                          lambda step: resolve_assignees(session, step, excluded))  # fmt: skip
     if plan.unstaffed is not None:
         raise InvalidTransition(
             (
@@ -404,16 +444,16 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
         made[workflow_step.id] = step = RequestStep(
             round=request.round,
             position=workflow_step.position,
-            workflow_step_id=workflow_step.id,
+            workflow_step=workflow_step,
             name=workflow_step.name,
             policy=workflow_step.policy,
             percentage=workflow_step.percentage,
             # the first that runs starts below (_advance), with its assignments
             state=StepState.WAITING if workflow_step in plan.running else StepState.SKIPPED,
             submitted_at=request.submitted_at,
+            assignments=[],
         )
         request.steps.append(step)
-    session.flush()
     if plan.first is None:
         stale = stale_proposals(request)
         if stale:
@@ -434,10 +474,15 @@ def _activate(session: Session, request: ChangeRequest, step: RequestStep) -> No
     limit = step.workflow_step.time_limit_hours
     step.due_at = now + timedelta(hours=limit) if limit else None
     excluded = _excluded(session, request)
-    for user, via, via_role in resolve_assignees(session, step.workflow_step, excluded):
+    with session.no_autoflush:  # the step is written once, below, as it starts
+        assignees = resolve_assignees(session, step.workflow_step, excluded)
+    for user, via, via_role in assignees:
         step.assignments.append(Assignment(user_id=user.id, via=via, via_role=via_role))
-        _notify_assigned(session, request, step, user.id)
     _event(session, request, None, "step_started", step=step)
+    if request.id is None:
+        session.flush()  # a request made in this transaction: its number goes in the notices
+    for user, _via, _role in assignees:
+        _notify_assigned(session, request, step, user.id)
 
 
 ASSIGNED = N_("Request #{id} for {account} waits for your decision ({step}).")

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from data.customers import find_customer
-from data.models import AuditEntry, ChangeRequest, IdempotencyKey
+from data.models import AuditEntry, ChangeRequest, IdempotencyKey, Notification
 from data.parameters import update_parameters
 
 
@@ -73,6 +73,13 @@ def test_create_change_proposals_applies_the_rest_and_submits_the_gated(api):
     now = customer(api)
     assert (now.credit_limit, now.city) == (Decimal("10000.00"), "Parma")
     assert requests_of(api) == [("pending", ["credit_limit"])]
+    # the approver is told, with the request's number, and it waits in their inbox
+    told = api.world.query(lambda s: [(n.request_id, n.text) for n in s.query(Notification)
+                                      .filter_by(user_id=api.world.user_id("approver"))])  # fmt: skip
+    assert told == [(request["id"], f"Request #{request['id']} for C001 waits for your decision "
+                                    "(Credit control).")]  # fmt: skip
+    inbox = api.as_user("approver")("GET", "/api/v1/requests", query_string={"assigned_to_me": "true"})
+    assert [item["id"] for item in inbox.json["items"]] == [request["id"]]
     # the same values again propose nothing more (as a second run of an import file)
     again = patch(api.as_user("clerk"), {"credit_limit": "25000.50", "city": "Parma"})
     assert {f["field"]: f["outcome"] for f in again.json["fields"]} == {
