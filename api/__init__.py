@@ -19,7 +19,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
-from api import change_requests, customers
+from api import change_requests, customers, imports
 from api.core import database
 from api.problems import PROBLEM, ProblemSchema, http_problem, problem
 from data.i18n import _, reset_language, set_language
@@ -91,7 +91,7 @@ def init_api(server: Flask, limiter: Limiter, limit: str) -> Api:
         "security": [{"bearer": []}],
     })  # fmt: skip
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for blueprint in (customers.ping, customers.blp, change_requests.blp):
+    for blueprint in (customers.ping, customers.blp, change_requests.blp, imports.blp):
         limiter.limit(limit, key_func=rate_key)(blueprint)
         api.register_blueprint(blueprint)
 

@@ -53,6 +53,12 @@ def _fingerprint() -> str:
     digest.update(request.method.encode())
     digest.update(b"\0" + request.full_path.encode() + b"\0")
     digest.update(request.get_data(cache=True))
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        # a multipart body was parsed into files (get_data is then empty): hash them
+        digest.update(b"\0" + name.encode() + b"\0" + (upload.filename or "").encode() + b"\0")
+        upload.stream.seek(0)
+        digest.update(upload.stream.read())
+        upload.stream.seek(0)
     return digest.hexdigest()
 
 
@@ -63,45 +69,19 @@ def call(produce: Callable[[Session, User], Answer]) -> Response:
     what it did; the same key again within 24 hours replays that answer and does nothing
     (two at once: the database's key lets one through, the other replays it). The same
     key with another request is refused."""
-    key = request.headers.get("Idempotency-Key")
-    keyed = key is not None and request.method in ("POST", "PATCH")
-    if keyed and not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise ValidationFailed(
-            {"Idempotency-Key": _("must be 1 to {count} characters").format(count=MAX_KEY_LENGTH)}
-        )
-    fingerprint = _fingerprint() if keyed else ""
+    key, fingerprint = _idempotency_key()
+    keyed = key is not None
     user_id = g.api_user_id
 
     def work(session: Session) -> tuple[Answer, bool]:
         actor = session.get(User, user_id)
         if keyed:
-            stored = session.get(IdempotencyKey, (user_id, key))
-            if stored is not None and stored.created_at > utcnow() - IDEMPOTENCY_WINDOW:
-                if stored.fingerprint != fingerprint:
-                    raise ValidationFailed(
-                        {"Idempotency-Key": _("was used with another request")},
-                        _("This Idempotency-Key was used with another request; nothing "
-                          "changed."),
-                    )  # fmt: skip
-                return Answer(stored.status, json.loads(stored.body), dict(stored.headers)), True
-            if stored is not None:
-                session.delete(stored)
-                session.flush()
+            replay = _replay(session, user_id, key, fingerprint)
+            if replay is not None:
+                return replay, True
         answer = produce(session, actor)
         if keyed:
-            session.execute(
-                delete(IdempotencyKey).where(
-                    IdempotencyKey.user_id == user_id,
-                    IdempotencyKey.created_at <= utcnow() - IDEMPOTENCY_WINDOW,
-                )
-            )
-            session.add(
-                IdempotencyKey(user_id=user_id, key=key, fingerprint=fingerprint,
-                               status=answer.status,
-                               body=json.dumps(answer.body, ensure_ascii=False, default=str),
-                               headers=answer.headers)
-            )  # fmt: skip
-            session.flush()
+            _keep(session, user_id, key, fingerprint, answer)
         return answer, False
 
     try:
@@ -114,6 +94,67 @@ def call(produce: Callable[[Session, User], Answer]) -> Response:
             raise
         answer, replayed = stored, True
     return json_response(answer, replayed)
+
+
+def call_in_steps(produce: Callable[[int], Answer]) -> Response:
+    """Run ``produce(user_id)``, a call that commits in steps of its own (an import), as the
+    token's user. An Idempotency-Key's answer is kept once it has finished, and a repeat
+    within 24 hours replays it. (Two at once both run: an import run twice changes
+    nothing more the second time, its rows then unchanged or already proposed.)"""
+    key, fingerprint = _idempotency_key()
+    user_id = g.api_user_id
+    if key is not None:
+        with database().session() as session:
+            replay = _replay(session, user_id, key, fingerprint)
+        if replay is not None:
+            return json_response(replay, replayed=True)
+    answer = produce(user_id)
+    if key is not None:
+        database().run(_keep, user_id, key, fingerprint, answer, writes=True)
+    return json_response(answer)
+
+
+def _idempotency_key() -> tuple[str | None, str]:
+    """The call's Idempotency-Key (POST and PATCH only) and what it is asked to do."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None or request.method not in ("POST", "PATCH"):
+        return None, ""
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            {"Idempotency-Key": _("must be 1 to {count} characters").format(count=MAX_KEY_LENGTH)}
+        )
+    return key, _fingerprint()
+
+
+def _replay(session: Session, user_id: int, key: str, fingerprint: str) -> Answer | None:
+    """The answer kept for this key within the window; refused for another request."""
+    stored = session.get(IdempotencyKey, (user_id, key))
+    if stored is not None and stored.created_at > utcnow() - IDEMPOTENCY_WINDOW:
+        if stored.fingerprint != fingerprint:
+            raise ValidationFailed(
+                {"Idempotency-Key": _("was used with another request")},
+                _("This Idempotency-Key was used with another request; nothing changed."),
+            )
+        return Answer(stored.status, json.loads(stored.body), dict(stored.headers))
+    if stored is not None:
+        session.delete(stored)
+        session.flush()
+    return None
+
+
+def _keep(session: Session, user_id: int, key: str, fingerprint: str, answer: Answer) -> None:
+    session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id,
+            IdempotencyKey.created_at <= utcnow() - IDEMPOTENCY_WINDOW,
+        )
+    )
+    session.add(
+        IdempotencyKey(user_id=user_id, key=key, fingerprint=fingerprint, status=answer.status,
+                       body=json.dumps(answer.body, ensure_ascii=False, default=str),
+                       headers=answer.headers)
+    )  # fmt: skip
+    session.flush()
 
 
 def _stored(user_id: int, key: str, fingerprint: str) -> Answer | None:

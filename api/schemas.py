@@ -4,6 +4,7 @@ catalogue, so the OpenAPI document names every customer field with its type."""
 from __future__ import annotations
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 from marshmallow import fields
 
 from data.feeds import CUSTOMER_SORTS, MAX_PAGE, REQUEST_STATES
@@ -187,3 +188,37 @@ class AuditEntrySchema(ma.Schema):
 class AuditPageSchema(ma.Schema):
     items = fields.List(fields.Nested(AuditEntrySchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class ImportQuerySchema(_Strict):
+    dry_run = fields.Boolean(load_default=False, metadata={
+        "description": "Say what each row would do, and change nothing"})  # fmt: skip
+    decimal = fields.String(load_default=".", validate=ma.validate.OneOf([".", ","]), metadata={
+        "description": "The file's decimal separator: '.' reads 1,500.00, ',' reads 1.500,00"})
+
+
+class ImportFileSchema(_Strict):
+    file = Upload(required=True, metadata={"description": "CSV or Excel (.xlsx), up to 20 MB; "
+                                                          "key column: account"})  # fmt: skip
+
+
+class ImportRowSchema(ma.Schema):
+    row = fields.Integer(metadata={"description": "Row number in the file (the header is 1)"})
+    account = fields.String(allow_none=True)
+    outcome = fields.String(metadata={"description": "created, updated, unchanged, proposed, "
+                                                     "rejected or failed"})  # fmt: skip
+    message = fields.String(allow_none=True)
+
+
+class ImportBatchSchema(ma.Schema):
+    id = fields.Integer(allow_none=True, metadata={"description": "None for a dry run"})
+    dry_run = fields.Boolean()
+    filename = fields.String()
+    status = fields.String(metadata={"description": "finished, failed, interrupted, running "
+                                                    "(a dry run: preview)"})  # fmt: skip
+    behavior = fields.String(metadata={"description": "The Data entity behavior it ran under"})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    rows = fields.List(fields.Nested(ImportRowSchema))
+    rows_shown = fields.Integer(metadata={"description": "Rows listed (refused ones first), "
+                                                         "at most 1,000"})  # fmt: skip
+    href = fields.String(allow_none=True)

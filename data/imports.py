@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select
+from sqlalchemy import Row, case, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
@@ -34,7 +34,7 @@ from data.bulk import BatchSubmission, create_customers, update_customers
 from data.clock import utcnow
 from data.customers import create_customer, parse_new_customer, parse_values
 from data.db import Database
-from data.errors import DomainError, ValidationFailed
+from data.errors import DomainError, NotFound, ValidationFailed
 from data.fields import CONTROL_CHARACTERS, FIELDS_BY_NAME, FieldError, field_label, field_spec
 from data.i18n import N_, _, current_language
 from data.importfile import FileRow, ImportFile
@@ -71,6 +71,8 @@ class RowResult:
 @dataclass
 class ImportSummary:
     batch_id: int | None
+    behavior: str = "allow"
+    """The Data entity behavior the file ran under."""
     results: list[RowResult] = field(default_factory=list)
 
     @property
@@ -324,7 +326,7 @@ def import_customers(
 
         batch_id = database.run(open_batch)
 
-    summary = ImportSummary(batch_id=batch_id)
+    summary = ImportSummary(batch_id=batch_id, behavior=behavior)
     duplicates = _duplicates(file)
     done = 0
     try:
@@ -605,6 +607,24 @@ def batch_rows(session: Session, actor: User, batch_id: int) -> list[ImportRow]:
             select(ImportRow).where(ImportRow.batch_id == batch_id).order_by(ImportRow.row_number)
         )
     )
+
+
+def get_batch(session: Session, actor: User, batch_id: int) -> ImportBatch:
+    require_role(actor, "clerk")
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        raise NotFound(_("Import {id} does not exist.").format(id=batch_id))
+    return batch
+
+
+def refused_first(session: Session, actor: User, batch_id: int, limit: int) -> list[ImportRow]:
+    """A batch's rows, those refused (failed, rejected) first, then in file order."""
+    require_role(actor, "clerk")
+    refused = ImportRow.outcome.in_(["failed", "rejected"])
+    return list(session.scalars(
+        select(ImportRow).where(ImportRow.batch_id == batch_id)
+        .order_by(case((refused, 0), else_=1), ImportRow.row_number).limit(limit)
+    ))  # fmt: skip
 
 
 def recent_batches(session: Session, actor: User, limit: int = 20) -> list[ImportBatch]:

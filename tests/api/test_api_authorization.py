@@ -4,6 +4,7 @@ a new one cannot be left out."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -27,6 +28,8 @@ ROLES_REFUSED = {
     ("post", "/api/v1/requests/{request_id}/discard"): ["approver", "manager", "analyst", "admin"],
     ("delete", "/api/v1/requests/{request_id}/changes/{field}"): ["approver", "manager", "analyst", "admin"],
     ("post", "/api/v1/requests/{request_id}/decision"): ["clerk", "clerk2", "analyst", "admin"],
+    ("post", "/api/v1/imports"): ["approver", "manager", "analyst", "admin"],
+    ("get", "/api/v1/imports/{batch_id}"): ["approver", "manager", "analyst", "admin"],
 }
 """Who may not: the same rules as the screens (data/), read from the service each calls."""
 READS = {
@@ -66,11 +69,15 @@ def scene(api):
     def address(path: str) -> str:
         request_id = next((i for action, i in ids.items() if path.endswith(action)), pending)
         return (path.replace("{account}", "C001").replace("{request_id}", str(request_id))
-                .replace("{field}", "credit_limit"))
+                .replace("{field}", "credit_limit").replace("{batch_id}", "1"))
 
     def send(method: str, path: str, token: str | None):
         headers = ({"If-Match": f'"{world.version_of("C001")}"'}
                    if method == "patch" or path.endswith("proposals") else {})
+        if path == "/api/v1/imports":
+            upload = io.BytesIO(b"account,city\nC001,Parma\n")
+            return api.call("POST", path, token, data={"file": (upload, "c.csv")},
+                            content_type="multipart/form-data")  # fmt: skip
         return api.call(method.upper(), address(path), token, json=bodies.get((method, path)),
                         headers=headers)  # fmt: skip
 
