@@ -42,7 +42,7 @@ test: $(VENV)/.installed-test browser
 # the UI's message ids, extracted from the code and merged into every catalogue (data/i18n.py)
 messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --omit-header \
-		-o instance/messages.pot app.py data pages components api
+		-o instance/messages.pot app.py data pages components api links
 	$(BIN)/pybabel update -i instance/messages.pot -d data/translations \
 		--no-fuzzy-matching --ignore-obsolete --width 100
 

@@ -44,6 +44,7 @@ from data.users import (
     set_locale,
     sign_in,
 )
+from links import init_links
 from pages._support import (
     DATABASE_KEY,
     SessionUser,
@@ -59,9 +60,10 @@ from pages._support import (
 )
 
 ROOT = Path(__file__).resolve().parent
-PUBLIC_PATHS = ("/login", "/assets/", "/_favicon", "/api/")
+PUBLIC_PATHS = ("/login", "/assets/", "/_favicon", "/api/", "/decide/")
 """All a signed-out visitor may reach: the sign-in page, its stylesheets and the icon,
-and the JSON API (which asks every call for its token, api/__init__.py). Every Dash
+the JSON API (which asks every call for its token, api/__init__.py) and the decision
+links of email (each signed for its recipient, links/__init__.py). Every Dash
 endpoint (callbacks, layout, dependencies, bundles) asks for a session before it reads
 anything of the request."""
 MAX_REQUEST_BYTES = 28 * 1024 * 1024
@@ -157,8 +159,10 @@ def create_app(settings: Settings | None = None, *, seed_if_empty: bool | None =
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     server.extensions[DATABASE_KEY] = database
+    database.send_email(settings.mail())
     limiter = _set_up_sign_in(server, settings)
     init_api(server, limiter, settings.api_limit)
+    init_links(server)
     if settings.jobs_url:  # webhooks go out from the Celery workers (data/jobs.py)
         use_celery(app._background_manager.handle, database)
     elif settings.webhook_worker:

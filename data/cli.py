@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     revoke = commands.add_parser("revoke-token", help="stop an API token working")
     revoke.add_argument("token_id", type=int)
     revoke.add_argument("--by", required=True, help="the administrator who revokes it")
-    deliver = commands.add_parser("deliver", help="deliver webhooks (runs until stopped)")
+    deliver = commands.add_parser("deliver", help="deliver webhooks and email (runs until stopped)")
     deliver.add_argument("--once", action="store_true", help="one pass, then stop")
     commands.add_parser("escalate", help="escalate overdue workflow steps (run it periodically)")
     imports = commands.add_parser("import", help="import customers from a CSV or Excel file")
@@ -106,10 +106,13 @@ def main(argv: list[str] | None = None) -> int:
                 made = rebuild(connection)
             print(f"Counted {made['facts']:,} facts into {made['rows']:,} rows.")
         elif args.command == "deliver":
+            from data.mail import send_due
             from data.webhooks import deliver_due, run_worker
 
+            database.send_email(settings.mail())
             if args.once:
-                print(f"Made {deliver_due(database)} delivery attempt(s).")
+                print(f"Made {deliver_due(database)} delivery attempt(s); "
+                      f"tried {send_due(database)} email(s).")  # fmt: skip
             else:
                 run_worker(database, threading.Event())
         elif args.command == "escalate":

@@ -37,9 +37,29 @@ class Settings:
     leave it to ``countersign deliver``)."""
     api_limit: str = "600 per minute"
     """JSON API calls per token (per address for calls without a valid one)."""
+    smtp_url: str = ""
+    """Where email goes out (smtp://user:pass@host:587?starttls=1, smtps://…); empty: no
+    email, notifications stay in the app."""
+    mail_from: str = "Countersign <countersign@localhost>"
+    base_url: str = ""
+    """The address people reach the app at, for the links in email (default:
+    http://HOST:PORT)."""
     rate_limit_storage: str = "memory://"
     """Where those attempts are counted: memory:// counts per process; redis://… counts
     them once for every worker and server (the jobs' Redis when there is one)."""
+
+    def mail(self):
+        """How email goes out, or None when it does not (data/mail.py)."""
+        if not self.smtp_url:
+            return None
+        from data.mail import mail_settings
+
+        try:
+            return mail_settings(self.smtp_url, self.mail_from,
+                                 self.base_url or f"http://{self.host}:{self.port}",
+                                 self.secret_key)  # fmt: skip
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
 
     def jobs_folder(self) -> Path:
         if self.jobs_dir:
@@ -102,4 +122,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         webhook_worker=env.get("COUNTERSIGN_WEBHOOK_WORKER", "1").strip() != "0",
         api_limit=env.get("COUNTERSIGN_API_LIMIT", "").strip() or Settings.api_limit,
         rate_limit_storage=jobs_url if jobs_url.startswith("redis") else "memory://",
+        smtp_url=env.get("COUNTERSIGN_SMTP_URL", "").strip(),
+        mail_from=env.get("COUNTERSIGN_MAIL_FROM", "").strip() or Settings.mail_from,
+        base_url=env.get("COUNTERSIGN_BASE_URL", "").strip(),
     )

@@ -104,6 +104,8 @@ class Database:
         self.events_committed: list[Callable[[], None]] = []
         """Called after a commit that wrote outbox events (a sender may start at once)."""
         outbox.watch(self.sessions, self.events_committed)  # written with the change
+        self.mail = None
+        """How email goes out (data/mail.py); None: notifications stay in the app."""
         self._pid = os.getpid()
 
     def after_fork(self) -> None:
@@ -112,6 +114,13 @@ class Database:
         if self._pid != os.getpid():
             self.engine.dispose(close=False)
             self._pid = os.getpid()
+
+    def send_email(self, mail) -> None:
+        """Write email notices from now on (sent by the background worker with ``mail``)."""
+        from data.mail import EMAIL_ON
+
+        self.mail = mail
+        self.sessions.configure(info={EMAIL_ON: mail is not None})
 
     @property
     def dialect(self) -> str:

@@ -1,12 +1,13 @@
 """Background work on Celery workers, when COUNTERSIGN_JOBS_URL names a Redis server.
 
-Webhook delivery is one task, ``countersign.deliver_webhooks`` (a pass of
-data/webhooks.py's ``deliver_due``). It is queued each time a transaction that wrote
-outbox events commits, so events go out at once; and Celery beat queues it every
-``RETRY_EVERY`` seconds for the retries that come due later (run beat with the worker,
-``celery -A app:celery_app worker -B``, or as ``celery -A app:celery_app beat``). Several
-workers may run passes at once: each endpoint is leased to one sender at a time, so every
-endpoint still receives its events one after another, in order.
+Webhook and email delivery is one task, ``countersign.deliver`` (a pass of
+data/webhooks.py's ``deliver_due`` and data/mail.py's ``send_due``). It is queued each
+time a transaction that wrote outbox events or email commits, so they go out at once;
+and Celery beat queues it every ``RETRY_EVERY`` seconds for the retries (and digests)
+that come due later (run beat with the worker, ``celery -A app:celery_app worker -B``,
+or as ``celery -A app:celery_app beat``). Several workers may run passes at once: each
+endpoint, and each email, is leased to one sender at a time, so every endpoint still
+receives its events one after another, in order, and no email is sent twice.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 from data.db import Database
+from data.mail import send_due
 from data.webhooks import deliver_due
 
 log = logging.getLogger(__name__)
 
-DELIVER_WEBHOOKS = "countersign.deliver_webhooks"
+DELIVER = "countersign.deliver"
 RETRY_EVERY = 5.0
 PASS_LIMIT = 100
 """Attempts in one pass; a pass that reached it queues the next at once."""
@@ -31,17 +33,17 @@ PASS_LIMIT = 100
 def use_celery(celery: Any, database: Database) -> None:
     """Register this database's tasks on ``celery`` and queue them as events commit."""
 
-    @celery.task(name=DELIVER_WEBHOOKS, ignore_result=True)
-    def deliver_webhooks() -> int:
-        tried = deliver_due(database, limit=PASS_LIMIT)
+    @celery.task(name=DELIVER, ignore_result=True)
+    def deliver() -> int:
+        tried = deliver_due(database, limit=PASS_LIMIT) + send_due(database)
         if tried >= PASS_LIMIT:
-            deliver_webhooks.delay()
+            deliver.delay()
         return tried
 
     celery.conf.beat_schedule = {
-        "deliver-webhooks": {"task": DELIVER_WEBHOOKS, "schedule": RETRY_EVERY},
+        "deliver": {"task": DELIVER, "schedule": RETRY_EVERY},
     }
-    database.events_committed.append(Queuer(lambda: celery.send_task(DELIVER_WEBHOOKS)).soon)
+    database.events_committed.append(Queuer(lambda: celery.send_task(DELIVER)).soon)
 
 
 class Queuer:

@@ -83,6 +83,8 @@ class User(Base):
     """The IANA time zone times are shown in (the browser's); None: UTC."""
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Bumped on sign-out and password reset: every earlier session cookie stops working."""
+    email: Mapped[str | None] = mapped_column(String(254))
+    """Where email notices go (none: in-app notifications only)."""
     is_service: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     """A service account (another system: a CRM, a web shop): it calls the API with its
     tokens and never signs in with a password."""
@@ -123,6 +125,12 @@ class Parameters(Base):
     approvals_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     data_entity_behavior: Mapped[str] = mapped_column(String(10), default="allow")
     disallow_submitter_approval: Mapped[bool] = mapped_column(Boolean, default=True)
+    link_hours: Mapped[int] = mapped_column(Integer, default=72, server_default="72")
+    """How long the Approve and Reject links in an email work."""
+    link_requires_sign_in: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    """Whether those links ask the recipient to sign in before they decide."""
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -664,3 +672,42 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailPreference(Base):
+    """How a user wants one kind of notice by email: at once, in a daily digest, or not."""
+
+    __tablename__ = "email_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(12))
+
+
+class EmailMessage(Base):
+    """An email notice: written in the transaction of what it tells (an outbox), then
+    rendered and sent by the background worker; a digest's lines wait for its hour."""
+
+    __tablename__ = "email_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("change_requests.id"))
+    text: Mapped[str] = mapped_column(Text)
+    """The notice in the recipient's language (a digest's line; the subject)."""
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    """pending, digest (waits for the daily digest), sent, skipped (no longer theirs),
+    failed (refused, or retried for a day)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    busy_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_email_messages_due", "state", "next_attempt_at"),)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from data.clock import utcnow
 from data.i18n import N_, Labels, _, speaking
+from data.mail import queue as queue_email
 from data.models import ChangeRequest, Notification, User
 from data.users import require_active
 
@@ -31,6 +32,7 @@ def notify(
     recipient = session.get(User, user_id)
     text = written_for(recipient, message, **values)
     session.add(Notification(user_id=user_id, kind=kind, request_id=request.id, text=text))
+    queue_email(session, recipient, kind, request.id, text)
 
 
 def written_for(recipient: User | None, message: str, **values) -> str:

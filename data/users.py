@@ -7,10 +7,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from types import EllipsisType
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -375,6 +377,19 @@ def forget_role_holders(session: Session) -> None:
     session.info.pop(ROLE_HOLDERS, None)
 
 
+def checked_email(raw: str | None) -> str | None:
+    """A user's email address in its normal form (blank: none), or ValidationFailed."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValidationFailed(
+            {"email": _("must be an email address, such as name@example.com")}
+        ) from None
+
+
 def list_users(session: Session, actor: User) -> list[User]:
     require_role(actor, "admin")
     return list(session.scalars(select(User).order_by(User.username)))
@@ -388,11 +403,17 @@ def update_user(
     roles: list[str],
     active: bool,
     new_password: str | None = None,
+    email: str | None | EllipsisType = ...,
 ) -> list[str]:
-    """Set a user's roles and status, and reset the password when one is given."""
+    """Set a user's roles and status (and email address, when one is given: blank clears
+    it), and reset the password when one is given."""
     require_role(actor, "admin")
     user = get_user(session, user_id)
     changes = []
+    address = user.email if email is ... else checked_email(email)
+    if address != user.email:
+        user.email = address
+        changes.append(_("email address"))
     if set(roles) != user.roles:
         set_roles(session, actor, user_id, roles)
         changes.append(_("roles"))

@@ -44,6 +44,7 @@ from data.clock import utcnow
 from data.db import Database, held_while_running
 from data.errors import NotFound, ValidationFailed
 from data.i18n import _
+from data.mail import send_due
 from data.models import OutboxEvent, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from data.outbox import EVENT_KINDS
 from data.users import require_role
@@ -362,7 +363,8 @@ def next_due(database: Database) -> datetime | None:
 
 def run_worker(database: Database, stop: threading.Event, *, poll: float = 0.1,
                sender: Sender = post) -> None:  # fmt: skip
-    """Deliver until ``stop`` is set: at once while there is work, else every ``poll``
+    """Deliver webhooks and email until ``stop`` is set: at once while there is work, else
+    every ``poll``
     seconds. One sender per database does this (a lock on the database): the others
     wait, and one of them takes over when it stops."""
     while not stop.is_set():
@@ -376,9 +378,9 @@ def _deliver_until(database: Database, stop: threading.Event, poll: float,
                    sender: Sender) -> None:  # fmt: skip
     while not stop.is_set():
         try:
-            tried = deliver_due(database, sender)
+            tried = deliver_due(database, sender) + send_due(database)
         except Exception:  # a pass that fails is tried again; nothing is lost
-            log.exception("webhook delivery pass failed")
+            log.exception("delivery pass failed")
             tried = 0
         if not tried:
             stop.wait(poll)
