@@ -30,8 +30,11 @@ PARAMETER_LABELS = Labels(
         "approvals_enabled": N_("Enable customer approvals"),
         "data_entity_behavior": N_("Data entity behavior"),
         "disallow_submitter_approval": N_("Disallow approval by submitter"),
+        "link_hours": N_("Email decision links work for (hours)"),
+        "link_requires_sign_in": N_("Email decision links ask to sign in first"),
     }
 )
+MAX_LINK_HOURS = 24 * 30
 
 
 def ensure_defaults(session: Session) -> None:
@@ -89,9 +92,14 @@ def update_parameters(
     data_entity_behavior: str | None = None,
     disallow_submitter_approval: bool | None = None,
     gated: dict[str, bool] | None = None,
+    link_hours: int | None = None,
+    link_requires_sign_in: bool | None = None,
 ) -> list[str]:
     """Change parameters (admins only); returns a line per change, each audited."""
     require_role(actor, "admin")
+    if link_hours is not None and not 1 <= link_hours <= MAX_LINK_HOURS:
+        raise ValidationFailed({"link_hours": _("must be a whole number of hours from 1 to "
+                                                "{most}").format(most=MAX_LINK_HOURS)})  # fmt: skip
     if data_entity_behavior is not None and data_entity_behavior not in BEHAVIORS:
         raise ValidationFailed({"data_entity_behavior": _("choose one of the listed behaviors")})
     unknown = sorted(name for name in (gated or {}) if name not in FIELDS_BY_NAME)
@@ -111,6 +119,8 @@ def update_parameters(
         ("approvals_enabled", approvals_enabled),
         ("data_entity_behavior", data_entity_behavior),
         ("disallow_submitter_approval", disallow_submitter_approval),
+        ("link_hours", link_hours),
+        ("link_requires_sign_in", link_requires_sign_in),
     ):
         old = getattr(parameters, name)
         if value is None or value == old:
@@ -122,6 +132,8 @@ def update_parameters(
                 DATA_ENTITY_BEHAVIOR_LABELS[old],
                 DATA_ENTITY_BEHAVIOR_LABELS[value],
             )
+        elif name == "link_hours":
+            shown_old, shown_new = str(old), str(value)
         else:
             shown_old, shown_new = (_("Yes") if old else _("No")), (_("Yes") if value else _("No"))
         changes.append(f"{PARAMETER_LABELS[name]}: {shown_old} → {shown_new}")
@@ -159,6 +171,8 @@ class ParametersView:
     data_entity_behavior: str
     disallow_submitter_approval: bool
     fields: list[FieldRow]
+    link_hours: int = 72
+    link_requires_sign_in: bool = False
 
 
 def parameters_view(session: Session, actor: User) -> ParametersView:
@@ -192,4 +206,6 @@ def parameters_view(session: Session, actor: User) -> ParametersView:
         data_entity_behavior=parameters.data_entity_behavior,
         disallow_submitter_approval=parameters.disallow_submitter_approval,
         fields=rows,
+        link_hours=parameters.link_hours,
+        link_requires_sign_in=parameters.link_requires_sign_in,
     )

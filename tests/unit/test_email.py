@@ -5,7 +5,7 @@ or doubling a message or touching the decision; preferences and the daily digest
 from __future__ import annotations
 
 import socket
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -20,7 +20,6 @@ from data.mail import digest_boundary, mail_settings, send_due, set_preferences
 from data.models import ChangeRequest, EmailMessage, User
 from data.users import update_user
 from data.workflows import StepSpec
-
 
 ITALIAN_SUBJECT = "La richiesta n. {id} per C001 attende la tua decisione (Credit control)"
 
@@ -205,11 +204,11 @@ def test_preferences_off_and_digest(emailing, inbox):
 
 
 def test_the_digest_hour_is_the_recipients(monkeypatch):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime(2026, 12, 1, 7, 30, tzinfo=timezone.utc)  # 08:30 in Rome
-    assert digest_boundary("Europe/Rome", now) == datetime(2026, 12, 1, 7, 0, tzinfo=timezone.utc)
-    assert digest_boundary(None, now) == datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 1, 7, 30, tzinfo=UTC)  # 08:30 in Rome
+    assert digest_boundary("Europe/Rome", now) == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    assert digest_boundary(None, now) == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
 def test_no_email_without_an_address_and_a_bad_address_is_refused(world):

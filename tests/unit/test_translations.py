@@ -50,7 +50,7 @@ def code_messages() -> dict[str, str]:
     singular)."""
     found: dict[str, str] = {}
     sources = [ROOT / "app.py"]
-    for folder in ("data", "pages", "components", "api"):
+    for folder in ("data", "pages", "components", "api", "links"):
         sources += [p for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts]
     for path in sources:
         for lineno, message, _comments, _context in extract_from_file(
