@@ -37,7 +37,6 @@ class ValidationFailed(DomainError):
 
 KEY_LABELS = {
     "comment": N_("Comment"),
-    "email": N_("Email address"),
     "link_hours": N_("Email decision links work for (hours)"),
     "to_user": N_("Person"),
     "file": N_("File"),

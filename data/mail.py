@@ -118,6 +118,22 @@ def preferences(session: Session, user_id: int) -> dict[str, str]:
     return {kind: chosen.get(kind, DEFAULT_MODE) for kind in KINDS}
 
 
+@dataclass
+class EmailSettingsView:
+    email: str | None
+    modes: dict[str, str]
+    sending: bool
+    """Whether this server sends email at all."""
+
+
+def my_email_settings(session: Session, actor: User) -> EmailSettingsView:
+    from data.users import require_active
+
+    require_active(actor)
+    return EmailSettingsView(actor.email, preferences(session, actor.id),
+                             bool(session.info.get(EMAIL_ON)))  # fmt: skip
+
+
 def set_preferences(session: Session, actor: User, email: str | None,
                     modes: dict[str, str]) -> User:  # fmt: skip
     """A user's own address and how they want each kind of notice."""

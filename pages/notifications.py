@@ -7,6 +7,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from components.status import status_badge
 from data.i18n import N_, _
 from data.localtime import local_text
+from data.mail import KINDS, MODES, my_email_settings, set_preferences
 from data.notifications import KIND_LABELS, mark_all_read, mark_read, recent_notifications
 from pages._support import act, attempt, guard, page_title, read, viewer_zone
 
@@ -31,9 +32,79 @@ def layout(**_query):
                 ],
                 className="d-flex align-items-center mb-3",
             ),
-            html.Div(notification_list(), id="nt-list"),
+            dbc.Row(
+                [
+                    dbc.Col(html.Div(notification_list(), id="nt-list"), lg=8),
+                    dbc.Col(email_card(), lg=4),
+                ],
+                className="g-3",
+            ),
         ]
     )
+
+
+MODE = "nt-mode"
+
+
+def email_card():
+    """The user's own address and, per kind of notice, immediately, daily digest or off."""
+    shown, alert = attempt(lambda: read(my_email_settings))
+    if shown is None:
+        return alert
+    modes = [
+        html.Div(
+            [
+                dbc.Label(KINDS[kind], html_for=f"{MODE}-{kind}", className="small mb-1"),
+                dbc.Select(id=f"{MODE}-{kind}", value=shown.modes[kind],
+                           options=[{"label": MODES[m], "value": m} for m in MODES],
+                           size="sm"),  # fmt: skip
+            ],
+            className="mb-2",
+        )
+        for kind in KINDS
+    ]
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.H2(_("Email"), className="h6 mb-0")),
+            dbc.CardBody(
+                [
+                    html.P(_("This server sends no email yet: an administrator sets it up "
+                             "(COUNTERSIGN_SMTP_URL)."), className="small text-muted")
+                    if not shown.sending else None,
+                    dbc.Label(_("Email address"), html_for="nt-email", className="small mb-1"),
+                    dbc.Input(id="nt-email", type="email", value=shown.email or "",
+                              autocomplete="email", maxLength=254, size="sm",
+                              className="mb-3"),  # fmt: skip
+                    *modes,
+                    dbc.Button(_("Save email settings"), id="nt-email-save", size="sm",
+                               color="primary", className="mt-2"),  # fmt: skip
+                    html.Div(id="nt-email-message", className="mt-2", role="status"),
+                ]
+            ),
+        ],
+        id="nt-email-card",
+    )
+
+
+@callback(
+    Output("nt-email-message", "children"),
+    Input("nt-email-save", "n_clicks"),
+    State("nt-email", "value"),
+    *[State(f"{MODE}-{kind}", "value") for kind in KINDS],
+    prevent_initial_call=True,
+)
+def on_save_email(clicks, email, *values):
+    if not clicks:
+        return no_update
+    return save_email_settings(email, dict(zip(KINDS, values, strict=True)))
+
+
+def save_email_settings(email: str | None, modes: dict[str, str]):
+    """Save the user's address and modes; a bad address is named and nothing is saved."""
+    saved, alert = attempt(lambda: act(set_preferences, email, modes))
+    if saved is None:
+        return alert
+    return dbc.Alert(_("Saved."), color="success", className="py-1 mb-0 small")
 
 
 def notification_list():

@@ -5,11 +5,17 @@ import dash_bootstrap_components as dbc
 from babel.numbers import format_decimal
 from dash import ALL, Input, Output, State, callback, html, no_update
 
-from components.feedback import success_alert
+from components.feedback import error_alert, success_alert
 from data import labels
 from data.customer_groups import add_customer_group, customer_groups
+from data.errors import readable
 from data.i18n import N_, _, current_language
-from data.parameters import parameters_view, update_parameters
+from data.parameters import (
+    MAX_LINK_HOURS,
+    PARAMETER_LABELS,
+    parameters_view,
+    update_parameters,
+)
 from pages._support import act, attempt, guard, page_title, read
 
 dash.register_page(__name__, path="/parameters", title=page_title(N_("Parameters")), order=5)
@@ -142,9 +148,65 @@ def layout(**_query):
                 ],
                 className="shadow-sm",
             ),
+            links_card(view),
             groups_card(),
         ]
     )
+
+
+def links_card(view) -> dbc.Card:
+    """How long the Approve and Reject links of an email work, and whether they ask the
+    recipient to sign in first."""
+    return dbc.Card(
+        [
+            dbc.CardHeader(_("Email decision links"), className="fw-semibold"),
+            dbc.CardBody(
+                [
+                    html.Div(id="params-links-message"),
+                    dbc.Label(PARAMETER_LABELS["link_hours"], html_for="params-link-hours",
+                              className="fw-semibold"),  # fmt: skip
+                    dbc.Input(id="params-link-hours", type="number", min=1, max=MAX_LINK_HOURS,
+                              step=1, value=view.link_hours, className="mb-3",
+                              style={"maxWidth": "10rem"}),  # fmt: skip
+                    dbc.Label(PARAMETER_LABELS["link_requires_sign_in"], className="fw-semibold"),
+                    dbc.RadioItems(id="params-link-sign-in", options=yes_no(), inline=True,
+                                   value=view.link_requires_sign_in, className="mb-1"),  # fmt: skip
+                    html.P(_("Yes: the link opens the sign-in page first; the decision is "
+                             "still made by the person the email was sent to."),
+                           className="text-muted small"),  # fmt: skip
+                    dbc.Button(_("Save"), id="params-links-save", color="primary"),
+                ]
+            ),
+        ],
+        className="shadow-sm mt-3",
+    )
+
+
+def save_link_parameters(hours, sign_in):
+    if isinstance(hours, float) and hours.is_integer():
+        hours = int(hours)
+    if not isinstance(hours, int) or isinstance(hours, bool):
+        return error_alert(readable("link_hours", _("must be a whole number of hours")))
+    changes, alert = attempt(
+        lambda: act(update_parameters, link_hours=hours, link_requires_sign_in=sign_in)
+    )
+    if changes is None:
+        return alert
+    if not changes:
+        return success_alert(_("Nothing changed."))
+    return success_alert(html.Div([html.Div(_("Saved:")),
+                                   html.Ul([html.Li(c) for c in changes], className="mb-0")]))
+
+
+@callback(
+    Output("params-links-message", "children"),
+    Input("params-links-save", "n_clicks"),
+    State("params-link-hours", "value"),
+    State("params-link-sign-in", "value"),
+    prevent_initial_call=True,
+)
+def on_save_links(_clicks, hours, sign_in):
+    return save_link_parameters(hours, sign_in)
 
 
 def groups_table(rows) -> dbc.Table:

@@ -134,6 +134,9 @@ def layout(**_query):
                         value=True,
                         className="mb-2",
                     ),
+                    dbc.Label(_("Email address"), html_for="edit-email"),
+                    dbc.Input(id="edit-email", type="email", maxLength=254, className="mb-2",
+                              autoComplete="off"),  # fmt: skip
                     dbc.Label(_("New password (leave empty to keep it)"), html_for="edit-password"),
                     dbc.Input(
                         id="edit-password",
@@ -208,16 +211,17 @@ def on_create(_clicks, username, full_name, password, roles, service=False):
 @callback(
     Output("edit-roles", "value"),
     Output("edit-active", "value"),
+    Output("edit-email", "value"),
     Input("edit-user", "value"),
     prevent_initial_call=True,
 )
 def on_choose(user_id):
     if not user_id:
-        return [], True
+        return [], True, ""
     user, _alert = attempt(lambda: read(user_detail, int(user_id)))
     if user is None:  # not an admin, or no such user: the form stays as it is
         raise dash.exceptions.PreventUpdate
-    return sorted(user.roles), user.is_active
+    return sorted(user.roles), user.is_active, user.email or ""
 
 
 @callback(
@@ -229,9 +233,10 @@ def on_choose(user_id):
     State("edit-roles", "value"),
     State("edit-active", "value"),
     State("edit-password", "value"),
+    State("edit-email", "value"),
     prevent_initial_call=True,
 )
-def on_save(_clicks, user_id, roles, active, password):
+def on_save(_clicks, user_id, roles, active, password, email=None):
     if not user_id:
         return success_alert(_("Choose a user first.")), no_update, no_update
     changes, alert = attempt(
@@ -241,6 +246,7 @@ def on_save(_clicks, user_id, roles, active, password):
             roles=roles or [],
             active=bool(active),
             new_password=password or None,
+            email=... if email is None else email,  # None: the form never had it
         )
     )
     if changes is None:

@@ -174,3 +174,22 @@ def test_admin_adds_a_webhook_endpoint_pauses_it_and_replays_a_delivery(web):
     with web.signed_in("clerk"):
         message, _, _ = page.row_action("hook-replay", delivery.id)
     assert "Admin role" in text_of(message)
+
+
+def test_admin_sets_how_long_email_decision_links_work(web):
+    import pages.parameters as page
+    from data.parameters import get_parameters
+
+    with web.signed_in("admin"):
+        saved = page.save_link_parameters(24, True)
+        refused = page.save_link_parameters(2.5, False)
+        too_long = page.save_link_parameters(10_000, False)
+    assert "Email decision links work for (hours): 72 → 24" in text_of(saved)
+    assert "Email decision links ask to sign in first: No → Yes" in text_of(saved)
+    assert "Email decision links work for (hours): must be a whole number" in text_of(refused)
+    assert "from 1 to 720" in text_of(too_long)
+    shown = web.world.query(lambda s: (get_parameters(s).link_hours,
+                                       get_parameters(s).link_requires_sign_in))  # fmt: skip
+    assert shown == (24, True)
+    with web.signed_in("clerk"):
+        assert "Admin role" in text_of(page.save_link_parameters(1, False))

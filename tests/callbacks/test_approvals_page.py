@@ -180,3 +180,23 @@ def test_notifications_are_read_one_by_one_and_the_navbar_follows(web):
         [news] = read(recent_notifications)
         body, notified = page.read_response({"type": page.READ, "id": news.id}, 4)
     assert notified == 5 and "Mark read" not in text_of(body)
+
+
+def test_each_user_sets_their_email_address_and_how_they_are_told(web):
+    import pages.notifications as page
+    from data.mail import preferences
+    from data.models import User
+
+    with web.signed_in("approver"):
+        card = text_of(page.email_card())
+        assert "Email address" in card and "A request waits for my decision" in card
+        assert "This server sends no email yet" in card
+        saved = page.save_email_settings("ann@example.com", {"assigned": "digest",
+                                                             "decided": "off",
+                                                             "overdue": "immediately"})
+        refused = page.save_email_settings("ann@", {"assigned": "off"})
+    assert "Saved." in text_of(saved)
+    assert "Email must be an email address" in text_of(refused)
+    user_id = web.world.user_id("approver")
+    assert web.world.query(lambda s: (s.get(User, user_id).email, preferences(s, user_id))) == (
+        "ann@example.com", {"assigned": "digest", "decided": "off", "overdue": "immediately"})

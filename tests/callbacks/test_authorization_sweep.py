@@ -73,6 +73,9 @@ CASES: dict[str, Case] = {
         ("params-behavior", "value"): "reject", ("params-disallow", "value"): False,
         ("params-gate", "value"): [False] * len(GATES), ("params-gate", "id"): GATES,
     }, {"params-gate": GATES}, writes=True),  # fmt: skip
+    "params-links-save.n_clicks": Case(("admin",), {
+        ("params-links-save", "n_clicks"): 1, ("params-link-hours", "value"): 1,
+        ("params-link-sign-in", "value"): True}, writes=True),  # fmt: skip
     "params-group-add.n_clicks": Case(("admin",), {
         ("params-group-add", "n_clicks"): 1, ("params-group-code", "value"): "SWEEP",
         ("params-group-description", "value"): "Swept"}, writes=True),  # fmt: skip
@@ -172,6 +175,9 @@ REVIEWED = {
         "runs in the browser: whether the editor holds unsaved edits; reads no data",
     "{\"index\":[\"MATCH\"],\"key\":\"policy\",\"type\":\"wf-step\"}.value":
         "runs in the browser: the percentage input follows the policy; reads no data",
+    "nt-email-save.n_clicks": "sets only the signed-in user's own email address and "
+                              "preferences (test_approvals_page.py: "
+                              "test_each_user_sets_their_email_address_and_how_they_are_told)",
     "{\"id\":[\"ALL\"],\"type\":\"nt-read\"}.n_clicks":
         "marks only the signed-in user's own notifications read (test_inbox.py: "
         "test_notifications_are_newest_first_once_each_with_their_requests_state)",

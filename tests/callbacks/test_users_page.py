@@ -16,7 +16,7 @@ def test_admin_creates_a_user_and_changes_them(web):
     eve = next(o["value"] for o in options if "(eve)" in o["label"])
 
     with web.signed_in("admin"):
-        assert page.on_choose(eve) == (["clerk"], True)
+        assert page.on_choose(eve) == (["clerk"], True, "")
         message, _, _ = page.on_save(1, eve, ["clerk", "approver"], False, "another pass phrase 2")
     assert text_of(message) == "Saved: roles, deactivated, password reset."
     assert sign_in(web.world.db, "eve", "another pass phrase 2") is None  # deactivated
@@ -72,3 +72,17 @@ def test_a_token_needs_a_name_and_days_in_range_and_an_admin(web):
     with web.signed_in("manager"):
         refused, _ = page.on_make_token(1, user_id, "x", "30")
     assert "Admin role" in text_of(refused)
+
+
+def test_admin_sets_a_users_email_address_and_a_bad_one_is_named(web):
+    import pages.users as page
+    from data.models import User
+
+    approver = str(web.world.user_id("approver"))
+    with web.signed_in("admin"):
+        message, _, _ = page.on_save(1, approver, ["approver"], True, "", "Ann@Example.com")
+        assert text_of(message) == "Saved: email address."
+        assert page.on_choose(approver)[2] == "Ann@example.com"
+        refused, _, _ = page.on_save(1, approver, ["approver"], True, "", "not an address")
+    assert "Email must be an email address" in text_of(refused)
+    assert web.world.query(lambda s: s.get(User, int(approver)).email) == "Ann@example.com"
