@@ -190,12 +190,16 @@ def save_link_parameters(hours, sign_in):
     changes, alert = attempt(
         lambda: act(update_parameters, link_hours=hours, link_requires_sign_in=sign_in)
     )
-    if changes is None:
-        return alert
+    return alert if changes is None else changes_alert(changes)
+
+
+def changes_alert(changes: list[str]):
+    """What a save changed, a line each (or that nothing did)."""
     if not changes:
         return success_alert(_("Nothing changed."))
-    return success_alert(html.Div([html.Div(_("Saved:")),
-                                   html.Ul([html.Li(c) for c in changes], className="mb-0")]))
+    return success_alert(
+        html.Div([html.Div(_("Saved:")), html.Ul([html.Li(c) for c in changes], className="mb-0")])
+    )
 
 
 @callback(
@@ -290,13 +294,7 @@ def save_parameters(enabled, behavior, disallow, gate_values, gate_ids):
             gated=gated,
         )
     )
-    if changes is None:
-        return alert
-    if not changes:
-        return success_alert(_("Nothing changed."))
-    return success_alert(
-        html.Div([html.Div(_("Saved:")), html.Ul([html.Li(c) for c in changes], className="mb-0")])
-    )
+    return alert if changes is None else changes_alert(changes)
 
 
 @callback(
