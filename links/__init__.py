@@ -72,7 +72,7 @@ def init_links(server: Flask) -> None:
                     )  # fmt: skip
             except DomainError as error:
                 return _form(link, language, error=error, comment=comment)
-            return _done(link, language, decided.id)
+            return _done(link, language, decided)
         return _form(link, language)
 
     def _form(link, language, *, error: DomainError | None = None, comment: str = ""):
@@ -101,13 +101,17 @@ def init_links(server: Flask) -> None:
             )  # fmt: skip
         return page, (_status(error) if error else 200)
 
-    def _done(link, language, request_id: int):
+    def _done(link, language, decided):
         with speaking(language):
-            message = (_("Approved. Thank you: request #{id} goes on with its workflow.")
-                       if link.decision == "approve"
-                       else _("Rejected. Request #{id} is closed and nothing of it applies."))
+            if link.decision == "reject":
+                message = _("Rejected. Request #{id} is closed and nothing of it applies.")
+            elif decided.state == "approved":
+                message = _("Approved. The values of request #{id} now apply.")
+            else:
+                message = _("Approved. Request #{id} goes on with its workflow.")
             page = decide_page(language=language, title=_("Done"),
-                               message=message.format(id=request_id), tone="success")  # fmt: skip
+                               message=message.format(id=decided.id), tone="success",
+                               open_url=f"/requests/{decided.id}")  # fmt: skip
         return page, 200
 
     def _refused(error: DomainError, language: str | None):
