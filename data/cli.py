@@ -17,7 +17,6 @@ from data.importfile import DECIMAL_CONVENTIONS, read_import_file
 from data.imports import import_customers
 from data.models import User
 from data.parameters import ensure_defaults
-from data.requests import escalate_overdue
 from data.seed import seed_demo
 from data.tokens import DEFAULT_DAYS, create_service_account, create_token, revoke_token
 from data.users import add_user
@@ -116,7 +115,12 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 run_worker(database, threading.Event())
         elif args.command == "escalate":
-            print(f"Escalated {database.run(escalate_overdue)} overdue step(s).")
+            from data.schedule import run_schedule
+
+            database.send_email(settings.mail())
+            reminded, escalated = run_schedule(database)
+            print(f"Reminded or told the deciders of {reminded} step(s); escalated "
+                  f"{escalated} overdue step(s).")  # fmt: skip
         else:
             print("The database is at the newest migration.")
     except DomainError as error:

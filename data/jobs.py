@@ -20,11 +20,15 @@ from typing import Any
 
 from data.db import Database
 from data.mail import send_due
+from data.schedule import EVERY as SCHEDULE_EVERY
+from data.schedule import run_schedule
 from data.webhooks import deliver_due
 
 log = logging.getLogger(__name__)
 
 DELIVER = "countersign.deliver"
+SCHEDULE = "countersign.schedule"
+"""Reminders and escalation (data/schedule.py), queued by beat every minute."""
 RETRY_EVERY = 5.0
 PASS_LIMIT = 100
 """Attempts in one pass; a pass that reached it queues the next at once."""
@@ -40,8 +44,13 @@ def use_celery(celery: Any, database: Database) -> None:
             deliver.delay()
         return tried
 
+    @celery.task(name=SCHEDULE, ignore_result=True)
+    def schedule() -> tuple[int, int]:
+        return run_schedule(database)
+
     celery.conf.beat_schedule = {
         "deliver": {"task": DELIVER, "schedule": RETRY_EVERY},
+        "schedule": {"task": SCHEDULE, "schedule": SCHEDULE_EVERY},
     }
     database.events_committed.append(Queuer(lambda: celery.send_task(DELIVER)).soon)
 

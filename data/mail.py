@@ -46,11 +46,12 @@ if TYPE_CHECKING:
 KINDS = Labels({
     "assigned": N_("A request waits for my decision"),
     "decided": N_("My request is decided"),
-    "overdue": N_("A request waiting for me is overdue"),
+    "overdue": N_("A request waiting for me is due soon or overdue"),
 })  # fmt: skip
 """The kinds of notice a user chooses how to receive."""
 KIND_OF = {"assigned": "assigned", "approved": "decided", "rejected": "decided",
-           "change_requested": "decided", "overdue": "overdue"}  # fmt: skip
+           "change_requested": "decided", "overdue": "overdue",
+           "reminder": "overdue"}  # fmt: skip
 """Each in-app notification kind → the preference that decides its email."""
 MODES = Labels({
     "immediately": N_("Immediately"),
@@ -202,7 +203,7 @@ def compose(session: Session, message: EmailMessage, mail: MailSettings) -> Comp
     with speaking(user.locale):
         view = request_view(session, user, message.request_id)
         links = {}
-        if message.kind in ("assigned", "overdue"):
+        if message.kind in ("assigned", "overdue", "reminder"):
             assignment = _open_assignment(session, user.id, message.request_id)
             if assignment is None or view.request.round != assignment.step.round:
                 return None

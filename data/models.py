@@ -395,6 +395,10 @@ class RequestStep(Base):
         UTCDateTime, index=True, active_history=True
     )
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When its deciders were reminded that its time limit is near."""
+    overdue_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When its deciders were told it is past its time limit."""
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the step's round was submitted (the request's ``submitted_at`` while the
     round runs): the pending dashboard ages running steps without reading requests."""

@@ -21,6 +21,7 @@ KIND_LABELS = Labels(
         "rejected": N_("Rejected"),
         "change_requested": N_("Sent back to you"),
         "overdue": N_("Overdue"),
+        "reminder": N_("Due soon"),
     }
 )
 

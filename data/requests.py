@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from data import lifecycle
@@ -46,6 +46,7 @@ from data.lifecycle import (
     StepState,
     Who,
 )
+from data.localtime import local_text
 from data.models import (
     Assignment,
     ChangeRequest,
@@ -893,8 +894,56 @@ def overdue_steps(session: Session, now: datetime | None = None) -> list[Request
     )
 
 
+REMIND_BEFORE = timedelta(hours=24)
+"""Deciders are reminded this long before a step's time limit (a quarter of the limit
+when that is shorter)."""
+OVERDUE = N_("Request #{id} for {account} is overdue ({step}).")
+
+
+def remind(session: Session, now: datetime | None = None) -> int:
+    """Remind the deciders of each running step once as its time limit nears, and tell
+    them once when it has passed. Returns the steps whose deciders were told."""
+    now = now or utcnow()
+    told = 0
+    due = session.scalars(
+        select(RequestStep)
+        .where(RequestStep.state == StepState.ACTIVE, RequestStep.due_at.is_not(None),
+               or_(RequestStep.reminded_at.is_(None), RequestStep.overdue_told_at.is_(None)))
+        .order_by(RequestStep.due_at)
+    )  # fmt: skip
+    for step in list(due):
+        lead = min(REMIND_BEFORE, (step.due_at - step.started_at) / 4) if step.started_at \
+            else REMIND_BEFORE  # fmt: skip
+        if step.due_at <= now:
+            if step.overdue_told_at is not None:
+                continue
+            _tell_deciders(session, step, "overdue", OVERDUE)
+            step.overdue_told_at = now
+            step.reminded_at = step.reminded_at or now  # no "due soon" after "overdue"
+        elif step.due_at - lead <= now and step.reminded_at is None:
+            _tell_deciders(session, step, "reminder",
+                           N_("Request #{id} for {account} is due by {when} ({step})."))
+            step.reminded_at = now
+        else:
+            continue
+        told += 1
+    session.flush()
+    return told
+
+
+def _tell_deciders(session: Session, step: RequestStep, kind: str, message: str) -> None:
+    request = step.request
+    for assignment in step.assignments:
+        if assignment.state == AssignmentState.OPEN:
+            recipient = session.get(User, assignment.user_id)
+            notify(session, assignment.user_id, kind, request, message, id=request.id,
+                   account=request.customer.account, step=step.name,
+                   when=local_text(step.due_at, recipient.time_zone if recipient else None))
+
+
 def escalate_overdue(session: Session, now: datetime | None = None) -> int:
-    """Give each overdue step with an escalation target to that target, once."""
+    """Give each overdue step with an escalation target to that target, once (its
+    deciders are told it is overdue, if ``remind`` has not told them yet)."""
     escalated = 0
     for step in overdue_steps(session, now):
         if step.escalated_at is not None or step.workflow_step is None:
@@ -904,17 +953,9 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
         if not targets:
             continue
         already = {a.user_id for a in step.assignments if a.state == AssignmentState.OPEN}
-        for user_id in already:
-            notify(
-                session,
-                user_id,
-                "overdue",
-                request,
-                N_("Request #{id} for {account} is overdue ({step})."),
-                id=request.id,
-                account=request.customer.account,
-                step=step.name,
-            )
+        if step.overdue_told_at is None:
+            _tell_deciders(session, step, "overdue", OVERDUE)
+            step.overdue_told_at = now or utcnow()
         for user, via_role in targets:
             if user.id not in already:
                 step.assignments.append(

@@ -47,6 +47,8 @@ from data.i18n import _
 from data.mail import send_due
 from data.models import OutboxEvent, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from data.outbox import EVENT_KINDS
+from data.schedule import EVERY as SCHEDULE_EVERY
+from data.schedule import run_schedule
 from data.users import require_role
 
 log = logging.getLogger("countersign")
@@ -363,8 +365,9 @@ def next_due(database: Database) -> datetime | None:
 
 def run_worker(database: Database, stop: threading.Event, *, poll: float = 0.1,
                sender: Sender = post) -> None:  # fmt: skip
-    """Deliver webhooks and email until ``stop`` is set: at once while there is work, else
-    every ``poll``
+    """Deliver webhooks and email (and run the schedule's reminders and escalation every
+    minute) until ``stop`` is set: deliveries at once while there is work, else every
+    ``poll``
     seconds. One sender per database does this (a lock on the database): the others
     wait, and one of them takes over when it stops."""
     while not stop.is_set():
@@ -376,8 +379,12 @@ def run_worker(database: Database, stop: threading.Event, *, poll: float = 0.1,
 
 def _deliver_until(database: Database, stop: threading.Event, poll: float,
                    sender: Sender) -> None:  # fmt: skip
+    next_schedule = time.monotonic()
     while not stop.is_set():
         try:
+            if time.monotonic() >= next_schedule:  # reminders and escalation (data/schedule.py)
+                next_schedule = time.monotonic() + SCHEDULE_EVERY
+                run_schedule(database)
             tried = deliver_due(database, sender) + send_due(database)
         except Exception:  # a pass that fails is tried again; nothing is lost
             log.exception("delivery pass failed")

@@ -15,7 +15,10 @@ dash.register_page(__name__, path="/notifications", title=page_title(N_("Notific
 
 READ = "nt-read"
 KIND_COLOURS = {"assigned": "primary", "approved": "success", "rejected": "danger",
-                "change_requested": "warning", "overdue": "danger"}  # fmt: skip
+                "change_requested": "warning", "overdue": "danger",
+                "reminder": "warning"}  # fmt: skip
+DARK_TEXT = ("change_requested", "reminder")
+"""Badges on a light colour, written dark to be read."""
 
 
 def layout(**_query):
@@ -123,7 +126,7 @@ def notification_list():
                     [
                         dbc.Badge(KIND_LABELS.get(item.kind, item.kind),
                                   color=KIND_COLOURS.get(item.kind, "secondary"),
-                                  text_color="dark" if item.kind == "change_requested" else None,
+                                  text_color="dark" if item.kind in DARK_TEXT else None,
                                   className="me-2"),  # fmt: skip
                         html.Span(local_text(item.at, zone), className="text-muted small"),
                         dbc.Badge(_("new"), color="info", text_color="dark", className="ms-2")

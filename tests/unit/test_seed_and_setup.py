@@ -104,7 +104,7 @@ def test_command_line_migrates_seeds_and_escalates(tmp_path, monkeypatch, capsys
     assert cli.main(["seed"]) == 1
     assert "only fills an empty one" in capsys.readouterr().err
     assert cli.main(["escalate"]) == 0
-    assert "Escalated" in capsys.readouterr().out
+    assert "overdue step(s)." in capsys.readouterr().out
 
 
 def test_the_demo_history_is_counted_for_the_dashboards(tmp_path, monkeypatch, capsys):

@@ -1,0 +1,25 @@
+"""Work that runs on a clock, without cron: reminders as a step's time limit nears and
+when it passes, and escalation of overdue steps.
+
+One runner per database does it every minute: the delivery worker that holds the
+database's sender lock (data/webhooks.py), or Celery beat when the jobs run on Celery
+(data/jobs.py). Each step is reminded, told and escalated once (its row records when),
+so a second runner changes nothing. ``countersign escalate`` runs the same from cron.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from data.requests import escalate_overdue, remind
+
+if TYPE_CHECKING:
+    from data.db import Database
+
+EVERY = 60.0
+"""Seconds between two runs."""
+
+
+def run_schedule(database: Database) -> tuple[int, int]:
+    """(steps whose deciders were reminded or told, steps escalated)."""
+    return (database.run(remind, writes=True), database.run(escalate_overdue, writes=True))
