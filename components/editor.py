@@ -72,6 +72,7 @@ EVENT_LABELS = Labels(
         "delegated": N_("Delegated"),
         "reassigned": N_("Reassigned"),
         "escalated": N_("Escalated"),
+        "out_of_office": N_("Out of office: handed over"),
         "released": N_("Assignment handed back"),
         "step_started": N_("Step started"),
         "step_skipped": N_("Step skipped"),

@@ -116,6 +116,21 @@ def diff_table(rows) -> dbc.Table:
                          labels.PROPOSED_CHANGES)
 
 
+def by_whom(event) -> str:
+    """"by Paola Bianchi", "by Paola Bianchi for Alessandro Ricci" (out of office), or
+    for a hand-over "Paola Bianchi for Alessandro Ricci"."""
+    details = event.details or {}
+    if event.action == "out_of_office":
+        return _("{name} for {absent}").format(name=details.get("to", ""),
+                                              absent=details.get("for", ""))  # fmt: skip
+    if event.actor is None:
+        return ""
+    if details.get("for"):
+        return _("by {name} for {absent}").format(name=event.actor.full_name,
+                                                 absent=details["for"])  # fmt: skip
+    return _("by {name}").format(name=event.actor.full_name)
+
+
 def events_list(events, zone: str | None = None) -> html.Ul:
     items = [
         html.Li(
@@ -123,9 +138,7 @@ def events_list(events, zone: str | None = None) -> html.Ul:
                 html.Span(when(event.at, zone), className="text-muted small me-2"),
                 html.Strong(EVENT_LABELS.get(event.action, event.action)),
                 html.Span(f" · {event.step_name}" if event.step_name else ""),
-                html.Span(
-                    " " + _("by {name}").format(name=event.actor.full_name) if event.actor else ""
-                ),
+                html.Span(" " + by_whom(event)),
                 html.Div(event.comment, className="small fst-italic") if event.comment else None,
             ],
             className="mb-1",

@@ -715,3 +715,24 @@ class EmailMessage(Base):
     user: Mapped[User] = relationship()
 
     __table_args__ = (Index("ix_email_messages_due", "state", "next_attempt_at"),)
+
+
+class Absence(Base):
+    """A user away (out of office) between two moments, and who decides for them meanwhile:
+    in every workflow, or in one."""
+
+    __tablename__ = "absences"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    definition_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_definitions.id"))
+    """None: every workflow."""
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    """The first moment they are back (midnight after the last day away, their time)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    delegate: Mapped[User] = relationship(foreign_keys=[delegate_id])
+    definition: Mapped[WorkflowDefinition | None] = relationship()

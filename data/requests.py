@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from data import lifecycle
+from data.absence import stand_in
 from data.access import may_decide
 from data.audit import apply_values, current_value_text
 from data.errors import (
@@ -48,6 +49,7 @@ from data.lifecycle import (
 )
 from data.localtime import local_text
 from data.models import (
+    Absence,
     Assignment,
     ChangeRequest,
     Customer,
@@ -477,13 +479,27 @@ def _activate(session: Session, request: ChangeRequest, step: RequestStep) -> No
     excluded = _excluded(session, request)
     with session.no_autoflush:  # the step is written once, below, as it starts
         assignees = resolve_assignees(session, step.workflow_step, excluded)
+        definition_id = request.workflow_version.definition_id
+        standing_in = {user.id: stand_in(session, user, definition_id, excluded, now)
+                       for user, _via, _role in assignees}  # fmt: skip
+    asked: list[int] = []
     for user, via, via_role in assignees:
-        step.assignments.append(Assignment(user_id=user.id, via=via, via_role=via_role))
+        deputy = standing_in[user.id]
+        if deputy.id != user.id and deputy.id not in standing_in and deputy.id not in asked:
+            # out of office: their delegate is asked instead, and the history says so
+            step.assignments.append(Assignment(user_id=deputy.id, via="out_of_office",
+                                               via_role=via_role, delegated_from_id=user.id))
+            asked.append(deputy.id)
+            _event(session, request, None, "out_of_office", step=step,
+                   details={"for": user.full_name, "to": deputy.full_name})  # fmt: skip
+        else:
+            step.assignments.append(Assignment(user_id=user.id, via=via, via_role=via_role))
+            asked.append(user.id)
     _event(session, request, None, "step_started", step=step)
     if request.id is None:
         session.flush()  # a request made in this transaction: its number goes in the notices
-    for user, _via, _role in assignees:
-        _notify_assigned(session, request, step, user.id)
+    for user_id in asked:
+        _notify_assigned(session, request, step, user_id)
 
 
 ASSIGNED = N_("Request #{id} for {account} waits for your decision ({step}).")
@@ -653,7 +669,8 @@ def approve(
         "approved",
         step=step,
         comment=comment,
-        details={"stale_confirmed": [s.field for s in stale]} if stale else None,
+        details=_on_behalf(assignment, {"stale_confirmed": [s.field for s in stale]}
+                           if stale else {}),
     )
     outcome = step_outcome(step)
     if outcome == "approved":
@@ -674,7 +691,8 @@ def reject(
     step, assignment = _my_open_assignment(session, request, actor, seen_round)
     _decide(assignment, AssignmentState.REJECTED, comment)
     _touch(request)
-    _event(session, request, actor, "rejected", step=step, comment=comment)
+    _event(session, request, actor, "rejected", step=step, comment=comment,
+           details=_on_behalf(assignment, {}))
     if step_outcome(step) == "rejected":
         _finish_step(step, StepState.REJECTED)
         request.last_comment = comment
@@ -696,7 +714,7 @@ def request_change(
     request.last_comment = comment
     _touch(request)
     _event(session, request, actor, "change_requested", step=step, comment=comment,
-           details={"fields": [change.field for change in request.changes]})  # fmt: skip
+           details=_on_behalf(assignment, {"fields": [c.field for c in request.changes]}))
     notify(
         session,
         request.submitted_by_id,
@@ -809,6 +827,13 @@ def _check_new_assignee(
     return target
 
 
+def _on_behalf(assignment: Assignment, details: dict) -> dict | None:
+    """A decision's details, naming whom the decider stands in for (out of office)."""
+    if assignment.via == "out_of_office" and assignment.delegated_from is not None:
+        details = {**details, "for": assignment.delegated_from.full_name}
+    return details or None
+
+
 def _decide(assignment: Assignment, state: str, comment: str | None) -> None:
     assignment.state = state
     assignment.decided_at = utcnow()
@@ -892,6 +917,45 @@ def overdue_steps(session: Session, now: datetime | None = None) -> list[Request
             .order_by(RequestStep.due_at)
         )
     )
+
+
+def hand_over_absent(session: Session, now: datetime | None = None) -> int:
+    """Hand each open assignment of someone away now to whoever stands in for them (their
+    delegate, along the chain), with a notice and a line in the request's history.
+    Returns how many were handed over."""
+    now = now or utcnow()
+    handed = 0
+    waiting = session.scalars(
+        select(Assignment)
+        .join(RequestStep, RequestStep.id == Assignment.request_step_id)
+        .join(Absence, Absence.user_id == Assignment.user_id)
+        .where(Assignment.state == AssignmentState.OPEN, RequestStep.state == StepState.ACTIVE,
+               Absence.starts_at <= now, Absence.ends_at > now)
+        .distinct().order_by(Assignment.id)
+    )  # fmt: skip
+    for assignment in list(waiting):
+        step = assignment.step
+        request = get_request(session, step.request_id, lock=True)
+        if assignment.state != AssignmentState.OPEN or request.state != RequestState.PENDING:
+            continue
+        absent = assignment.user
+        deputy = stand_in(session, absent, request.workflow_version.definition_id,
+                          _excluded(session, request), now)  # fmt: skip
+        if deputy.id == absent.id or any(a.user_id == deputy.id for a in step.assignments
+                                          if a.state in (AssignmentState.OPEN, *ASSIGNMENT_VOTES)):
+            continue  # nobody else may, or the deputy has a say on this step already
+        assignment.state = AssignmentState.DELEGATED
+        assignment.decided_at = now
+        step.assignments.append(Assignment(user_id=deputy.id, via="out_of_office",
+                                           via_role=assignment.via_role,
+                                           delegated_from_id=absent.id))  # fmt: skip
+        _notify_assigned(session, request, step, deputy.id)
+        _touch(request)
+        _event(session, request, None, "out_of_office", step=step,
+               details={"for": absent.full_name, "to": deputy.full_name})  # fmt: skip
+        handed += 1
+    session.flush()
+    return handed
 
 
 REMIND_BEFORE = timedelta(hours=24)

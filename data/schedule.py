@@ -1,5 +1,6 @@
-"""Work that runs on a clock, without cron: reminders as a step's time limit nears and
-when it passes, and escalation of overdue steps.
+"""Work that runs on a clock, without cron: the work of people whose absence has begun
+handed to their delegates, reminders as a step's time limit nears and when it passes, and
+escalation of overdue steps.
 
 One runner per database does it every minute: the delivery worker that holds the
 database's sender lock (data/webhooks.py), or Celery beat when the jobs run on Celery
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from data.requests import escalate_overdue, remind
+from data.requests import escalate_overdue, hand_over_absent, remind
 
 if TYPE_CHECKING:
     from data.db import Database
@@ -21,5 +22,7 @@ EVERY = 60.0
 
 
 def run_schedule(database: Database) -> tuple[int, int]:
-    """(steps whose deciders were reminded or told, steps escalated)."""
+    """(steps whose deciders were reminded or told, steps escalated); first, the work of
+    whoever is away now goes to their stand-ins, who are then the ones reminded."""
+    database.run(hand_over_absent, writes=True)
     return (database.run(remind, writes=True), database.run(escalate_overdue, writes=True))
