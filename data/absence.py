@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from data.access import may_decide
 from data.clock import utcnow
@@ -146,6 +146,7 @@ def my_absences(session: Session, actor: User) -> list[Absence]:
     require_active(actor)
     return list(session.scalars(
         select(Absence).where(Absence.user_id == actor.id, Absence.ends_at > utcnow())
+        .options(joinedload(Absence.delegate), joinedload(Absence.definition))
         .order_by(Absence.starts_at)
     ))  # fmt: skip
 
@@ -160,6 +161,12 @@ class Away:
     workflow: str | None
     now: bool
     """Away at this moment (else from ``since``)."""
+
+    def days(self, zone: str | None) -> tuple[date, date]:
+        """The first and last day away, in ``zone``."""
+        local = zone_of(zone)
+        return (self.since.astimezone(local).date(),
+                (self.until.astimezone(local) - timedelta(seconds=1)).date())  # fmt: skip
 
 
 SOON = timedelta(days=14)
@@ -185,3 +192,10 @@ def delegate_choices(session: Session, actor: User) -> list[User]:
     return [user for user in session.scalars(select(User).where(User.is_active)
                                              .order_by(User.full_name))
             if user.id != actor.id and may_decide(user)]  # fmt: skip
+
+
+def workflow_choices(session: Session, actor: User) -> list[tuple[int, str]]:
+    """The workflows an absence may be limited to: (id, name)."""
+    require_active(actor)
+    return [tuple(row) for row in session.execute(
+        select(WorkflowDefinition.id, WorkflowDefinition.name).order_by(WorkflowDefinition.name))]

@@ -37,6 +37,10 @@ class ValidationFailed(DomainError):
 
 KEY_LABELS = {
     "comment": N_("Comment"),
+    "starts_on": N_("First day away"),
+    "ends_on": N_("Last day away"),
+    "delegate": N_("Who decides for you meanwhile"),
+    "workflow": N_("Workflow"),
     "link_hours": N_("Email decision links work for (hours)"),
     "to_user": N_("Person"),
     "file": N_("File"),

@@ -1,10 +1,22 @@
-"""Notifications: what happened to your requests and what waits for you."""
+"""Notifications: what happened to your requests and what waits for you; the user's own
+email settings and out-of-office days."""
+
+from datetime import date
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from components.feedback import error_alert
 from components.status import status_badge
+from data.absence import (
+    cancel_absence,
+    delegate_choices,
+    my_absences,
+    set_absence,
+    workflow_choices,
+)
+from data.errors import readable
 from data.i18n import N_, _
 from data.localtime import local_text
 from data.mail import KINDS, MODES, my_email_settings, set_preferences
@@ -38,7 +50,7 @@ def layout(**_query):
             dbc.Row(
                 [
                     dbc.Col(html.Div(notification_list(), id="nt-list"), lg=8),
-                    dbc.Col(email_card(), lg=4),
+                    dbc.Col([email_card(), html.Div(away_card(), id="nt-away")], lg=4),
                 ],
                 className="g-3",
             ),
@@ -176,3 +188,112 @@ def read_response(trigger, notified):
     elif isinstance(trigger, dict) and isinstance(trigger.get("id"), int):
         attempt(lambda: act(mark_read, trigger["id"]))
     return notification_list(), (notified or 0) + 1
+
+
+END = "nt-away-end"
+
+
+def away_card():
+    """The user's own absences (each can end now), and a form for a new one."""
+    loaded, alert = attempt(lambda: read(lambda session, actor: (
+        my_absences(session, actor), delegate_choices(session, actor),
+        workflow_choices(session, actor))))  # fmt: skip
+    if loaded is None:
+        return alert
+    absences, delegates, workflows = loaded
+    zone = viewer_zone()
+    listed = [
+        html.Li(
+            [
+                html.Span(_("{first} to {last}: {delegate} decides for you").format(
+                    first=local_text(item.starts_at, zone), last=local_text(item.ends_at, zone),
+                    delegate=item.delegate.full_name)
+                    + (f" ({_(item.definition.name)} · {item.definition.id})"
+                       if item.definition else "")),
+                dbc.Button(_("End"), id={"type": END, "id": item.id}, size="sm", color="link",
+                           className="p-0 ms-2"),  # fmt: skip
+            ],
+            className="small mb-1",
+        )
+        for item in absences
+    ]
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.H2(_("Out of office"), className="h6 mb-0")),
+            dbc.CardBody(
+                [
+                    html.Ul(listed, className="ps-3 mb-3", id="nt-away-list") if listed else None,
+                    dbc.Label(_("First day away"), html_for="nt-away-from", className="small mb-1"),
+                    dbc.Input(id="nt-away-from", type="date", size="sm", className="mb-2"),
+                    dbc.Label(_("Last day away"), html_for="nt-away-to", className="small mb-1"),
+                    dbc.Input(id="nt-away-to", type="date", size="sm", className="mb-2"),
+                    dbc.Label(_("Who decides for you meanwhile"), html_for="nt-away-delegate",
+                              className="small mb-1"),  # fmt: skip
+                    dbc.Select(id="nt-away-delegate", size="sm", className="mb-2",
+                               options=[{"label": u.full_name, "value": str(u.id)}
+                                        for u in delegates]),  # fmt: skip
+                    dbc.Label(_("In"), html_for="nt-away-workflow", className="small mb-1"),
+                    dbc.Select(id="nt-away-workflow", size="sm", className="mb-2", value="",
+                               options=[{"label": _("Every workflow"), "value": ""}]
+                               + [{"label": f"{_(name)} · {i}", "value": str(i)}
+                                  for i, name in workflows]),
+                    dbc.Button(_("Set out of office"), id="nt-away-save", size="sm",
+                               color="primary", className="mt-1"),  # fmt: skip
+                    html.Div(id="nt-away-message", className="mt-2", role="status"),
+                ]
+            ),
+        ],
+        className="mt-3",
+    )
+
+
+def save_absence(first: str | None, last: str | None, delegate: str | None,
+                 workflow: str | None):  # fmt: skip
+    """Set an absence from the form; what is wrong is named and nothing is saved."""
+    errors = {}
+    days = {}
+    for key, text in (("starts_on", first), ("ends_on", last)):
+        try:
+            days[key] = date.fromisoformat(text) if text else None
+        except ValueError:
+            errors[key] = _("must be a date")
+    if errors:
+        return error_alert("; ".join(readable(k, v) for k, v in errors.items())), no_update
+    saved, alert = attempt(lambda: act(
+        set_absence, days["starts_on"], days["ends_on"], int(delegate) if delegate else None,
+        int(workflow) if workflow else None))  # fmt: skip
+    if saved is None:
+        return alert, no_update
+    return dbc.Alert(_("Saved."), color="success", className="py-1 mb-0 small"), away_card()
+
+
+@callback(
+    Output("nt-away-message", "children"),
+    Output("nt-away", "children"),
+    Input("nt-away-save", "n_clicks"),
+    State("nt-away-from", "value"),
+    State("nt-away-to", "value"),
+    State("nt-away-delegate", "value"),
+    State("nt-away-workflow", "value"),
+    prevent_initial_call=True,
+)
+def on_save_absence(clicks, first, last, delegate, workflow):
+    if not clicks:
+        return no_update, no_update
+    return save_absence(first, last, delegate, workflow)
+
+
+@callback(
+    Output("nt-away", "children", allow_duplicate=True),
+    Input({"type": END, "id": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def on_end_absence(_clicks):
+    if not (ctx.triggered and ctx.triggered[0].get("value")):
+        return no_update
+    trigger = ctx.triggered_id
+    if isinstance(trigger, dict) and isinstance(trigger.get("id"), int):
+        _done, alert = attempt(lambda: act(cancel_absence, trigger["id"]))
+        if alert is not None:
+            return [alert, away_card()]
+    return away_card()

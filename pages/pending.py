@@ -23,12 +23,13 @@ from components.charts import (
     series_chart,
 )
 from components.controls import labelled
+from data.absence import who_is_away
 from data.dashboards.common import AGE_BUCKETS
 from data.dashboards.pending import pending_overview
 from data.dashboards.tables import kpi_texts, pending_tables, table_csv
 from data.fields import FIELDS_BY_NAME
 from data.i18n import N_, _, current_language, gettext
-from pages._support import attempt, guard, page_title, read
+from pages._support import attempt, guard, page_title, read, viewer_zone
 
 dash.register_page(__name__, path="/dashboards/pending", title=page_title(N_("Pending changes")))
 
@@ -67,6 +68,7 @@ def layout(**_query):
                 ],
                 className="d-flex justify-content-between align-items-center mb-3",
             ),
+            away_card(),
             dcc.Loading(
                 html.Div(placeholders(), id="pd-body"),
                 type="dot",
@@ -75,6 +77,33 @@ def layout(**_query):
             ),
         ],
         id="pending-dashboard",
+    )
+
+
+def away_card():
+    """Who is away now or in the next two weeks, until when, and who decides for them."""
+    away, alert = attempt(lambda: read(who_is_away))
+    if away is None:
+        return alert
+    if not away:
+        return None
+    zone = viewer_zone()
+    lines = []
+    for item in away:
+        first, last = item.days(zone)
+        text = (_("{name} is away until {last}; {delegate} decides for them") if item.now
+                else _("{name} is away from {first} to {last}; {delegate} decides for them"))
+        scope = f" ({_(item.workflow)})" if item.workflow else ""
+        lines.append(html.Li(text.format(name=item.name, first=first.isoformat(),
+                                         last=last.isoformat(), delegate=item.delegate) + scope,
+                             className="mb-1"))  # fmt: skip
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.H2(_("Out of office"), className="h6 mb-0")),
+            dbc.CardBody(html.Ul(lines, className="mb-0 ps-3"), className="py-2"),
+        ],
+        className="mb-3",
+        id="pd-away",
     )
 
 

@@ -200,3 +200,30 @@ def test_each_user_sets_their_email_address_and_how_they_are_told(web):
     user_id = web.world.user_id("approver")
     assert web.world.query(lambda s: (s.get(User, user_id).email, preferences(s, user_id))) == (
         "ann@example.com", {"assigned": "digest", "decided": "off", "overdue": "immediately"})
+
+
+def test_an_approver_sets_out_of_office_and_managers_see_it(web):
+    from datetime import date, timedelta
+
+    import pages.notifications as page
+    import pages.pending as pending
+
+    today = date.today()
+    delegate = str(web.world.user_id("approver2"))
+    with web.signed_in("approver"):
+        card = text_of(page.away_card())
+        assert "First day away" in card and "Who decides for you meanwhile" in card
+        refused, _ = page.save_absence((today + timedelta(days=2)).isoformat(), today.isoformat(),
+                                       delegate, "")  # fmt: skip
+        bad_date, _ = page.save_absence("1 Dec", today.isoformat(), delegate, "")
+        saved, card = page.save_absence(today.isoformat(), (today + timedelta(days=2)).isoformat(),
+                                        delegate, "")  # fmt: skip
+    assert "Last day away: must be on or after the first day" in text_of(refused)
+    assert "First day away: must be a date" in text_of(bad_date)
+    assert "Saved." in text_of(saved) and "Approver2 decides for you" in text_of(card)
+    with web.signed_in("manager"):
+        shown = text_of(pending.away_card())
+    last = (today + timedelta(days=2)).isoformat()
+    assert f"Approver is away until {last}; Approver2 decides for them" in shown
+    with web.signed_in("clerk"):
+        assert "You need the Manager role" in text_of(pending.away_card())

@@ -175,6 +175,12 @@ REVIEWED = {
         "runs in the browser: whether the editor holds unsaved edits; reads no data",
     "{\"index\":[\"MATCH\"],\"key\":\"policy\",\"type\":\"wf-step\"}.value":
         "runs in the browser: the percentage input follows the policy; reads no data",
+    "nt-away-save.n_clicks": "sets only the signed-in user's own absence "
+                             "(tests/unit/test_absence.py; test_approvals_page.py: "
+                             "test_an_approver_sets_out_of_office_and_managers_see_it)",
+    "{\"id\":[\"ALL\"],\"type\":\"nt-away-end\"}.n_clicks":
+        "ends only the signed-in user's own absence, or any for an admin "
+        "(test_absence.py: test_managers_see_who_is_away_and_an_absence_can_end_early)",
     "nt-email-save.n_clicks": "sets only the signed-in user's own email address and "
                               "preferences (test_approvals_page.py: "
                               "test_each_user_sets_their_email_address_and_how_they_are_told)",
