@@ -150,3 +150,19 @@ def test_managers_see_who_is_away_and_an_absence_can_end_early(one_approver):
     assert world.act("approver", my_absences) == []
     request_id = submit(world, {"credit_limit": "20000"})
     assert asked(world, request_id) == [("approver", "open", None)]
+
+
+def test_the_history_reads_who_decided_for_whom(one_approver):
+    from components.request import events_list
+    from tests.callbacks.test_customer_editor import text_of
+
+    world = one_approver
+    away(world, "approver", "approver2")
+    request_id = submit(world, {"credit_limit": "20000"})
+    world.act("approver2", svc.approve, request_id, "ok", seen_round=1)
+    with world.db.session() as session:
+        events = list(session.scalars(select(RequestEvent).where(
+            RequestEvent.request_id == request_id).order_by(RequestEvent.id)))
+        shown = " ".join(text_of(events_list(events)).split())
+    assert "Out of office: handed over · Credit Approver2 for Approver" in shown
+    assert "Approved · Credit by Approver2 for Approver" in shown
