@@ -73,7 +73,8 @@ def request_document(session: Session, actor: User, request: ChangeRequest, *,
         document["events"] = [
             {"at": _iso(event.at), "action": event.action,
              "user": event.actor.username if event.actor else None,
-             "step": event.step_name, "comment": event.comment}
+             "step": event.step_name, "comment": event.comment, "reason": event.reason,
+             "for": (event.details or {}).get("for")}
             for event in request.events
         ]  # fmt: skip
     return document
@@ -214,8 +215,11 @@ class RequestDecision(MethodView):
             if decision == "approve":
                 return workflow.approve(session, actor, request_id, comment, seen_round=seen,
                                         confirm_stale=body["confirm_stale"])  # fmt: skip
+            reason = body.get("reason")
             if decision == "reject":
-                return workflow.reject(session, actor, request_id, comment, seen_round=seen)
-            return workflow.request_change(session, actor, request_id, comment, seen_round=seen)
+                return workflow.reject(session, actor, request_id, comment, seen_round=seen,
+                                       reason=reason)  # fmt: skip
+            return workflow.request_change(session, actor, request_id, comment, seen_round=seen,
+                                           reason=reason)  # fmt: skip
 
         return _acted(request_id, act)

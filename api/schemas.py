@@ -128,6 +128,9 @@ class EventSchema(ma.Schema):
     user = fields.String(allow_none=True)
     step = fields.String(allow_none=True)
     comment = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "Reason code given"})
+    for_ = fields.String(allow_none=True, data_key="for", metadata={
+        "description": "Whom the user decided for (out of office)"})
 
 
 class RequestSchema(ma.Schema):
@@ -169,6 +172,9 @@ class DecisionSchema(_Strict):
                                                     "request_change)"})  # fmt: skip
     comment = fields.String(allow_none=True, validate=ma.validate.Length(max=4000))
     confirm_stale = fields.Boolean(load_default=False)
+    reason = fields.String(allow_none=True, validate=ma.validate.Length(max=20), metadata={
+        "description": "A reason code (reject, request_change), required while the "
+                       "administrators' list has any"})  # fmt: skip
     delegate_to = fields.String(metadata={"description": "User name (delegate)"},
                                 validate=ma.validate.Length(max=40))
 

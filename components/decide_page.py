@@ -14,7 +14,7 @@ PAGE = (Path(__file__).resolve().parent / "decide_page.html").read_text(encoding
 
 def decide_page(*, language: str, title: str, view=None, decision: str = "approve",
                 form: bool = False, message: str | None = None, tone: str = "danger",
-                comment: str = "", open_url: str = ""):  # fmt: skip
+                comment: str = "", open_url: str = "", reason: str = ""):  # fmt: skip
     """``view``: customer, step, submitter, rows (data.inbox.DiffRow), stale."""
     labels = {
         "customer": _("Customer"),
@@ -30,8 +30,11 @@ def decide_page(*, language: str, title: str, view=None, decision: str = "approv
         else _("Comment (optional)"),
         "button": _("Approve") if decision == "approve" else _("Reject"),
         "open": _("Open the request in Countersign"),
+        "reason": _("Reason"),
+        "choose_reason": _("Choose a reason"),
     }  # fmt: skip
     return render_template_string(
         PAGE, language=language, title=title, view=view, decision=decision, form=form,
         message=message, tone=tone, comment=comment, open_url=open_url, labels=labels,
+        reason=reason,
     )  # fmt: skip

@@ -278,7 +278,8 @@ def proposed_changes_dialog_content(
 
 
 def decision_dialog_content(
-    action: str, view, comment: str = "", to_user: Any = None, problem: Any = None
+    action: str, view, comment: str = "", to_user: Any = None, problem: Any = None,
+    reason: str | None = None,
 ) -> list:
     """Workflow › Reject / Request change / Delegate on the customer page: the changes as
     the approver decides them, a comment, whom to delegate to, and the decision's button."""
@@ -298,6 +299,20 @@ def decision_dialog_content(
                         value=str(to_user) if to_user else None,
                         placeholder=_("Choose an approver"),
                     ),
+                ],
+                className="mb-2",
+            )
+        )
+    reason_id = {"type": DECISION, "name": "reason"}
+    if action in ("reject", "request_change") and view.reasons:
+        controls.append(
+            html.Div(
+                [
+                    dbc.Label(_("Reason"), html_for=dom_id(reason_id)),
+                    dbc.Select(id=reason_id, value=reason,
+                               options=[{"label": label, "value": code}
+                                        for code, label in view.reasons],
+                               placeholder=_("Choose a reason")),  # fmt: skip
                 ],
                 className="mb-2",
             )

@@ -131,7 +131,7 @@ def by_whom(event) -> str:
     return _("by {name}").format(name=event.actor.full_name)
 
 
-def events_list(events, zone: str | None = None) -> html.Ul:
+def events_list(events, zone: str | None = None, reasons: dict | None = None) -> html.Ul:
     items = [
         html.Li(
             [
@@ -139,6 +139,9 @@ def events_list(events, zone: str | None = None) -> html.Ul:
                 html.Strong(EVENT_LABELS.get(event.action, event.action)),
                 html.Span(f" · {event.step_name}" if event.step_name else ""),
                 html.Span(" " + by_whom(event)),
+                html.Div(_("Reason: {reason}").format(
+                    reason=(reasons or {}).get(event.reason, event.reason)), className="small")
+                if event.reason else None,
                 html.Div(event.comment, className="small fst-italic") if event.comment else None,
             ],
             className="mb-1",
@@ -211,6 +214,14 @@ def decision_panel(view) -> dbc.Card:
                         style=None if buttons else hidden,
                     ),
                     html.Div(
+                        labelled(dbc.Select(id="rq-reason", className="mb-2",
+                                            options=[{"label": label, "value": code}
+                                                     for code, label in view.reasons],
+                                            placeholder=_("Choose a reason")),
+                                 _("Reason (to reject or send back)")),
+                        style=None if view.reasons else hidden,
+                    ),
+                    html.Div(
                         labelled(dbc.Select(id="rq-delegate", options=delegates,
                                             placeholder=_("Delegate to…"), className="mb-2"),
                                  _("Delegate to"), hidden=True),
@@ -236,7 +247,7 @@ def request_body(view, side=None) -> html.Div:
                             html.H2(labels.PROPOSED_CHANGES, className="h5"),
                             diff_table(view.rows),
                             html.H2(_("Workflow history"), className="h5 mt-4"),
-                            events_list(view.events, view.zone),
+                            events_list(view.events, view.zone, view.reason_labels),
                             html.H2(
                                 _("Other recent changes to this customer"), className="h5 mt-4"
                             ),

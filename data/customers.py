@@ -23,6 +23,7 @@ from data.models import (
 )
 from data.numbers import locale_of
 from data.parameters import gated_fields
+from data.reasons import active_reasons
 from data.requests import (
     allowed_actions,
     close_if_empty,
@@ -280,6 +281,8 @@ class EditorView:
     zone: str | None = None
     """The viewer's time zone (None: UTC)."""
     delegates: list[User] = field(default_factory=list)
+    reasons: list[tuple[str, str]] = field(default_factory=list)
+    """(code, label) a Reject or Request change picks from (none: no reason asked)."""
     """Whom the viewer may delegate the open request's decision to (when they decide it)."""
     groups: list[tuple[str, str]] = field(default_factory=list)
     """The customer groups to pick from: (code, description)."""
@@ -325,5 +328,6 @@ def editor_view(session: Session, actor: User, account: str) -> EditorView:
         locale=locale,
         zone=actor.time_zone,
         delegates=delegate_candidates(session, actor) if "decide" in actions else [],
+        reasons=active_reasons(session) if "decide" in actions else [],
         groups=group_choices(session),
     )

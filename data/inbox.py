@@ -33,6 +33,7 @@ from data.models import (
     UserRole,
 )
 from data.numbers import format_share, locale_of
+from data.reasons import active_reasons, reason_labels
 from data.requests import (
     UNDECIDED_ASSIGNMENT_STATES,
     allowed_actions,
@@ -307,6 +308,9 @@ class RequestView:
     """How the viewer reads numbers; the rows are written that way."""
     zone: str | None = None
     """The viewer's time zone (None: UTC)."""
+    reasons: list[tuple[str, str]] = field(default_factory=list)
+    """(code, label) a Reject or Request change picks from (none: no reason asked)."""
+    reason_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def stale(self) -> bool:
@@ -386,6 +390,8 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
         delegates=delegates,
         locale=locale,
         zone=actor.time_zone,
+        reasons=active_reasons(session) if "decide" in actions else [],
+        reason_labels=reason_labels(session),
     )
 
 

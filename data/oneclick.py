@@ -89,7 +89,8 @@ def link_target(session: Session, link: Link, signed_in_id: int | None = None) -
 
 
 def decide_by_link(session: Session, link: Link, *, signed_in_id: int | None,
-                   comment: str | None, confirm_stale: bool) -> ChangeRequest:  # fmt: skip
+                   comment: str | None, confirm_stale: bool,
+                   reason: str | None = None) -> ChangeRequest:  # fmt: skip
     """The decision the link names, as its recipient, through the request page's
     services (every rule checked again, under the request's lock)."""
     from data.requests import approve, get_request, reject
@@ -104,4 +105,5 @@ def decide_by_link(session: Session, link: Link, *, signed_in_id: int | None,
     if link.decision == "approve":
         return approve(session, target.user, target.request.id, comment or None,
                        seen_round=seen_round, confirm_stale=confirm_stale)  # fmt: skip
-    return reject(session, target.user, target.request.id, comment or "", seen_round=seen_round)
+    return reject(session, target.user, target.request.id, comment or "", seen_round=seen_round,
+                  reason=reason)

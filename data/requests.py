@@ -64,6 +64,7 @@ from data.models import (
 )
 from data.notifications import notify
 from data.parameters import get_parameters
+from data.reasons import checked_reason
 from data.users import require_active, require_role
 from data.workflows import (
     ChangeSet,
@@ -163,6 +164,7 @@ def _event(
     step: RequestStep | None = None,
     comment: str | None = None,
     details: dict | None = None,
+    reason: str | None = None,
 ) -> None:
     session.add(
         RequestEvent(
@@ -171,6 +173,7 @@ def _event(
             action=action,
             step_name=step.name if step else None,
             comment=comment or None,
+            reason=reason,
             details=details,
         )
     )
@@ -684,14 +687,17 @@ def approve(
 
 
 def reject(
-    session: Session, actor: User, request_id: int, comment: str, *, seen_round: int
+    session: Session, actor: User, request_id: int, comment: str, *, seen_round: int,
+    reason: str | None = None,
 ) -> ChangeRequest:
+    """Workflow › Reject, with a comment and (while the admin list has any) a reason."""
     comment = _require_comment(comment, N_("reject"))
+    reason = checked_reason(session, reason)
     request = get_request(session, request_id, lock=True)
     step, assignment = _my_open_assignment(session, request, actor, seen_round)
     _decide(assignment, AssignmentState.REJECTED, comment)
     _touch(request)
-    _event(session, request, actor, "rejected", step=step, comment=comment,
+    _event(session, request, actor, "rejected", step=step, comment=comment, reason=reason,
            details=_on_behalf(assignment, {}))
     if step_outcome(step) == "rejected":
         _finish_step(step, StepState.REJECTED)
@@ -702,10 +708,13 @@ def reject(
 
 
 def request_change(
-    session: Session, actor: User, request_id: int, comment: str, *, seen_round: int
+    session: Session, actor: User, request_id: int, comment: str, *, seen_round: int,
+    reason: str | None = None,
 ) -> ChangeRequest:
-    """Send the request back to its submitter with a comment."""
+    """Send the request back to its submitter with a comment (and a reason, while the
+    admin list has any)."""
     comment = _require_comment(comment, N_("request a change"))
+    reason = checked_reason(session, reason)
     request = get_request(session, request_id, lock=True)
     step, assignment = _my_open_assignment(session, request, actor, seen_round)
     _decide(assignment, AssignmentState.CHANGE_REQUESTED, comment)
@@ -714,6 +723,7 @@ def request_change(
     request.last_comment = comment
     _touch(request)
     _event(session, request, actor, "change_requested", step=step, comment=comment,
+           reason=reason,
            details=_on_behalf(assignment, {"fields": [c.field for c in request.changes]}))
     notify(
         session,

@@ -21,6 +21,7 @@ from data.db import Database
 from data.errors import DomainError
 from data.models import Customer, User
 from data.parameters import ensure_defaults, update_parameters
+from data.reasons import add_reason
 from data.users import add_user
 from data.workflows import StepSpec, activate_version, create_definition, save_version
 
@@ -32,6 +33,11 @@ DEMO_USERS = (
     ("manager", "Marco Gallo", ["manager"]),
     ("analyst", "Anna Moretti", ["analyst"]),
     ("admin", "Admin", ["admin", "clerk", "manager", "analyst"]),
+)
+DEMO_REASONS = (
+    ("POLICY", "Against credit policy"),
+    ("NO_EVIDENCE", "No supporting document"),
+    ("WRONG_VALUE", "Wrong value"),
 )
 GATED = (
     "credit_limit", "on_hold", "terms_of_payment", "bank_account", "name",
@@ -187,6 +193,7 @@ class _Seeder:
                 request_id,
                 "Please attach the credit check and confirm the amount.",
                 seen_round=1,
+                reason="NO_EVIDENCE",
             )
             if outcome == "change_requested":
                 return
@@ -199,6 +206,7 @@ class _Seeder:
                 request_id,
                 "Not supported by the latest credit check.",
                 seen_round=1,
+                reason=rng.choice(("POLICY", "POLICY", "WRONG_VALUE")),
             )
             return
         self.approve_all_steps(rng, request_id, later)
@@ -271,6 +279,8 @@ def seed_demo(db: Database, customers: int = 200, seed: int = 20181) -> dict[str
             activate_version(session, admin, version.id)
 
         seeder.as_user("admin", start, workflow)
+        for code, label in DEMO_REASONS:
+            seeder.as_user("admin", start, add_reason, code, label)
 
     accounts = []
     for number in range(1, customers + 1):

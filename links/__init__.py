@@ -68,7 +68,8 @@ def init_links(server: Flask) -> None:
                 with speaking(language):  # its refusals in the recipient's language
                     decided = database.run(
                         decide_by_link, link, signed_in_id=signed_in, comment=comment,
-                        confirm_stale=request.form.get("confirm_stale") == "1", writes=True,
+                        confirm_stale=request.form.get("confirm_stale") == "1",
+                        reason=(request.form.get("reason") or None), writes=True,
                     )  # fmt: skip
             except DomainError as error:
                 return _form(link, language, error=error, comment=comment)
@@ -93,10 +94,12 @@ def init_links(server: Flask) -> None:
                 if view.request.submitted_by else "",
                 "rows": view.rows,
                 "stale": view.stale,
+                "reasons": view.reasons if link.decision == "reject" else [],
             }  # fmt: skip
             page = decide_page(
                 language=language, title=title, view=shown, decision=link.decision, form=True,
                 message=error.message if error else None, comment=comment,
+                reason=request.form.get("reason") or "",
                 open_url=f"/requests/{target.request.id}",
             )  # fmt: skip
         return page, (_status(error) if error else 200)

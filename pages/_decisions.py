@@ -18,18 +18,20 @@ DONE = Labels(
 
 
 def decide(
-    action: str, request_id: int, comment: str | None, delegate_to, confirm: bool, seen_round
+    action: str, request_id: int, comment: str | None, delegate_to, confirm: bool, seen_round,
+    reason: str | None = None,
 ):
-    """Carry out one decision on the round the user saw; return (alert, the "Next
-    request" link or None)."""
+    """Carry out one decision on the round the user saw (``reason``: the reason code of a
+    Reject or Request change); return (alert, the "Next request" link or None)."""
     seen = seen_round if isinstance(seen_round, int) and not isinstance(seen_round, bool) else -1
     services = {
         "approve": lambda: act(
             workflow.approve, request_id, comment, seen_round=seen, confirm_stale=bool(confirm)
         ),
-        "reject": lambda: act(workflow.reject, request_id, comment, seen_round=seen),
+        "reject": lambda: act(workflow.reject, request_id, comment, seen_round=seen,
+                              reason=reason),
         "request_change": lambda: act(
-            workflow.request_change, request_id, comment, seen_round=seen
+            workflow.request_change, request_id, comment, seen_round=seen, reason=reason
         ),
         "recall": lambda: act(workflow.recall, request_id),
         "delegate": lambda: (

@@ -174,7 +174,8 @@ def perform(trigger: Any, store: dict, values: list, decision: dict | None = Non
             return outcome
         seen = store.get("round")
         alert, following = decide(
-            action, request_id, decision.get("comment"), decision.get("to_user"), False, seen
+            action, request_id, decision.get("comment"), decision.get("to_user"), False, seen,
+            decision.get("reason"),
         )
         if following is None:  # refused: the dialog stays, with the reason and what was typed
             outcome.update(open_dialog=True, decision=action, problem=alert)
@@ -284,7 +285,7 @@ def editor_response(
     if outcome.get("decision") and view.request is not None and "decide" in view.actions:
         dialog = decision_dialog_content(
             outcome["decision"], view, decision.get("comment") or "", decision.get("to_user"),
-            outcome.get("problem"),
+            outcome.get("problem"), decision.get("reason"),
         )  # fmt: skip
     elif outcome.get("decision"):
         outcome["open_dialog"] = False  # decided meanwhile: the status says what happened

@@ -3,7 +3,7 @@
 import dash
 import dash_bootstrap_components as dbc
 from babel.numbers import format_decimal
-from dash import ALL, Input, Output, State, callback, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
 from components.feedback import error_alert, success_alert
 from data import labels
@@ -16,6 +16,7 @@ from data.parameters import (
     parameters_view,
     update_parameters,
 )
+from data.reasons import add_reason, list_reasons, set_reason_active
 from pages._support import act, attempt, guard, page_title, read
 
 dash.register_page(__name__, path="/parameters", title=page_title(N_("Parameters")), order=5)
@@ -149,6 +150,7 @@ def layout(**_query):
                 className="shadow-sm",
             ),
             links_card(view),
+            reasons_card(),
             groups_card(),
         ]
     )
@@ -309,3 +311,101 @@ def save_parameters(enabled, behavior, disallow, gate_values, gate_ids):
 )
 def on_save(_clicks, enabled, behavior, disallow, gate_values, gate_ids):
     return save_parameters(enabled, behavior, disallow, gate_values, gate_ids)
+
+
+REASON_TOGGLE = "params-reason-toggle"
+
+
+def reasons_table(rows) -> dbc.Table:
+    head = html.Thead(html.Tr([html.Th(_("Code")), html.Th(_("Reason")), html.Th(_("Status")),
+                               html.Th(html.Span(_("Action"), className="visually-hidden"))]))
+    body = html.Tbody([
+        html.Tr([
+            html.Td(row.code), html.Td(row.label),
+            html.Td(_("In use") if row.active else _("Retired")),
+            html.Td(dbc.Button(_("Retire") if row.active else _("Use again"),
+                               id={"type": REASON_TOGGLE, "code": row.code}, size="sm",
+                               color="link", className="p-0")),
+        ])
+        for row in rows
+    ])  # fmt: skip
+    return dbc.Table([head, body], size="sm", hover=True, className="mb-3", id="params-reasons")
+
+
+def reasons_card() -> dbc.Card:
+    """Why requests are rejected or sent back: while the list has reasons in use, every
+    Reject and Request change names one."""
+    rows, alert = attempt(lambda: read(list_reasons))
+    return dbc.Card(
+        [
+            dbc.CardHeader(_("Reasons for rejecting or sending back"), className="fw-semibold"),
+            dbc.CardBody(
+                [
+                    html.P(_("While this list has reasons in use, every Reject and Request "
+                             "change names one; the Throughput page counts them."),
+                           className="text-muted small"),  # fmt: skip
+                    html.Div(alert or reasons_table(rows or []), id="params-reasons-list"),
+                    html.Div(id="params-reason-message"),
+                    dbc.Row(
+                        [
+                            dbc.Col(labelled(_("Code"), "params-reason-code", 20), sm=3),
+                            dbc.Col(labelled(_("Reason"), "params-reason-label", 100), sm=6),
+                            dbc.Col(dbc.Button(_("Add reason"), id="params-reason-add",
+                                               color="secondary"), sm=3),  # fmt: skip
+                        ],
+                        className="g-2 align-items-end",
+                    ),
+                ]
+            ),
+        ],
+        className="shadow-sm mt-3",
+    )
+
+
+def reasons_listed():
+    rows, alert = attempt(lambda: read(list_reasons))
+    return alert or reasons_table(rows or [])
+
+
+def add_reason_response(code, label) -> tuple:
+    """(the message, the list, what stays in the Code and Reason boxes)."""
+    added, alert = attempt(lambda: act(add_reason, code, label))
+    if added is None:
+        return alert, no_update, no_update, no_update
+    return (success_alert(_("Reason {code} added.").format(code=added.code)), reasons_listed(),
+            "", "")  # fmt: skip
+
+
+@callback(
+    Output("params-reason-message", "children"),
+    Output("params-reasons-list", "children"),
+    Output("params-reason-code", "value"),
+    Output("params-reason-label", "value"),
+    Input("params-reason-add", "n_clicks"),
+    State("params-reason-code", "value"),
+    State("params-reason-label", "value"),
+    prevent_initial_call=True,
+)
+def on_add_reason(_clicks, code, label):
+    return add_reason_response(code, label)
+
+
+@callback(
+    Output("params-reason-message", "children", allow_duplicate=True),
+    Output("params-reasons-list", "children", allow_duplicate=True),
+    Input({"type": REASON_TOGGLE, "code": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def on_toggle_reason(_clicks):
+    if not (ctx.triggered and ctx.triggered[0].get("value")):
+        return no_update, no_update
+    return toggle_reason(ctx.triggered_id["code"])
+
+
+def toggle_reason(code: str) -> tuple:
+    rows, alert = attempt(lambda: read(list_reasons))
+    current = next((row for row in rows or [] if row.code == code), None)
+    if current is None:
+        return alert, no_update
+    done, alert = attempt(lambda: act(set_reason_active, code, not current.active))
+    return (alert or None), reasons_listed()

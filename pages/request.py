@@ -174,19 +174,22 @@ def reassign_response(request_id, assignment_id, to_user_id, comment):
     State("rq-delegate", "value"),
     State("rq-confirm-stale", "value"),
     State("rq-seen-round", "data"),
+    State("rq-reason", "value"),
     prevent_initial_call=True,
 )
-def on_decision(_clicks, request_id, comment, delegate_to, confirm, seen_round):
+def on_decision(_clicks, request_id, comment, delegate_to, confirm, seen_round, reason=None):
     if not (ctx.triggered and ctx.triggered[0].get("value")):
         raise dash.exceptions.PreventUpdate
     return decision_response(
-        ctx.triggered_id["action"], request_id, comment, delegate_to, confirm, seen_round
+        ctx.triggered_id["action"], request_id, comment, delegate_to, confirm, seen_round, reason
     )
 
 
-def decision_response(action, request_id, comment, delegate_to, confirm, seen_round):
+def decision_response(action, request_id, comment, delegate_to, confirm, seen_round,
+                      reason=None):  # fmt: skip
     try:
-        alert, following = decide(action, request_id, comment, delegate_to, confirm, seen_round)
+        alert, following = decide(action, request_id, comment, delegate_to, confirm, seen_round,
+                                  reason)  # fmt: skip
     except StaleChange as error:
         alert, following = (
             dbc.Alert(

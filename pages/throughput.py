@@ -224,6 +224,15 @@ def render(*values):
     sla_rows = tables["sla"][1]
     sla = bar_chart([r[0] for r in sla_rows], [r[3] for r in sla_rows], colour=PALETTE["approved"],
                     value_title=_("% of steps decided within their time limit"))  # fmt: skip
+    by_reason = series_chart(
+        [r[0] for r in figures.by_reason],
+        {_("Rejected"): [r[1] for r in figures.by_reason],
+         _("Change requested"): [r[2] for r in figures.by_reason]},
+        stacked=True,
+        colours={_("Rejected"): PALETTE["rejected"],
+                 _("Change requested"): PALETTE["change_requested"]},
+        value_title=_("decisions"), two_line_labels=True,
+    )  # fmt: skip
     kpis = throughput_kpis(figures)
     count = figures.cycle_overall[0]
     language = current_language()
@@ -258,6 +267,7 @@ def render(*values):
         "per-field": card("per-field", per_field),
         "per-approver": card("per-approver", per_approver),
         "sla": card("sla", sla),
+        "by-reason": card("by-reason", by_reason),
     }
     return arranged(html.Div([cards, note]), charts)
 
@@ -277,6 +287,7 @@ CHARTS = {
     "per-field": (N_("Rejection and request-change rate per field"), ""),
     "per-approver": (N_("Volume per approver"), ""),
     "sla": (N_("SLA"), N_("share of steps decided within their time limit")),
+    "by-reason": (N_("Rejections by reason"), N_("Reject and Request change, by the reason given")),
 }
 KPIS = Labels(
     {

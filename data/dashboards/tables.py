@@ -99,6 +99,10 @@ def throughput_tables(figures: Throughput) -> dict[str, tuple[list[str], list[tu
             [_("Step"), _("Steps with a time limit"), _("Decided in time"), _("Share in time %")],
             [(step, total, within, _share(within, total)) for step, total, within in figures.sla],
         ),
+        "by-reason": (
+            [_("Reason"), _("Rejected"), _("Change requested")],
+            list(figures.by_reason),
+        ),
     }
 
 

@@ -7,7 +7,7 @@ they must give the same figures (tests/unit/test_rollups.py compares them)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -51,6 +51,7 @@ from data.models import (
     User,
     WorkflowStep,
 )
+from data.reasons import reason_labels
 from data.rollups import CYCLE_BUCKETS
 from data.users import require_role
 
@@ -142,6 +143,8 @@ class Throughput:
     per_approver: list[tuple[str, int, int, int, int]]
     """(approver, approved, rejected, change requested, delegated)"""
     sla: list[tuple[str, int, int]]
+    by_reason: list[tuple[str, int, int]] = field(default_factory=list)
+    """(reason, rejections, requests for change) in the range, most first."""
     """(step, steps with a time limit decided, decided within the limit)"""
     estimated: bool = False
     """percentiles read from histograms (within data.rollups.ACCURACY of the exact ones)"""
@@ -223,8 +226,33 @@ def throughput(
     require_role(actor, "analyst", "manager")
     local = LocalDays.of(zone)
     if _rolled_up(filters, local):
-        return _throughput_from_rollups(session, filters, local)
-    return _throughput_live(session, filters, local)
+        figures = _throughput_from_rollups(session, filters, local)
+    else:
+        figures = _throughput_live(session, filters, local)
+    figures.by_reason = _by_reason(session, filters, local)
+    return figures
+
+
+def _by_reason(session: Session, filters: ThroughputFilters,
+               local: LocalDays) -> list[tuple[str, int, int]]:  # fmt: skip
+    """Rejections and requests for change in the range, by the reason they gave."""
+    start, end = _range_bounds(filters, local)
+    query = (
+        select(RequestEvent.reason, RequestEvent.action, func.count())
+        .where(RequestEvent.action.in_(["rejected", "change_requested"]),
+               RequestEvent.at >= start, RequestEvent.at < end, RequestEvent.reason.is_not(None))
+        .group_by(RequestEvent.reason, RequestEvent.action)
+    )  # fmt: skip
+    chosen = _request_conditions(filters)
+    if chosen:
+        query = query.join(ChangeRequest, ChangeRequest.id == RequestEvent.request_id).where(
+            *chosen)
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for reason, action, count in session.execute(query):
+        counts[reason][0 if action == "rejected" else 1] += count
+    labels = reason_labels(session)
+    return sorted(((labels.get(code, code), *pair) for code, pair in counts.items()),
+                  key=lambda row: (-(row[1] + row[2]), row[0]))  # fmt: skip
 
 
 class _Live:

@@ -165,3 +165,21 @@ def test_a_clerk_saves_proposals_discards_one_and_submits_as_on_screen(api):
     assert discarded.status_code == 200 and discarded.json["changes"] == []
     assert state(api, request_id) == "discarded"
     assert api.world.query(lambda s: find_customer(s, "C001").city) == "Parma"
+
+
+def test_a_reject_names_a_reason_while_the_list_has_any(api):
+    from data.reasons import add_reason
+
+    api.world.act("admin", add_reason, "POLICY", "Against credit policy")
+    request_id = proposal(api)
+    api.as_user("clerk")("POST", f"/api/v1/requests/{request_id}/submit")
+    approver = api.as_user("approver")
+    address = f"/api/v1/requests/{request_id}/decision"
+    refused = approver("POST", address, json={"decision": "reject", "round": 1, "comment": "no"})
+    assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "reason"
+    assert state(api, request_id) == "pending"
+    done = approver("POST", address, json={"decision": "reject", "round": 1, "comment": "no",
+                                           "reason": "POLICY"})  # fmt: skip
+    assert done.status_code == 200 and done.json["state"] == "rejected"
+    events = api.as_user("approver")("GET", f"/api/v1/requests/{request_id}").json["events"]
+    assert [e["reason"] for e in events if e["action"] == "rejected"] == ["POLICY"]

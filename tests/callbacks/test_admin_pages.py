@@ -8,7 +8,7 @@ from sqlalchemy import select
 from data.fields import GATEABLE_FIELDS
 from data.models import WorkflowVersion
 from data.parameters import gated_fields, get_parameters
-from tests.callbacks.test_customer_editor import text_of
+from tests.callbacks.test_customer_editor import text_of, walk
 from tests.dash_http import callback_payload, client_as, find_output_key
 
 GATE_IDS = [{"type": "params-gate", "field": spec.name} for spec in GATEABLE_FIELDS]
@@ -193,3 +193,43 @@ def test_admin_sets_how_long_email_decision_links_work(web):
     assert shown == (24, True)
     with web.signed_in("clerk"):
         assert "Admin role" in text_of(page.save_link_parameters(1, False))
+
+
+def test_admin_keeps_the_reasons_for_rejecting(web):
+    import pages.parameters as page
+
+    with web.signed_in("admin"):
+        message, listed, code, label = page.add_reason_response("policy", "Against credit policy")
+        assert "Reason POLICY added." in text_of(message) and (code, label) == ("", "")
+        assert "Against credit policy" in text_of(listed) and "In use" in text_of(listed)
+        refused = page.add_reason_response("two words", "")[0]
+        assert "Code: must be 1 to 20 capital letters" in text_of(refused)
+        _alert, listed = page.toggle_reason("POLICY")
+        assert "Retired" in text_of(listed) and "Use again" in text_of(listed)
+    with web.signed_in("clerk"):
+        assert "Admin role" in text_of(page.add_reason_response("X", "x")[0])
+
+
+def test_a_reject_on_the_request_page_names_a_reason(web):
+    import pages.request as page
+    from data import requests as svc
+    from data.customers import save_customer
+    from data.reasons import add_reason
+
+    world = web.world
+    world.act("admin", add_reason, "POLICY", "Against credit policy")
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"},
+                           expected_version=world.version_of("C001")).request.id  # fmt: skip
+    world.act("clerk", svc.submit, request_id)
+    with web.signed_in("approver"):
+        shown = page.body(page.read(page.request_view, request_id), request_id)
+        assert "Reason (to reject or send back)" in text_of(shown)
+        [select] = [c for c in walk(shown) if getattr(c, "id", None) == "rq-reason"]
+        assert select.options == [{"label": "Against credit policy", "value": "POLICY"}]
+        _body, refused = page.decision_response("reject", request_id, "no", None, False, 1)
+        assert "Reason: choose a reason from the list" in text_of(refused)
+        _body, done = page.decision_response("reject", request_id, "no", None, False, 1, "POLICY")
+    assert "Rejected." in text_of(done)
+    with web.signed_in("approver"):
+        history = text_of(page.body(page.read(page.request_view, request_id), request_id))
+    assert "Reason: Against credit policy" in history

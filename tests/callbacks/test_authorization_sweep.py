@@ -22,6 +22,7 @@ from sqlalchemy import select
 from data.customers import save_customer
 from data.fields import GATEABLE_FIELDS
 from data.models import ROLES, Base
+from data.reasons import add_reason
 from data.tokens import create_token
 from data.webhooks import add_endpoint
 from tests.dash_http import callback_payload, client_as, post_callback
@@ -76,6 +77,14 @@ CASES: dict[str, Case] = {
     "params-links-save.n_clicks": Case(("admin",), {
         ("params-links-save", "n_clicks"): 1, ("params-link-hours", "value"): 1,
         ("params-link-sign-in", "value"): True}, writes=True),  # fmt: skip
+    "params-reason-add.n_clicks": Case(("admin",), {
+        ("params-reason-add", "n_clicks"): 1, ("params-reason-code", "value"): "SWEEP",
+        ("params-reason-label", "value"): "Swept"}, writes=True),  # fmt: skip
+    "{\"code\":[\"ALL\"],\"type\":\"params-reason-toggle\"}.n_clicks": Case(("admin",), lambda world: (
+        world.act("admin", add_reason, "SWEEP", "Swept"),
+        {("params-reason-toggle", "n_clicks"): [1]})[1],
+        {"params-reason-toggle": [{"type": "params-reason-toggle", "code": "SWEEP"}]}, writes=True,
+        changed='{"code":"SWEEP","type":"params-reason-toggle"}.n_clicks'),  # fmt: skip
     "params-group-add.n_clicks": Case(("admin",), {
         ("params-group-add", "n_clicks"): 1, ("params-group-code", "value"): "SWEEP",
         ("params-group-description", "value"): "Swept"}, writes=True),  # fmt: skip

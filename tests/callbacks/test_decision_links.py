@@ -215,3 +215,20 @@ def test_from_the_email_to_the_decision_in_two_taps(db):
         assert "approved" in inbox.messages[-1][1]["Subject"]
     finally:
         inbox.stop()
+
+
+def test_a_reject_link_asks_for_a_reason_from_the_list(site):
+    from data.reasons import add_reason
+
+    world = site.world
+    world.act("admin", add_reason, "POLICY", "Against credit policy")
+    request_id = pending(world)
+    address = link(world, "approver", "reject")
+    client = site.client()
+    shown = client.get(address).get_data(as_text=True)
+    assert 'id="decide-reason"' in shown and '<option value="POLICY"' in shown
+    refused = client.post(address, data={"comment": "no"})
+    assert refused.status_code == 422 and "Reason: choose a reason" in page_text(refused)
+    assert 'value="POLICY"' in refused.get_data(as_text=True)
+    done = client.post(address, data={"comment": "no", "reason": "POLICY"})
+    assert done.status_code == 200 and state_of(world, request_id)[0] == "rejected"
