@@ -5,17 +5,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.core import Answer, call, decode_cursor, encode_cursor, read
+from api.core import Answer, call, database, decode_cursor, encode_cursor, read
 from api.customers import IDEMPOTENCY
 from api.problems import PROBLEM, ProblemSchema, domain_problem
-from api.schemas import DecisionSchema, RequestPageSchema, RequestQuerySchema, RequestSchema
+from api.schemas import (
+    AttachmentFileSchema,
+    AttachmentListSchema,
+    AttachmentSchema,
+    CommentItemSchema,
+    CommentListSchema,
+    CommentSchema,
+    DecisionSchema,
+    RequestPageSchema,
+    RequestQuerySchema,
+    RequestSchema,
+    SubmitSchema,
+)
 from data import requests as workflow
+from data import threads
 from data.audit import current_value_text
 from data.errors import DomainError, NotFound, ValidationFailed
 from data.feeds import list_requests
@@ -65,6 +79,7 @@ def request_document(session: Session, actor: User, request: ChangeRequest, *,
         "decided_at": _iso(request.decided_at),
         "updated_at": _iso(request.updated_at),
         "step": step.name if step else None,
+        "justification": request.justification,
         "changes": changes,
         "href": f"/api/v1/requests/{request.id}",
     }
@@ -139,14 +154,17 @@ class RequestSubmit(MethodView):
     @blp.response(200, RequestSchema)
     @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM)
     @blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.arguments(SubmitSchema, required=False)
     @blp.doc(parameters=[IDEMPOTENCY])
-    def post(self, request_id):
-        """Workflow › Submit (or resubmit a request sent back)"""
+    def post(self, body, request_id):
+        """Workflow › Submit (or resubmit a request sent back), with a justification, which
+        the parameters may require for some fields"""
+        justification = (body or {}).get("justification")
 
         def act(session: Session, actor: User) -> ChangeRequest:
             if session.get(ChangeRequest, request_id).state == "change_requested":
-                return workflow.resubmit(session, actor, request_id)
-            return workflow.submit(session, actor, request_id)
+                return workflow.resubmit(session, actor, request_id, justification)
+            return workflow.submit(session, actor, request_id, justification)
 
         return _acted(request_id, act)
 
@@ -223,3 +241,80 @@ class RequestDecision(MethodView):
                                            reason=reason)  # fmt: skip
 
         return _acted(request_id, act)
+
+
+def _comment_document(comment) -> dict:
+    return {"id": comment.id, "at": _iso(comment.at), "user": comment.user.username,
+            "text": comment.text}  # fmt: skip
+
+
+def _attachment_document(request_id: int, item) -> dict:
+    return {"id": item.id, "filename": item.filename, "content_type": item.content_type,
+            "size": item.size, "sha256": item.sha256, "uploaded_by": item.uploaded_by,
+            "at": _iso(item.at),
+            "href": f"/api/v1/requests/{request_id}/attachments/{item.id}"}  # fmt: skip
+
+
+@blp.route("/<int(max=2147483647):request_id>/comments")
+class RequestComments(MethodView):
+    @blp.response(200, CommentListSchema)
+    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
+    def get(self, request_id):
+        """The request's comment thread, oldest first"""
+        return read(lambda session, actor: Answer(200, {"items": [
+            _comment_document(c) for c in threads.comments(session, actor, request_id)]}))
+
+    @blp.arguments(CommentSchema)
+    @blp.response(201, CommentItemSchema)
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.doc(parameters=[IDEMPOTENCY])
+    def post(self, body, request_id):
+        """Add a comment, visible to all who can see the request"""
+
+        def produce(session: Session, actor: User) -> Answer:
+            comment = threads.add_comment(session, actor, request_id, body["text"])
+            return Answer(201, _comment_document(comment))
+
+        return call(produce)
+
+
+@blp.route("/<int(max=2147483647):request_id>/attachments")
+class RequestAttachments(MethodView):
+    @blp.response(200, AttachmentListSchema)
+    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
+    def get(self, request_id):
+        """The documents attached to the request"""
+        return read(lambda session, actor: Answer(200, {"items": [
+            _attachment_document(request_id, item)
+            for item in threads.attachments(session, actor, request_id)]}))
+
+    @blp.arguments(AttachmentFileSchema, location="files")
+    @blp.response(201, AttachmentSchema)
+    @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM)
+    @blp.doc(parameters=[IDEMPOTENCY])
+    def post(self, files, request_id):
+        """Attach a PDF, PNG or JPEG (up to 10 MB; its type is read from its content)"""
+        upload = files["file"]
+        content = upload.read()
+
+        def produce(session: Session, actor: User) -> Answer:
+            item = threads.add_attachment(session, actor, request_id, upload.filename, content)
+            listed = next(a for a in threads.attachments(session, actor, request_id)
+                          if a.id == item.id)  # fmt: skip
+            return Answer(201, _attachment_document(request_id, listed))
+
+        return call(produce)
+
+
+@blp.route("/<int(max=2147483647):request_id>/attachments/<int(max=2147483647):attachment_id>")
+class RequestAttachmentItem(MethodView):
+    @blp.response(200, description="The document itself", content_type="application/octet-stream")
+    @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM)
+    def get(self, request_id, attachment_id):
+        """Download one attached document"""
+        from links import document_response
+
+        with database().session() as session:
+            item = threads.attachment_content(session, session.get(User, g.api_user_id),
+                                              attachment_id, request_id)  # fmt: skip
+            return document_response(item.content, item.content_type, item.filename)

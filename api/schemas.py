@@ -144,6 +144,7 @@ class RequestSchema(ma.Schema):
     decided_at = fields.DateTime(allow_none=True)
     updated_at = fields.DateTime()
     step = fields.String(allow_none=True)
+    justification = fields.String(allow_none=True)
     changes = fields.List(fields.Nested(ChangeSchema))
     actions = fields.List(fields.String(), metadata={"description": "What the caller may do"})
     events = fields.List(fields.Nested(EventSchema))
@@ -161,6 +162,12 @@ class RequestQuerySchema(PageQuerySchema):
     submitter = fields.String(validate=ma.validate.Length(max=40))
     assigned_to_me = fields.Boolean(load_default=False)
     since = fields.AwareDateTime()
+
+
+class SubmitSchema(_Strict):
+    justification = fields.String(allow_none=True, validate=ma.validate.Length(max=4000),
+                                  metadata={"description": "Why the changes are asked for "
+                                                           "(required for some fields)"})
 
 
 DECISIONS = ("approve", "reject", "request_change", "delegate")
@@ -228,3 +235,37 @@ class ImportBatchSchema(ma.Schema):
     rows_shown = fields.Integer(metadata={"description": "Rows listed (refused ones first), "
                                                          "at most 1,000"})  # fmt: skip
     href = fields.String(allow_none=True)
+
+
+class CommentSchema(_Strict):
+    text = fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
+
+
+class CommentItemSchema(ma.Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    user = fields.String()
+    text = fields.String()
+
+
+class CommentListSchema(ma.Schema):
+    items = fields.List(fields.Nested(CommentItemSchema))
+
+
+class AttachmentFileSchema(_Strict):
+    file = Upload(required=True, metadata={"description": "PDF, PNG or JPEG, up to 10 MB"})
+
+
+class AttachmentSchema(ma.Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    uploaded_by = fields.String()
+    at = fields.DateTime()
+    href = fields.String()
+
+
+class AttachmentListSchema(ma.Schema):
+    items = fields.List(fields.Nested(AttachmentSchema))

@@ -39,6 +39,8 @@ DECISION_TITLES = Labels(
         "reject": N_("Reject request #{id}"),
         "request_change": N_("Send request #{id} back to the submitter"),
         "delegate": N_("Delegate request #{id}"),
+        "submit": N_("Submit request #{id}"),
+        "resubmit": N_("Resubmit request #{id}"),
     }
 )
 DECISION_HINTS = Labels(
@@ -48,6 +50,10 @@ DECISION_HINTS = Labels(
         "request_change": N_("The submitter can change the proposal and submit it again. "
                              "Say what to change in the comment."),
         "delegate": N_("The person you choose decides this step in your place."),
+        "submit": N_("Some of these changes need a justification: say why they are needed. "
+                     "The approvers read it with the changes."),
+        "resubmit": N_("Some of these changes need a justification: say why they are needed. "
+                       "The approvers read it with the changes."),
     }
 )
 PROPOSAL_STATES = Labels(
@@ -303,6 +309,12 @@ def decision_dialog_content(
                 className="mb-2",
             )
         )
+    if action in ("submit", "resubmit"):
+        justification_id = {"type": DECISION, "name": "justification"}
+        controls.append(html.Div([
+            dbc.Label(_("Justification"), html_for=dom_id(justification_id)),
+            dbc.Textarea(id=justification_id, value=comment or "", rows=3, maxLength=4000),
+        ]))  # fmt: skip
     reason_id = {"type": DECISION, "name": "reason"}
     if action in ("reject", "request_change") and view.reasons:
         controls.append(
@@ -317,14 +329,15 @@ def decision_dialog_content(
                 className="mb-2",
             )
         )
-    controls.append(
-        html.Div(
-            [
-                dbc.Label(_("Comment"), html_for=dom_id(comment_id)),
-                dbc.Textarea(id=comment_id, value=comment or "", rows=3),
-            ]
+    if action not in ("submit", "resubmit"):
+        controls.append(
+            html.Div(
+                [
+                    dbc.Label(_("Comment"), html_for=dom_id(comment_id)),
+                    dbc.Textarea(id=comment_id, value=comment or "", rows=3),
+                ]
+            )
         )
-    )
     return [
         dbc.ModalHeader(dbc.ModalTitle(DECISION_TITLES[action].format(id=request.id),
                                        id="cs-modal-title")),
@@ -340,7 +353,9 @@ def decision_dialog_content(
             [
                 dbc.Button(_("Cancel"), id={"type": ACTION, "action": "close"},
                            color="secondary", outline=True),
-                dbc.Button(DECISIONS[action], id={"type": ACTION, "action": action},
+                dbc.Button(DECISIONS.get(action) or {"submit": labels.SUBMIT,
+                                                     "resubmit": labels.RESUBMIT}[action],
+                           id={"type": ACTION, "action": action},
                            color="danger" if action == "reject" else "primary"),
             ]  # fmt: skip
         ),

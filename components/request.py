@@ -74,6 +74,11 @@ def request_header(view) -> html.Div:
                 ],
                 className="g-3 mb-3",
             ),
+            html.Div(
+                [html.Div(_("Justification"), className="text-muted small"),
+                 html.Div(request.justification, id="rq-justification")],
+                className="mb-3",
+            ) if request.justification else None,
         ],
         id="rq-header",
     )
@@ -248,6 +253,7 @@ def request_body(view, side=None) -> html.Div:
                             diff_table(view.rows),
                             html.H2(_("Workflow history"), className="h5 mt-4"),
                             events_list(view.events, view.zone, view.reason_labels),
+                            thread_card(view),
                             html.H2(
                                 _("Other recent changes to this customer"), className="h5 mt-4"
                             ),
@@ -260,3 +266,68 @@ def request_body(view, side=None) -> html.Div:
             ),
         ]
     )
+
+
+def thread_items(comments, attachments, zone: str | None = None) -> html.Div:
+    """The comment thread and the documents attached, oldest first."""
+    said = [
+        html.Li([html.Span(f"{comment.user.full_name} · {when(comment.at, zone)}",
+                           className="text-muted small d-block"),
+                 html.Span(comment.text, className="thread-text")], className="mb-2")
+        for comment in comments
+    ]  # fmt: skip
+    documents = [
+        html.Li([
+            html.A(item.filename, href=f"/attachments/{item.id}", download=item.filename),
+            html.Span(f" · {format_size(item.size)} · {item.uploaded_by} · {when(item.at, zone)}",
+                      className="text-muted small"),
+            html.Div(f"SHA-256 {item.sha256}", className="text-muted small text-break"),
+        ], className="mb-2")
+        for item in attachments
+    ]  # fmt: skip
+    return html.Div(
+        [
+            html.Ul(said, className="list-unstyled mb-2", id="rq-comments") if said
+            else html.P(_("No comments yet."), className="text-muted small"),
+            html.H3(_("Documents"), className="h6 mt-3"),
+            html.Ul(documents, className="list-unstyled mb-2", id="rq-attachments") if documents
+            else html.P(_("No documents attached."), className="text-muted small"),
+        ]
+    )  # fmt: skip
+
+
+def format_size(size: int) -> str:
+    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+
+
+def thread_card(view) -> dbc.Card:
+    """Comments visible to all who can see the request, and documents attached to it."""
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.H2(_("Comments and documents"), className="h5 mb-0")),
+            dbc.CardBody(
+                [
+                    html.Div(thread_items(view.comments, view.attachments, view.zone),
+                             id="rq-thread-items"),  # fmt: skip
+                    html.Div(id="rq-thread-message", role="status"),
+                    labelled(dbc.Textarea(id="rq-new-comment", rows=2, maxLength=4000,
+                                          className="mb-2"), _("Add a comment")),  # fmt: skip
+                    dbc.Button(_("Add comment"), id="rq-comment-add", size="sm",
+                               color="secondary", className="mb-3"),  # fmt: skip
+                    dcc.Upload(
+                        html.Div([_("Attach a document: drop it here, or") + " ",
+                                  html.A(_("choose one"), href="#"), html.Br(),
+                                  html.Small(_("PDF, PNG or JPEG, up to 10 MB"),
+                                             className="text-muted")]),  # fmt: skip
+                        id="rq-upload", max_size=MAX_UPLOAD, multiple=False,
+                        accept=".pdf,.png,.jpg,.jpeg", className="upload-area mb-0",
+                    ),
+                ]
+            ),
+        ],
+        className="mt-4",
+        id="rq-thread",
+    )
+
+
+MAX_UPLOAD = 10 * 1024 * 1024

@@ -42,6 +42,7 @@ KEY_LABELS = {
     "delegate": N_("Who decides for you meanwhile"),
     "workflow": N_("Workflow"),
     "reason": N_("Reason"),
+    "justification": N_("Justification"),
     "reason_code": N_("Code"),
     "reason_label": N_("Reason"),
     "link_hours": N_("Email decision links work for (hours)"),

@@ -13,6 +13,7 @@ from babel.numbers import format_decimal
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from data import threads
 from data.access import AREAS
 from data.audit import current_value_text, customer_history
 from data.clock import utcnow
@@ -311,6 +312,9 @@ class RequestView:
     reasons: list[tuple[str, str]] = field(default_factory=list)
     """(code, label) a Reject or Request change picks from (none: no reason asked)."""
     reason_labels: dict[str, str] = field(default_factory=dict)
+    comments: list = field(default_factory=list)
+    """The request's comment thread (data.threads)."""
+    attachments: list = field(default_factory=list)
 
     @property
     def stale(self) -> bool:
@@ -392,6 +396,8 @@ def request_view(session: Session, actor: User, request_id: int) -> RequestView:
         zone=actor.time_zone,
         reasons=active_reasons(session) if "decide" in actions else [],
         reason_labels=reason_labels(session),
+        comments=threads.comments(session, actor, request.id),
+        attachments=threads.attachments(session, actor, request.id),
     )
 
 

@@ -95,5 +95,6 @@ AUDIT_SOURCE_LABELS = Labels(
         "import_batch": N_("Import batch"),
         "api": N_("API"),
         "parameters": N_("Parameters"),
+        "attachment": N_("Attachment"),
     }
 )

@@ -235,6 +235,8 @@ def _values(view, message: EmailMessage, mail: MailSettings, links: dict) -> dic
         "comment": request.last_comment if message.kind in KIND_OF and
         KIND_OF[message.kind] == "decided" else None,
         "comment_label": _("Comment"),
+        "justification": request.justification,
+        "justification_label": _("Justification"),
         "headings": [_("Field"), _("Original value"), _("Current value"), _("New value"),
                      _("Change")],
         "rows": view.rows,

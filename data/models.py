@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -164,6 +165,10 @@ class FieldSetting(Base):
 
     field: Mapped[str] = mapped_column(String(40), primary_key=True)
     gated: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_justification: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    """A request that changes this field is submitted with a justification."""
 
 
 class Customer(Base):
@@ -225,6 +230,8 @@ class ChangeRequest(Base):
     workflow_version_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_versions.id"))
     round: Mapped[int] = mapped_column(Integer, default=0)
     last_comment: Mapped[str | None] = mapped_column(Text)
+    justification: Mapped[str | None] = mapped_column(Text)
+    """Why the changes are asked for, given at Submit (required for some fields)."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -751,3 +758,40 @@ class Absence(Base):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     delegate: Mapped[User] = relationship(foreign_keys=[delegate_id])
     definition: Mapped[WorkflowDefinition | None] = relationship()
+
+
+class RequestComment(Base):
+    """A comment in a request's thread, visible to all who can see the request."""
+
+    __tablename__ = "request_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("change_requests.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
+
+    user: Mapped[User] = relationship()
+
+
+class RequestAttachment(Base):
+    """A document attached to a request (PDF, PNG or JPEG, its type read from its content),
+    downloadable by those who may see the request; its SHA-256 is in the audit trail."""
+
+    __tablename__ = "request_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("change_requests.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    uploaded_by: Mapped[User] = relationship()

@@ -67,6 +67,12 @@ def gated_fields(session: Session) -> set[str]:
     return set(session.scalars(select(FieldSetting.field).where(FieldSetting.gated.is_(True))))
 
 
+def justification_fields(session: Session) -> set[str]:
+    """Fields whose proposals are submitted with a justification."""
+    return set(session.scalars(select(FieldSetting.field)
+                               .where(FieldSetting.needs_justification.is_(True))))  # fmt: skip
+
+
 def field_enable_settings(session: Session) -> dict[str, bool]:
     return {row.field: row.gated for row in session.scalars(select(FieldSetting))}
 
@@ -94,6 +100,7 @@ def update_parameters(
     gated: dict[str, bool] | None = None,
     link_hours: int | None = None,
     link_requires_sign_in: bool | None = None,
+    justify: dict[str, bool] | None = None,
 ) -> list[str]:
     """Change parameters (admins only); returns a line per change, each audited."""
     require_role(actor, "admin")
@@ -102,7 +109,8 @@ def update_parameters(
                                                 "{most}").format(most=MAX_LINK_HOURS)})  # fmt: skip
     if data_entity_behavior is not None and data_entity_behavior not in BEHAVIORS:
         raise ValidationFailed({"data_entity_behavior": _("choose one of the listed behaviors")})
-    unknown = sorted(name for name in (gated or {}) if name not in FIELDS_BY_NAME)
+    unknown = sorted(name for name in {**(gated or {}), **(justify or {})}
+                     if name not in FIELDS_BY_NAME)  # fmt: skip
     not_gateable = sorted(
         name
         for name in (gated or {})
@@ -149,6 +157,16 @@ def update_parameters(
         label = FIELDS_BY_NAME[name].label
         state = _("needs approval") if value else _("no longer needs approval")
         changes.append(f"{label}: {state}")
+    for name, value in sorted((justify or {}).items()):
+        row = settings.get(name) or FieldSetting(field=name, gated=False)
+        if row.needs_justification == value:
+            continue
+        session.add(row)
+        _audit_parameter(session, actor, f"justify:{name}", row.needs_justification, value)
+        row.needs_justification = value
+        state = (_("needs a justification at submit") if value
+                 else _("no longer needs a justification"))  # fmt: skip
+        changes.append(f"{FIELDS_BY_NAME[name].label}: {state}")
     session.flush()
     return changes
 
@@ -163,6 +181,7 @@ class FieldRow:
     """How many open requests (not submitted, pending or sent back) propose a change to it."""
     pending: int = 0
     """Of those, how many are pending approval: the count the managers' dashboard shows."""
+    needs_justification: bool = False
 
 
 @dataclass
@@ -179,6 +198,7 @@ def parameters_view(session: Session, actor: User) -> ParametersView:
     require_role(actor, "admin")
     parameters = get_parameters(session)
     settings = field_enable_settings(session)
+    justified = justification_fields(session)
     opened: dict[str, int] = {}
     pending: dict[str, int] = {}
     for name, state, count in session.execute(
@@ -198,6 +218,7 @@ def parameters_view(session: Session, actor: User) -> ParametersView:
             settings.get(spec.name, False),
             opened.get(spec.name, 0),
             pending.get(spec.name, 0),
+            spec.name in justified,
         )  # fmt: skip
         for spec in GATEABLE_FIELDS
     ]

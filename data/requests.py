@@ -63,7 +63,7 @@ from data.models import (
     utcnow,
 )
 from data.notifications import notify
-from data.parameters import get_parameters
+from data.parameters import get_parameters, justification_fields
 from data.reasons import checked_reason
 from data.users import require_active, require_role
 from data.workflows import (
@@ -339,13 +339,16 @@ def discard_all(session: Session, actor: User, request_id: int) -> ChangeRequest
 # ---------------------------------------------------------------- submission
 
 
-def submit(session: Session, actor: User, request_id: int) -> ChangeRequest:
-    """Workflow › Submit: send a draft to the active workflow."""
+def submit(session: Session, actor: User, request_id: int,
+           justification: str | None = None) -> ChangeRequest:  # fmt: skip
+    """Workflow › Submit: send a draft to the active workflow (with a justification, which
+    the parameters may require for some fields)."""
     require_role(actor, "clerk")
     request = get_request(session, request_id, lock=True)
     _refuse_unless_allowed("submit", request)
     if not request.changes:
         raise ValidationFailed({"changes": _("there are no proposed changes to submit")})
+    request.justification = _justified(session, request, justification)
     version = _active_version(session)
     request.workflow_version = version
     request.submitted_by_id = actor.id
@@ -353,8 +356,25 @@ def submit(session: Session, actor: User, request_id: int) -> ChangeRequest:
     request.submitted_at = utcnow()
     if request.first_submitted_at is None:
         request.first_submitted_at = request.submitted_at
-    _start_round(session, request, actor, "submitted")
+    _start_round(session, request, actor, "submitted", comment=request.justification)
     return request
+
+
+MAX_JUSTIFICATION = 4000
+
+
+def _justified(session: Session, request: ChangeRequest, given: str | None) -> str | None:
+    """The justification a submission carries: the one given now, else the one it had;
+    refused when a proposed field needs one and there is none."""
+    text = (given or "").strip() or request.justification
+    if text and len(text) > MAX_JUSTIFICATION:
+        raise ValidationFailed({"justification": _("at most {count} characters").format(
+            count=MAX_JUSTIFICATION)})  # fmt: skip
+    needing = justification_fields(session) & {change.field for change in request.changes}
+    if needing and not text:
+        raise ValidationFailed({"justification": _("is required for {fields}").format(
+            fields=", ".join(sorted(field_label(name) for name in needing)))})  # fmt: skip
+    return text
 
 
 def submit_new(
@@ -398,8 +418,10 @@ def _active_version(session: Session) -> WorkflowVersion:
     return version
 
 
-def resubmit(session: Session, actor: User, request_id: int) -> ChangeRequest:
-    """Resubmit a request sent back with Request change; it keeps its workflow version."""
+def resubmit(session: Session, actor: User, request_id: int,
+             justification: str | None = None) -> ChangeRequest:  # fmt: skip
+    """Resubmit a request sent back with Request change; it keeps its workflow version
+    (and its justification, unless a new one is given)."""
     require_role(actor, "clerk")
     request = get_request(session, request_id, lock=True)
     _refuse_unless_allowed("resubmit", request)
@@ -407,12 +429,15 @@ def resubmit(session: Session, actor: User, request_id: int) -> ChangeRequest:
         raise PermissionDenied(_("Only the submitter can resubmit this request."))
     if not request.changes:
         raise ValidationFailed({"changes": _("there are no proposed changes to submit")})
+    given = (justification or "").strip() or None
+    request.justification = _justified(session, request, justification)
     request.submitted_at = utcnow()
-    _start_round(session, request, actor, "resubmitted")
+    _start_round(session, request, actor, "resubmitted", comment=given)
     return request
 
 
-def _start_round(session: Session, request: ChangeRequest, actor: User, action: str) -> None:
+def _start_round(session: Session, request: ChangeRequest, actor: User, action: str,
+                 comment: str | None = None) -> None:  # fmt: skip
     """Create this round's steps (conditions evaluated now) and start the first that runs."""
     excluded = _excluded(session, request)
     with session.no_autoflush:  # the request is written once, below, with its new round
@@ -443,6 +468,7 @@ def _start_round(session: Session, request: ChangeRequest, actor: User, action: 
         request,
         actor,
         action,
+        comment=comment,
         details={"workflow_version": request.workflow_version.number},
     )
     made = {}

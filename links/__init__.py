@@ -8,7 +8,9 @@ in the recipient's language, with nothing changed.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, redirect, request
+from urllib.parse import quote
+
+from flask import Flask, Response, current_app, redirect, request
 from flask_login import current_user
 
 from components.decide_page import decide_page
@@ -16,6 +18,7 @@ from data.errors import DomainError, NotFound, PermissionDenied, ValidationFaile
 from data.i18n import _, locale_of, speaking
 from data.inbox import request_view
 from data.oneclick import LinkRefused, decide_by_link, link_target, read_link
+from data.threads import attachment_content
 from pages._support import parse_session_id
 
 PATH = "/decide/"
@@ -47,6 +50,20 @@ def _status(error: DomainError) -> int:
 
 
 def init_links(server: Flask) -> None:
+    @server.get("/attachments/<int:attachment_id>")
+    def download(attachment_id: int):
+        """A document attached to a request, for a signed-in, active user (the sign-in
+        check before every request sends everyone else to the sign-in page)."""
+        from pages._support import load_actor
+
+        with _database().session() as session:
+            try:
+                actor = load_actor(session)
+                item = attachment_content(session, actor, attachment_id)
+            except DomainError as error:
+                return Response(error.message, status=_status(error), mimetype="text/plain")
+            return document_response(item.content, item.content_type, item.filename)
+
     @server.route(PATH + "<token>", methods=["GET", "POST"])
     def decide(token: str):
         database = _database()
@@ -123,3 +140,17 @@ def init_links(server: Flask) -> None:
                                message=error.message)  # fmt: skip
         return page, _status(error)
 
+
+
+def document_response(content: bytes, content_type: str, filename: str) -> Response:
+    """A download the browser saves (never shows inline): its stated type, no sniffing."""
+    response = Response(content, mimetype=content_type)
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def content_disposition(filename: str) -> str:
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"

@@ -168,6 +168,8 @@ def perform(trigger: Any, store: dict, values: list, decision: dict | None = Non
         # Workflow › Reject… / Request change… / Delegate…: the dialog asks for the comment
         outcome.update(open_dialog=True, decision=action[4:])
         return outcome
+    if action in ("submit", "resubmit") and request_id is not None:
+        return _submitted(outcome, action, request_id, decision.get("justification"))
     if action in DECISIONS:
         if request_id is None:
             outcome["alert"] = attempt(lambda: _raise_no_request())[1]
@@ -202,6 +204,29 @@ def perform(trigger: Any, store: dict, values: list, decision: dict | None = Non
         if done is not None
         else None
     )
+    return outcome
+
+
+def _submitted(outcome: dict, action: str, request_id: int, justification: str | None) -> dict:
+    """Workflow › Submit (or Resubmit): when a proposed field needs a justification and
+    none is given, a dialog asks for it (what was typed stays, with the reason)."""
+    service = workflow.submit if action == "submit" else workflow.resubmit
+    try:
+        _done, alert = attempt(lambda: act(service, request_id, justification),
+                               passing=(ValidationFailed,))  # fmt: skip
+    except ValidationFailed as error:
+        if "justification" not in error.errors:
+            outcome["alert"] = error_alert(error.message)
+            return outcome
+        asked = justification is not None  # the dialog was open: say what is wrong
+        outcome.update(open_dialog=True, decision=action,
+                       problem=error_alert(error.message) if asked else None)  # fmt: skip
+        return outcome
+    outcome["alert"] = alert
+    if alert is None:
+        outcome["message"] = (_("Submitted: the changes are pending approval.")
+                              if action == "submit"
+                              else _("Resubmitted: the changes are pending approval again."))
     return outcome
 
 
@@ -282,10 +307,13 @@ def editor_response(
         return (unchanged,) * 5 + (no_update,) * 6 + (alert,)
     rendered = render_editor(view)
     dialog = rendered.dialog
-    if outcome.get("decision") and view.request is not None and "decide" in view.actions:
+    chosen = outcome.get("decision")
+    allowed = "decide" if chosen not in ("submit", "resubmit") else chosen
+    if chosen and view.request is not None and allowed in view.actions:
+        typed = decision.get("justification" if allowed == chosen else "comment") or ""
         dialog = decision_dialog_content(
-            outcome["decision"], view, decision.get("comment") or "", decision.get("to_user"),
-            outcome.get("problem"), decision.get("reason"),
+            chosen, view, typed, decision.get("to_user"), outcome.get("problem"),
+            decision.get("reason"),
         )  # fmt: skip
     elif outcome.get("decision"):
         outcome["open_dialog"] = False  # decided meanwhile: the status says what happened

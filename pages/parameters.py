@@ -22,6 +22,7 @@ from pages._support import act, attempt, guard, page_title, read
 dash.register_page(__name__, path="/parameters", title=page_title(N_("Parameters")), order=5)
 
 GATE = "params-gate"
+JUSTIFY = "params-justify"
 
 
 def yes_no() -> list[dict]:
@@ -51,6 +52,11 @@ def field_table(fields):
             [
                 html.Td(dbc.Checkbox(id={"type": GATE, "field": row.name}, value=row.gated,
                                      label=row.label, label_class_name="visually-hidden")),
+                html.Td(dbc.Checkbox(id={"type": JUSTIFY, "field": row.name},
+                                     value=row.needs_justification,
+                                     label=_("{field}: justification at submit").format(
+                                         field=row.label),
+                                     label_class_name="visually-hidden")),  # fmt: skip
                 html.Td(row.label),
                 html.Td(_(row.group), className="text-muted"),
                 html.Td(
@@ -74,6 +80,8 @@ def field_table(fields):
         html.Tr(
             [
                 html.Th(labels.ENABLE),
+                html.Th(_("Justification"), title=_("A request that changes this field is "
+                                                    "submitted with a justification")),
                 html.Th(_("Field")),
                 html.Th(_("Group")),
                 html.Th(_("Proposals"), className="text-end"),
@@ -285,8 +293,11 @@ def on_add_group(_clicks, code, description):
     return add_group(code, description)
 
 
-def save_parameters(enabled, behavior, disallow, gate_values, gate_ids):
+def save_parameters(enabled, behavior, disallow, gate_values, gate_ids, justify_values=(),
+                    justify_ids=()):  # fmt: skip
     gated = {item["field"]: bool(value) for item, value in zip(gate_ids, gate_values, strict=True)}
+    justify = {item["field"]: bool(value)
+               for item, value in zip(justify_ids or (), justify_values or (), strict=True)}
     changes, alert = attempt(
         lambda: act(
             update_parameters,
@@ -294,6 +305,7 @@ def save_parameters(enabled, behavior, disallow, gate_values, gate_ids):
             data_entity_behavior=behavior,
             disallow_submitter_approval=disallow,
             gated=gated,
+            justify=justify,
         )
     )
     return alert if changes is None else changes_alert(changes)
@@ -307,10 +319,14 @@ def save_parameters(enabled, behavior, disallow, gate_values, gate_ids):
     State("params-disallow", "value"),
     State({"type": GATE, "field": ALL}, "value"),
     State({"type": GATE, "field": ALL}, "id"),
+    State({"type": JUSTIFY, "field": ALL}, "value"),
+    State({"type": JUSTIFY, "field": ALL}, "id"),
     prevent_initial_call=True,
 )
-def on_save(_clicks, enabled, behavior, disallow, gate_values, gate_ids):
-    return save_parameters(enabled, behavior, disallow, gate_values, gate_ids)
+def on_save(_clicks, enabled, behavior, disallow, gate_values, gate_ids, justify_values=(),
+            justify_ids=()):  # fmt: skip
+    return save_parameters(enabled, behavior, disallow, gate_values, gate_ids, justify_values,
+                           justify_ids)  # fmt: skip
 
 
 REASON_TOGGLE = "params-reason-toggle"

@@ -1,17 +1,20 @@
 """One change request: its diff, history and the Workflow decisions."""
 
+import base64
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components.controls import labelled
 from components.feedback import success_alert
-from components.request import ACTION, request_body
+from components.request import ACTION, request_body, thread_items
 from data import requests as workflow
 from data.errors import StaleChange, ValidationFailed
 from data.i18n import N_, _
 from data.inbox import next_waiting, open_assignments, reassign_targets, request_view
 from data.notifications import mark_read
+from data.threads import add_attachment, add_comment
 from pages._decisions import decide
 from pages._support import act, attempt, guard, page_title, read
 
@@ -216,3 +219,57 @@ def decision_response(action, request_id, comment, delegate_to, confirm, seen_ro
             ]
         )
     return (body(view, request_id) if view else no_update), (alert or view_alert)
+
+
+def thread_response(request_id, work) -> tuple:
+    """Do ``work`` (add a comment or a document), then the thread as it is now; a refusal
+    is said and what was typed stays."""
+    done, alert = attempt(work)
+    shown, view_alert = attempt(lambda: read(request_view, request_id))
+    items = thread_items(shown.comments, shown.attachments, shown.zone) if shown else no_update
+    return items, (alert or view_alert), done is not None
+
+
+@callback(
+    Output("rq-thread-items", "children"),
+    Output("rq-thread-message", "children"),
+    Output("rq-new-comment", "value"),
+    Input("rq-comment-add", "n_clicks"),
+    State("rq-id", "data"),
+    State("rq-new-comment", "value"),
+    prevent_initial_call=True,
+)
+def on_comment(clicks, request_id, text):
+    if not clicks:
+        raise dash.exceptions.PreventUpdate
+    items, alert, done = thread_response(request_id,
+                                         lambda: act(add_comment, int(request_id), text))
+    return items, alert, ("" if done else no_update)
+
+
+@callback(
+    Output("rq-thread-items", "children", allow_duplicate=True),
+    Output("rq-thread-message", "children", allow_duplicate=True),
+    Input("rq-upload", "contents"),
+    State("rq-upload", "filename"),
+    State("rq-id", "data"),
+    prevent_initial_call=True,
+)
+def on_upload(contents, filename, request_id):
+    if not contents:
+        raise dash.exceptions.PreventUpdate
+    return upload_response(request_id, filename, contents)
+
+
+def upload_response(request_id, filename, contents) -> tuple:
+    def work():
+        try:
+            content = base64.b64decode(str(contents).split(",", 1)[1], validate=True)
+        except (IndexError, ValueError):
+            raise ValidationFailed({"file": _("could not be read")}) from None
+        return act(add_attachment, int(request_id), filename, content)
+
+    items, alert, done = thread_response(request_id, work)
+    if done:
+        alert = success_alert(_("Attached {name}.").format(name=filename or ""))
+    return items, alert

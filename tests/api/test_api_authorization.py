@@ -36,8 +36,14 @@ READS = {
     ("get", "/api/v1/customers"), ("get", "/api/v1/customers/{account}"),
     ("get", "/api/v1/customers/{account}/audit"), ("get", "/api/v1/requests"),
     ("get", "/api/v1/requests/{request_id}"), ("get", "/api/v1/ping"),
+    ("get", "/api/v1/requests/{request_id}/comments"),
+    ("post", "/api/v1/requests/{request_id}/comments"),
+    ("get", "/api/v1/requests/{request_id}/attachments"),
+    ("post", "/api/v1/requests/{request_id}/attachments"),
+    ("get", "/api/v1/requests/{request_id}/attachments/{attachment_id}"),
 }
-"""Open to any active user, as the Customers list and a request's page are."""
+"""Open to any active user, as the Customers list and a request's page (with its comments
+and documents) are."""
 
 
 def snapshot(world) -> dict:
@@ -62,6 +68,7 @@ def scene(api):
         ("patch", "/api/v1/customers/{account}"): {"city": "Parma"},
         ("post", "/api/v1/customers/{account}/proposals"): {"credit_limit": 50000},
         ("post", "/api/v1/requests/{request_id}/decision"): {"decision": "approve", "round": 1},
+        ("post", "/api/v1/requests/{request_id}/comments"): {"text": "hello"},
     }
     ids = {"submit": draft, "recall": pending, "decision": pending, "discard": draft,
            "{field}": draft}
@@ -69,11 +76,16 @@ def scene(api):
     def address(path: str) -> str:
         request_id = next((i for action, i in ids.items() if path.endswith(action)), pending)
         return (path.replace("{account}", "C001").replace("{request_id}", str(request_id))
-                .replace("{field}", "credit_limit").replace("{batch_id}", "1"))
+                .replace("{field}", "credit_limit").replace("{batch_id}", "1")
+                .replace("{attachment_id}", "1"))
 
     def send(method: str, path: str, token: str | None):
         headers = ({"If-Match": f'"{world.version_of("C001")}"'}
                    if method == "patch" or path.endswith("proposals") else {})
+        if path.endswith("/attachments") and method == "post":
+            document = io.BytesIO(b"%PDF-1.7\n%%EOF\n")
+            return api.call("POST", address(path), token, data={"file": (document, "a.pdf")},
+                            content_type="multipart/form-data")  # fmt: skip
         if path == "/api/v1/imports":
             upload = io.BytesIO(b"account,city\nC001,Parma\n")
             return api.call("POST", path, token, data={"file": (upload, "c.csv")},

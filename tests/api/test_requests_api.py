@@ -183,3 +183,33 @@ def test_a_reject_names_a_reason_while_the_list_has_any(api):
     assert done.status_code == 200 and done.json["state"] == "rejected"
     events = api.as_user("approver")("GET", f"/api/v1/requests/{request_id}").json["events"]
     assert [e["reason"] for e in events if e["action"] == "rejected"] == ["POLICY"]
+
+
+def test_comments_and_documents_over_the_api(api):
+    request_id = proposal(api)
+    clerk, approver = api.as_user("clerk"), api.as_user("approver")
+    clerk("POST", f"/api/v1/requests/{request_id}/submit",
+          json={"justification": "The customer merged with another company."})
+    said = clerk("POST", f"/api/v1/requests/{request_id}/comments", json={"text": "Letter attached"})
+    assert said.status_code == 201 and said.json["user"] == "clerk"
+    empty = clerk("POST", f"/api/v1/requests/{request_id}/comments", json={"text": ""})
+    assert empty.status_code == 422 and empty.json["errors"][0]["field"] == "text"
+    pdf = b"%PDF-1.7\n%%EOF\n"
+    import io
+
+    sent = clerk("POST", f"/api/v1/requests/{request_id}/attachments",
+                 data={"file": (io.BytesIO(pdf), "letter.pdf")}, content_type="multipart/form-data")
+    assert sent.status_code == 201 and sent.json["content_type"] == "application/pdf"
+    renamed = clerk("POST", f"/api/v1/requests/{request_id}/attachments",
+                    data={"file": (io.BytesIO(b"MZ\x90\x00" * 8), "letter.pdf")},
+                    content_type="multipart/form-data")  # fmt: skip
+    assert renamed.status_code == 422 and renamed.json["errors"][0]["field"] == "file"
+    thread = approver("GET", f"/api/v1/requests/{request_id}/comments").json["items"]
+    assert [c["text"] for c in thread] == ["Letter attached"]
+    [document] = approver("GET", f"/api/v1/requests/{request_id}/attachments").json["items"]
+    download = approver("GET", document["href"])
+    assert download.status_code == 200 and download.data == pdf
+    assert download.headers["Content-Disposition"].startswith('attachment; filename="letter.pdf"')
+    assert approver("GET", f"/api/v1/requests/{request_id}/attachments/999").status_code == 404
+    shown = approver("GET", f"/api/v1/requests/{request_id}").json
+    assert shown["justification"] == "The customer merged with another company."

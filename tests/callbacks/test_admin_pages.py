@@ -233,3 +233,16 @@ def test_a_reject_on_the_request_page_names_a_reason(web):
     with web.signed_in("approver"):
         history = text_of(page.body(page.read(page.request_view, request_id), request_id))
     assert "Reason: Against credit policy" in history
+
+
+def test_admin_marks_fields_that_need_a_justification(web):
+    import pages.parameters as page
+    from data.parameters import justification_fields
+
+    justify_ids = [{"type": page.JUSTIFY, "field": item["field"]} for item in GATE_IDS]
+    values = [item["field"] == "bank_account" for item in GATE_IDS]
+    with web.signed_in("admin"):
+        alert = page.save_parameters(True, "propose", True, gate_values({"bank_account"}),
+                                     GATE_IDS, values, justify_ids)  # fmt: skip
+    assert "Bank account: needs a justification at submit" in text_of(alert)
+    assert web.world.query(justification_fields) == {"bank_account"}

@@ -227,3 +227,35 @@ def test_an_approver_sets_out_of_office_and_managers_see_it(web):
     assert f"Approver is away until {last}; Approver2 decides for them" in shown
     with web.signed_in("clerk"):
         assert "You need the Manager role" in text_of(pending.away_card())
+
+
+def test_comments_and_documents_on_the_request_page(web):
+    import base64
+
+    import pages.request as page
+    from data.users import set_active
+    from tests.dash_http import client_as
+
+    request_id = submit(web.world, "C001")
+    pdf = b"%PDF-1.7\n%%EOF\n"
+    with web.signed_in("approver"):
+        items, alert, typed = page.on_comment(1, request_id, "Is the letter signed?")
+        assert "Is the letter signed?" in text_of(items) and typed == ""
+        _items, refused, kept = page.on_comment(1, request_id, "   ")
+        assert "Comment: write something first" in text_of(refused)
+    with web.signed_in("clerk"):
+        content = "data:application/pdf;base64," + base64.b64encode(pdf).decode()
+        items, message = page.upload_response(request_id, "letter.pdf", content)
+        assert "Attached letter.pdf." in text_of(message) and "letter.pdf" in text_of(items)
+        exe = "data:application/pdf;base64," + base64.b64encode(b"MZ\x90\x00" * 8).decode()
+        _items, refused = page.upload_response(request_id, "invoice.pdf", exe)
+        assert "must be a PDF, PNG or JPEG document" in text_of(refused)
+    [link] = [c.href for c in walk(items) if getattr(c, "href", "").startswith("/attachments/")]
+    got = client_as(web.app, web.world.user_id("analyst")).get(link)
+    assert got.status_code == 200 and got.data == pdf
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    signed_out = client_as(web.app, None).get(link)
+    assert signed_out.status_code == 302 and "/login" in signed_out.headers["Location"]
+    web.world.act("admin", set_active, web.world.user_id("analyst"), False)
+    deactivated = client_as(web.app, web.world.user_id("analyst")).get(link)
+    assert deactivated.status_code == 302 and deactivated.data != pdf

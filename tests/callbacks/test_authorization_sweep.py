@@ -67,13 +67,16 @@ def _first_assignment(world, request_id: int) -> int:
 
 
 GATES = [{"type": "params-gate", "field": spec.name} for spec in GATEABLE_FIELDS]
+JUSTIFIES = [{"type": "params-justify", "field": spec.name} for spec in GATEABLE_FIELDS]
 
 CASES: dict[str, Case] = {
     "params-save.n_clicks": Case(("admin",), {
         ("params-save", "n_clicks"): 1, ("params-enabled", "value"): False,
         ("params-behavior", "value"): "reject", ("params-disallow", "value"): False,
         ("params-gate", "value"): [False] * len(GATES), ("params-gate", "id"): GATES,
-    }, {"params-gate": GATES}, writes=True),  # fmt: skip
+        ("params-justify", "value"): [True] * len(JUSTIFIES),
+        ("params-justify", "id"): JUSTIFIES,
+    }, {"params-gate": GATES, "params-justify": JUSTIFIES}, writes=True),  # fmt: skip
     "params-links-save.n_clicks": Case(("admin",), {
         ("params-links-save", "n_clicks"): 1, ("params-link-hours", "value"): 1,
         ("params-link-sign-in", "value"): True}, writes=True),  # fmt: skip
@@ -190,6 +193,11 @@ REVIEWED = {
     "{\"id\":[\"ALL\"],\"type\":\"nt-away-end\"}.n_clicks":
         "ends only the signed-in user's own absence, or any for an admin "
         "(test_absence.py: test_managers_see_who_is_away_and_an_absence_can_end_early)",
+    "rq-comment-add.n_clicks": "any active user may comment on a request they can see "
+                               "(test_threads.py, test_approvals_page.py: "
+                               "test_comments_and_documents_on_the_request_page)",
+    "rq-upload.contents": "any active user may attach a document to a request they can see "
+                          "(test_threads.py: the type and size checks)",
     "nt-email-save.n_clicks": "sets only the signed-in user's own email address and "
                               "preferences (test_approvals_page.py: "
                               "test_each_user_sets_their_email_address_and_how_they_are_told)",

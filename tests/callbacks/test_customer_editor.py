@@ -228,3 +228,20 @@ def test_the_approver_rejects_sends_back_and_delegates_from_the_customer_page(ed
     assert out["dialog_open"] is False and "Sent back to the submitter." in text_of(out["alert"])
     assert editor.request().state == "change_requested"
     assert "Lower, please" in text_of(out["status"])
+
+
+def test_submit_asks_for_a_justification_where_a_field_needs_one(editor):
+    from data.parameters import update_parameters
+
+    editor.web.world.act("admin", update_parameters, justify={"credit_limit": True})
+    editor.load().set("credit_limit", "25000").click("cs-save")
+    out = editor.click({"type": ACTION, "action": "submit"})
+    assert out["dialog_open"] is True and "Justification" in text_of(out["dialog"])
+    assert "Submit request #" in text_of(out["dialog"]) and "is required" not in text_of(out["dialog"])
+    assert editor.request().state == "draft"
+    out = editor.click({"type": ACTION, "action": "submit"}, decision={"justification": " "})
+    assert "Justification: is required for Credit limit" in text_of(out["dialog"])
+    out = editor.click({"type": ACTION, "action": "submit"},
+                       decision={"justification": "Two years of on-time payments"})
+    assert out["dialog_open"] is False and "Changes pending approval" in text_of(out["status"])
+    assert editor.request().justification == "Two years of on-time payments"
