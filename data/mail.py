@@ -45,13 +45,13 @@ if TYPE_CHECKING:
 
 KINDS = Labels({
     "assigned": N_("A request waits for my decision"),
-    "decided": N_("My request is decided"),
+    "decided": N_("My request is decided (each decision on it)"),
     "overdue": N_("A request waiting for me is due soon or overdue"),
 })  # fmt: skip
 """The kinds of notice a user chooses how to receive."""
 KIND_OF = {"assigned": "assigned", "approved": "decided", "rejected": "decided",
            "change_requested": "decided", "overdue": "overdue",
-           "reminder": "overdue"}  # fmt: skip
+           "reminder": "overdue", "progress": "decided"}  # fmt: skip
 """Each in-app notification kind → the preference that decides its email."""
 MODES = Labels({
     "immediately": N_("Immediately"),

@@ -22,6 +22,7 @@ KIND_LABELS = Labels(
         "change_requested": N_("Sent back to you"),
         "overdue": N_("Overdue"),
         "reminder": N_("Due soon"),
+        "progress": N_("Progress"),
     }
 )
 

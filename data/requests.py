@@ -708,8 +708,22 @@ def approve(
     elif outcome == "rejected":
         _finish_step(step, StepState.REJECTED)
         _close_rejected(session, request)
+    if request.state == RequestState.PENDING:
+        _tell_submitter_of_vote(session, request, actor, step, approved=True)
     session.flush()
     return request
+
+
+def _tell_submitter_of_vote(session: Session, request: ChangeRequest, actor: User,
+                            step: RequestStep, *, approved: bool) -> None:  # fmt: skip
+    """The submitter hears of every decision, also one that leaves the request pending
+    (a step approved with more to come, one vote of several)."""
+    message = (N_("Request #{id} for {account}: {name} approved ({step}); it goes on.")
+               if approved else
+               N_("Request #{id} for {account}: {name} rejected ({step}); other approvers of "
+                  "the step still decide."))  # fmt: skip
+    notify(session, request.submitted_by_id, "progress", request, message, id=request.id,
+           account=request.customer.account, name=actor.full_name, step=step.name)
 
 
 def reject(
@@ -729,6 +743,8 @@ def reject(
         _finish_step(step, StepState.REJECTED)
         request.last_comment = comment
         _close_rejected(session, request)
+    else:
+        _tell_submitter_of_vote(session, request, actor, step, approved=False)
     session.flush()
     return request
 

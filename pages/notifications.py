@@ -28,8 +28,8 @@ dash.register_page(__name__, path="/notifications", title=page_title(N_("Notific
 READ = "nt-read"
 KIND_COLOURS = {"assigned": "primary", "approved": "success", "rejected": "danger",
                 "change_requested": "warning", "overdue": "danger",
-                "reminder": "warning"}  # fmt: skip
-DARK_TEXT = ("change_requested", "reminder")
+                "reminder": "warning", "progress": "info"}  # fmt: skip
+DARK_TEXT = ("change_requested", "reminder", "progress")
 """Badges on a light colour, written dark to be read."""
 
 

@@ -132,7 +132,11 @@ def test_only_the_step_that_runs_is_told_and_the_submitter_hears_each_decision(e
     assert [r for r, _m in inbox.messages] == [["approver@example.com"]]
     world.act("approver", svc.approve, request_id, "ok", seen_round=1)
     send_due(world.db)
-    assert [r for r, _m in inbox.messages][1:] == [["approver2@example.com"]]
+    # the next step's approver is asked; the submitter hears of the first approval
+    assert [r for r, _m in inbox.messages][1:] == [["approver2@example.com"],
+                                                   ["clerk@example.com"]]  # fmt: skip
+    assert inbox.messages[2][1]["Subject"] == (f"Request #{request_id} for C001: Approver "
+                                               "approved (Credit control); it goes on")
     world.act("approver2", svc.reject, request_id, "Too high", seen_round=1)
     send_due(world.db)
     last = inbox.messages[-1]
