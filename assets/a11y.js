@@ -1,16 +1,19 @@
 /* Names a screen reader needs that a component cannot be given from Python: the file
-   field inside the import's drop area takes the area's own words. */
+   field inside a drop area (an import's file, a request's document) takes the area's own
+   words. */
 (function () {
     function name() {
-        document.querySelectorAll("#imp-upload input[type=file]:not([aria-label])").forEach(
-            function (input) {
-                const area = document.getElementById("imp-upload");
-                const words = area && area.textContent.trim();
-                if (words) {
-                    input.setAttribute("aria-label", words);
+        ["imp-upload", "rq-upload"].forEach(function (id) {
+            document.querySelectorAll("#" + id + " input[type=file]:not([aria-label])").forEach(
+                function (input) {
+                    const area = document.getElementById(id);
+                    const words = area && area.textContent.trim();
+                    if (words) {
+                        input.setAttribute("aria-label", words);
+                    }
                 }
-            }
-        );
+            );
+        });
     }
     new MutationObserver(name).observe(document.documentElement, {childList: true, subtree: true});
 })();

@@ -310,7 +310,7 @@ def thread_card(view) -> dbc.Card:
                     html.Div(thread_items(view.comments, view.attachments, view.zone),
                              id="rq-thread-items"),  # fmt: skip
                     html.Div(id="rq-thread-message", role="status"),
-                    labelled(dbc.Textarea(id="rq-new-comment", rows=2, maxLength=4000,
+                    *labelled(dbc.Textarea(id="rq-new-comment", rows=2, maxLength=4000,
                                           className="mb-2"), _("Add a comment")),  # fmt: skip
                     dbc.Button(_("Add comment"), id="rq-comment-add", size="sm",
                                color="secondary", className="mb-3"),  # fmt: skip
