@@ -1,7 +1,7 @@
 """Notifications: what happened to your requests and what waits for you; the user's own
 email settings and out-of-office days."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import dash
 import dash_bootstrap_components as dbc
@@ -18,7 +18,7 @@ from data.absence import (
 )
 from data.errors import readable
 from data.i18n import N_, _
-from data.localtime import local_text
+from data.localtime import local_text, zone_of
 from data.mail import KINDS, MODES, my_email_settings, set_preferences
 from data.notifications import KIND_LABELS, mark_all_read, mark_read, recent_notifications
 from pages._support import act, attempt, guard, page_title, read, viewer_zone
@@ -191,6 +191,7 @@ def read_response(trigger, notified):
 
 
 END = "nt-away-end"
+EVERY = "every"
 
 
 def away_card():
@@ -206,7 +207,9 @@ def away_card():
         html.Li(
             [
                 html.Span(_("{first} to {last}: {delegate} decides for you").format(
-                    first=local_text(item.starts_at, zone), last=local_text(item.ends_at, zone),
+                    first=item.starts_at.astimezone(zone_of(zone)).date().isoformat(),
+                    last=(item.ends_at.astimezone(zone_of(zone))
+                          - timedelta(seconds=1)).date().isoformat(),
                     delegate=item.delegate.full_name)
                     + (f" ({_(item.definition.name)} · {item.definition.id})"
                        if item.definition else "")),
@@ -230,11 +233,13 @@ def away_card():
                     dbc.Label(_("Who decides for you meanwhile"), html_for="nt-away-delegate",
                               className="small mb-1"),  # fmt: skip
                     dbc.Select(id="nt-away-delegate", size="sm", className="mb-2",
+                               placeholder=_("Choose an approver"),
                                options=[{"label": u.full_name, "value": str(u.id)}
                                         for u in delegates]),  # fmt: skip
-                    dbc.Label(_("In"), html_for="nt-away-workflow", className="small mb-1"),
-                    dbc.Select(id="nt-away-workflow", size="sm", className="mb-2", value="",
-                               options=[{"label": _("Every workflow"), "value": ""}]
+                    dbc.Label(_("Which workflows"), html_for="nt-away-workflow",
+                              className="small mb-1"),  # fmt: skip
+                    dbc.Select(id="nt-away-workflow", size="sm", className="mb-2", value=EVERY,
+                               options=[{"label": _("Every workflow"), "value": EVERY}]
                                + [{"label": f"{_(name)} · {i}", "value": str(i)}
                                   for i, name in workflows]),
                     dbc.Button(_("Set out of office"), id="nt-away-save", size="sm",
@@ -261,7 +266,7 @@ def save_absence(first: str | None, last: str | None, delegate: str | None,
         return error_alert("; ".join(readable(k, v) for k, v in errors.items())), no_update
     saved, alert = attempt(lambda: act(
         set_absence, days["starts_on"], days["ends_on"], int(delegate) if delegate else None,
-        int(workflow) if workflow else None))  # fmt: skip
+        int(workflow) if workflow and workflow != EVERY else None))  # fmt: skip
     if saved is None:
         return alert, no_update
     return dbc.Alert(_("Saved."), color="success", className="py-1 mb-0 small"), away_card()
