@@ -31,31 +31,47 @@ def _midnight(day: date, zone: str | None) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone_of(zone)).astimezone(zone_of("UTC"))
 
 
-def active_absence(session: Session, user_id: int, definition_id: int | None,
-                   at: datetime) -> Absence | None:  # fmt: skip
-    """The absence of ``user_id`` at ``at`` that covers this workflow, if any."""
-    return session.scalar(
-        select(Absence)
-        .where(Absence.user_id == user_id, Absence.starts_at <= at, Absence.ends_at > at,
+def _delegates(session: Session, user_ids: Collection[int], definition_id: int | None,
+               at: datetime) -> dict[int, int]:  # fmt: skip
+    """For each of ``user_ids`` away at ``at`` (in this workflow), their delegate's id: one
+    light query, whatever the number of users."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(Absence.user_id, Absence.delegate_id)
+        .where(Absence.user_id.in_(list(user_ids)), Absence.starts_at <= at, Absence.ends_at > at,
                or_(Absence.definition_id.is_(None), Absence.definition_id == definition_id))
-        .order_by(Absence.starts_at.desc()).limit(1)
+        .order_by(Absence.starts_at)
     )  # fmt: skip
+    return {user_id: delegate_id for user_id, delegate_id in rows}  # the latest start wins
+
+
+def stand_ins(session: Session, users: Collection[User], definition_id: int | None,
+              excluded: Collection[int], at: datetime) -> dict[int, User]:  # fmt: skip
+    """Who decides for each of ``users`` at ``at``: themselves when they are not away, else
+    their delegate, followed along the chain; the chain stops before anyone who may not
+    decide (inactive, no approver, an author of the request) and at a loop."""
+    away = _delegates(session, [user.id for user in users], definition_id, at)
+    chosen = {}
+    for user in users:
+        current, seen = user, {user.id}
+        delegate_id = away.get(user.id)
+        while delegate_id is not None:
+            delegate = session.get(User, delegate_id)
+            if (delegate is None or delegate.id in seen or delegate.id in excluded
+                    or not delegate.is_active or not may_decide(delegate)):  # fmt: skip
+                break
+            seen.add(delegate.id)
+            current = delegate
+            delegate_id = _delegates(session, [delegate.id], definition_id, at).get(delegate.id)
+        chosen[user.id] = current
+    return chosen
 
 
 def stand_in(session: Session, user: User, definition_id: int | None,
              excluded: Collection[int], at: datetime) -> User:  # fmt: skip
-    """Who decides for ``user`` at ``at``: ``user`` when they are not away, else their
-    delegate, followed along the chain; the chain stops before anyone who may not decide
-    (inactive, no approver, an author of the request) and at a loop."""
-    current, seen = user, {user.id}
-    while (away := active_absence(session, current.id, definition_id, at)) is not None:
-        delegate = away.delegate
-        if (delegate.id in seen or delegate.id in excluded or not delegate.is_active
-                or not may_decide(delegate)):  # fmt: skip
-            break
-        seen.add(delegate.id)
-        current = delegate
-    return current
+    """Who decides for ``user`` at ``at`` (``stand_ins`` for one)."""
+    return stand_ins(session, [user], definition_id, excluded, at)[user.id]
 
 
 def set_absence(session: Session, actor: User, starts_on: date | None, ends_on: date | None,

@@ -22,7 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from data import lifecycle
-from data.absence import stand_in
+from data.absence import stand_in, stand_ins
 from data.access import may_decide
 from data.audit import apply_values, current_value_text
 from data.errors import (
@@ -509,8 +509,8 @@ def _activate(session: Session, request: ChangeRequest, step: RequestStep) -> No
     with session.no_autoflush:  # the step is written once, below, as it starts
         assignees = resolve_assignees(session, step.workflow_step, excluded)
         definition_id = request.workflow_version.definition_id
-        standing_in = {user.id: stand_in(session, user, definition_id, excluded, now)
-                       for user, _via, _role in assignees}  # fmt: skip
+        standing_in = stand_ins(session, [user for user, _via, _role in assignees],
+                                definition_id, excluded, now)  # fmt: skip
     asked: list[int] = []
     for user, via, via_role in assignees:
         deputy = standing_in[user.id]
