@@ -225,6 +225,50 @@ BARE_APP = textwrap.dedent('''
 ''')
 
 
+BARE_CALLBACK_APP = textwrap.dedent('''
+    from dash import Dash, Input, Output, dcc
+
+    app = Dash(__name__)
+    app.layout = dcc.Store(id="ping")
+
+
+    @app.callback(Output("ping", "data"), Input("ping", "modified_timestamp"))
+    def echo(stamp):
+        return stamp
+
+
+    server = app.server
+''')
+BARE_CALLBACK = {"output": "ping.data", "outputs": {"id": "ping", "property": "data"},
+                 "inputs": [{"id": "ping", "property": "modified_timestamp", "value": 1}],
+                 "changedPropIds": ["ping.modified_timestamp"], "state": []}  # fmt: skip
+
+
+def bare_callback_latency() -> list[float]:
+    """A one-callback Dash app on the same gunicorn settings: Dash's own handling of a
+    callback request, with nothing of Countersign (the floor under the no-op)."""
+    folder = tempfile.mkdtemp()
+    (Path(folder) / "bare_callback.py").write_text(BARE_CALLBACK_APP)
+    port = free_port()
+    bare = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-w", str(WORKERS), "-b",
+         f"127.0.0.1:{port}", "--log-level", "warning", "bare_callback:server"], cwd=folder)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(60):
+            try:
+                if requests.get(f"{base}/", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.5)
+        http = requests.Session()
+        measure(http, base, [BARE_CALLBACK] * 10)  # warm both workers
+        return measure(http, base, [BARE_CALLBACK] * SAMPLES)
+    finally:
+        bare.terminate()
+        bare.wait(timeout=20)
+
+
 def page_load(url: str, cookie: str | None, grid_selector: str) -> tuple[float, int, int]:
     """(ms until the grid shows rows, JS bytes, CSS bytes) in a fresh headless Chromium."""
     from selenium import webdriver
@@ -314,6 +358,7 @@ def main() -> int:
         sampler.start()
         payloads = Payloads()
         latency = callback_latency(base, made, payloads, customers)
+        bare_floor = bare_callback_latency()
         loads = page_loads(base, session_cookie(made["users"]["clerk"]))
     finally:
         if sampler is not None:
@@ -328,9 +373,13 @@ def main() -> int:
     print(f"{'callback':40}{'n':>5}{'p50':>9}{'p95':>9}{'p50 / no-op':>13}")
     print("-" * 76)
     base_p50 = percentiles(latency[0][1])[0]
-    for name, samples in latency:
+    for name, samples in [latency[0], ("bare Dash callback (one-callback app)", bare_floor),
+                          *latency[1:]]:  # fmt: skip
         p50, p95 = percentiles(samples)
         print(f"{name:40}{len(samples):>5}{p50:>9.1f}{p95:>9.1f}{p50 / base_p50:>12.1f}x")
+    bare_p50 = percentiles(bare_floor)[0]
+    print(f"the floor: no-op p50 / bare Dash callback p50 = {base_p50 / bare_p50:.2f}x "
+          "(goal <= 1.5x)")
     if loads:
         print("\nPage load in headless Chromium, empty cache (median of 3)")
         print(f"{'page':30}{'rows shown ms':>15}{'JS KB':>10}{'CSS KB':>10}")
