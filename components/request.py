@@ -111,7 +111,9 @@ def diff_table(rows) -> dbc.Table:
                     html.Td(current, **{"data-label": labels.CURRENT_VALUE}),
                     html.Td(html.Mark(row.new) if row.new != row.original else row.new,
                             **{"data-label": labels.NEW_VALUE}),
-                    html.Td(row.change, className="small", **{"data-label": _("Change")}),
+                    # an empty Change (a text field) is no line of its own on a phone
+                    html.Td(row.change, className="small", **{"data-label": _("Change")})
+                    if row.change else html.Td("", className="d-none d-sm-table-cell"),
                 ],
                 className="table-danger" if row.stale else None,
                 **{"data-field": row.field},
