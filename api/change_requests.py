@@ -250,7 +250,7 @@ def _comment_document(comment) -> dict:
 
 def _attachment_document(request_id: int, item) -> dict:
     return {"id": item.id, "filename": item.filename, "content_type": item.content_type,
-            "size": item.size, "sha256": item.sha256, "uploaded_by": item.uploaded_by,
+            "size": item.size, "sha256": item.sha256, "uploaded_by": item.uploaded_by.full_name,
             "at": _iso(item.at),
             "href": f"/api/v1/requests/{request_id}/attachments/{item.id}"}  # fmt: skip
 
@@ -299,9 +299,7 @@ class RequestAttachments(MethodView):
 
         def produce(session: Session, actor: User) -> Answer:
             item = threads.add_attachment(session, actor, request_id, upload.filename, content)
-            listed = next(a for a in threads.attachments(session, actor, request_id)
-                          if a.id == item.id)  # fmt: skip
-            return Answer(201, _attachment_document(request_id, listed))
+            return Answer(201, _attachment_document(request_id, item))
 
         return call(produce)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+from babel.numbers import format_decimal
 from dash import dcc, html
 
 from components.controls import labelled, scroll_region
 from components.editor import EVENT_LABELS, audit_table
 from components.status import status_badge
 from data import labels
-from data.i18n import N_, Labels, _
+from data.i18n import N_, Labels, _, current_language
 from data.localtime import local_text
 
 ACTION = "rq-action"
@@ -281,7 +282,8 @@ def thread_items(comments, attachments, zone: str | None = None) -> html.Div:
     documents = [
         html.Li([
             html.A(item.filename, href=f"/attachments/{item.id}", download=item.filename),
-            html.Span(f" · {format_size(item.size)} · {item.uploaded_by} · {when(item.at, zone)}",
+            html.Span(f" · {format_size(item.size)} · {item.uploaded_by.full_name} · "
+                      f"{when(item.at, zone)}",
                       className="text-muted small"),
             html.Div(f"SHA-256 {item.sha256}", className="text-muted small text-break"),
         ], className="mb-2")
@@ -299,7 +301,10 @@ def thread_items(comments, attachments, zone: str | None = None) -> html.Div:
 
 
 def format_size(size: int) -> str:
-    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:.1f} MB"
+    """A document's size in the reader's number format (176 KB, 1,5 MB in Italian)."""
+    if size < 1024 * 1024:
+        return f"{format_decimal(round(size / 1024), locale=current_language())} KB"
+    return f"{format_decimal(round(size / 1024 / 1024, 1), locale=current_language())} MB"
 
 
 def thread_card(view) -> dbc.Card:

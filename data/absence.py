@@ -195,6 +195,8 @@ def who_is_away(session: Session, actor: User, within: timedelta = SOON) -> list
     now = utcnow()
     rows = session.scalars(
         select(Absence).where(Absence.ends_at > now, Absence.starts_at <= now + within)
+        .options(joinedload(Absence.user), joinedload(Absence.delegate),
+                 joinedload(Absence.definition))
         .order_by(Absence.starts_at)
     )  # fmt: skip
     return [Away(a.user.full_name, a.starts_at, a.ends_at, a.delegate.full_name,

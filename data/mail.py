@@ -232,8 +232,7 @@ def _values(view, message: EmailMessage, mail: MailSettings, links: dict) -> dic
         "step_label": _("Step"),
         "submitter": request.submitted_by.full_name if request.submitted_by else "",
         "submitter_label": _("Submitted by"),
-        "comment": request.last_comment if message.kind in KIND_OF and
-        KIND_OF[message.kind] == "decided" else None,
+        "comment": request.last_comment if KIND_OF.get(message.kind) == "decided" else None,
         "comment_label": _("Comment"),
         "justification": request.justification,
         "justification_label": _("Justification"),
@@ -321,9 +320,14 @@ def _claim(session: Session, now: datetime, limit: int) -> list[int]:
     ))  # fmt: skip
     if not due:
         return []
+    return _lease(session, now, EmailMessage.id.in_(due), EmailMessage.state == "pending")
+
+
+def _lease(session: Session, now: datetime, *conditions) -> list[int]:
+    """Lease the messages that meet ``conditions`` and no other sender holds: their ids."""
     return sorted(session.scalars(
         update(EmailMessage)
-        .where(EmailMessage.id.in_(due), EmailMessage.state == "pending",
+        .where(*conditions,
                or_(EmailMessage.busy_until.is_(None), EmailMessage.busy_until < now))
         .values(busy_until=now + LEASE).returning(EmailMessage.id)
     ))  # fmt: skip
@@ -416,13 +420,8 @@ def digest_boundary(zone: str | None, now: datetime | None = None) -> datetime:
 
 def _claim_digest(session: Session, user_id: int, boundary: datetime) -> list[int]:
     now = utcnow()
-    return sorted(session.scalars(
-        update(EmailMessage)
-        .where(EmailMessage.user_id == user_id, EmailMessage.state == "digest",
-               EmailMessage.created_at < boundary, EmailMessage.next_attempt_at <= now,
-               or_(EmailMessage.busy_until.is_(None), EmailMessage.busy_until < now))
-        .values(busy_until=now + LEASE).returning(EmailMessage.id)
-    ))  # fmt: skip
+    return _lease(session, now, EmailMessage.user_id == user_id, EmailMessage.state == "digest",
+                  EmailMessage.created_at < boundary, EmailMessage.next_attempt_at <= now)
 
 
 def _digest(session: Session, user_id: int, ids: list[int], mail: MailSettings) -> Email:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, undefer
@@ -92,26 +91,14 @@ def add_attachment(session: Session, actor: User, request_id: int, filename: str
     return attachment
 
 
-@dataclass
-class AttachmentInfo:
-    id: int
-    filename: str
-    content_type: str
-    size: int
-    sha256: str
-    uploaded_by: str
-    at: object
-
-
-def attachments(session: Session, actor: User, request_id: int) -> list[AttachmentInfo]:
+def attachments(session: Session, actor: User, request_id: int) -> list[RequestAttachment]:
+    """The documents attached to a request, with who attached them (not their content)."""
     require_active(actor)
     get_request(session, request_id)
-    return [AttachmentInfo(a.id, a.filename, a.content_type, a.size, a.sha256,
-                           a.uploaded_by.full_name, a.at)
-            for a in session.scalars(
-                select(RequestAttachment).where(RequestAttachment.request_id == request_id)
-                .options(joinedload(RequestAttachment.uploaded_by))
-                .order_by(RequestAttachment.id))]  # fmt: skip
+    return list(session.scalars(
+        select(RequestAttachment).where(RequestAttachment.request_id == request_id)
+        .options(joinedload(RequestAttachment.uploaded_by)).order_by(RequestAttachment.id)
+    ))  # fmt: skip
 
 
 def attachment_content(session: Session, actor: User | None, attachment_id: int,

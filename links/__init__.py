@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from components.decide_page import decide_page
 from data.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from data.i18n import _, locale_of, speaking
+from data.i18n import LOCALES, _, locale_of, speaking
 from data.inbox import request_view
 from data.oneclick import LinkRefused, decide_by_link, link_target, read_link
 from data.threads import attachment_content
@@ -135,11 +135,12 @@ def init_links(server: Flask) -> None:
         return page, 200
 
     def _refused(error: DomainError, language: str | None):
-        with speaking(language or locale_of(request.accept_languages.best_match(["en", "it"]))):
-            page = decide_page(language=language or "en", title=_("This link cannot be used"),
+        # before the recipient is known, the browser's language (as the message was written)
+        language = language or locale_of(request.accept_languages.best_match(list(LOCALES)))
+        with speaking(language):
+            page = decide_page(language=language, title=_("This link cannot be used"),
                                message=error.message)  # fmt: skip
         return page, _status(error)
-
 
 
 def document_response(content: bytes, content_type: str, filename: str) -> Response:
