@@ -128,6 +128,10 @@ def update_customers(
                                     batch_id))  # fmt: skip
         groups.setdefault(names, []).append(record)
     columns = _CUSTOMERS.c
+    regrouped = [record["b_id"] for names, records in groups.items() if "customer_group" in names
+                 for record in records]  # fmt: skip
+    if regrouped:
+        rollups.customers_regrouped(session, regrouped)
     for names, records in groups.items():
         statement = (
             update(_CUSTOMERS)
@@ -208,6 +212,7 @@ class BatchSubmission:
         )
         request_ids = {customer_id: request_id for request_id, customer_id in inserted}
         rollups.record(session, [(now, rollups.SUBMITTED, "", 0)] * len(request_ids))
+        rollups.requests_added(session, request_ids.values())
 
         proposals, events, steps, started = [], [], [], {}
         for customer, changes in items:

@@ -296,8 +296,8 @@ def upgrade_database(url: str, revision: str = "head", *, locked: bool = False) 
     _migrate(url, command.upgrade, revision)
 
 
-ROLLUPS_REVISION = "0008"
-"""The revision that added the dashboards' rollups table."""
+ROLLUPS_REVISION = "0019"
+"""The last revision that made the dashboards' rollups table anew (counted again after it)."""
 
 
 def _crossed(before: str | None, after: str | None, revision: str) -> bool:

@@ -114,8 +114,3 @@ class LocalDays:
                 found.append((change, self.offset_at(change)))
             cursor = following
         return found
-
-    def whole_hours(self, since: datetime, until: datetime) -> bool:
-        """Whether every local midnight in [since, until] falls on a whole UTC hour, so that
-        hourly rollups hold its days exactly."""
-        return all(minutes % 60 == 0 for _start, minutes in self.stretches(since, until))

@@ -487,10 +487,14 @@ class RequestEvent(Base):
 
 
 class ActivityRollup(Base):
-    """Counts of dashboard facts per UTC hour (level "h") and UTC day ("d"); see data.rollups."""
+    """Counts of dashboard facts per UTC hour (level "h") and UTC day ("d"), of every request
+    or of those a filter picks (``dim``); see data.rollups."""
 
     __tablename__ = "activity_rollups"
 
+    dim: Mapped[str] = mapped_column(String(110), primary_key=True)
+    """"" for every request; "f:<field>", "s:<step>", "a:<user id>", "g:<customer group>"
+    for the requests that filter picks (day level only)"""
     level: Mapped[str] = mapped_column(String(1), primary_key=True)
     slot: Mapped[int] = mapped_column(Integer, primary_key=True)
     """hours (level "h") or days (level "d") since 1970-01-01 UTC"""

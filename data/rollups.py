@@ -21,6 +21,16 @@ the transaction commits (``before_commit``: the hot rows of the current hour
 stay locked only while it commits), so every service that changes requests
 through a session counts them; writers that insert rows directly (the
 set-based import, the history generator) call ``record`` or ``rebuild``.
+
+The throughput dashboard's filters (a field, a step, an approver, a customer
+group) pick requests by what they are now: a request gains an approver when
+a step is assigned, a customer moves to another group. So the rows per filter
+(``dim``, UTC days only) are kept by recounting each request a transaction
+touches: its facts before the transaction's first change to it are taken away
+and its facts at commit added, both counted by the same SQL as the rebuild
+(``_facts``). A period's ends that fall inside a slot (a zone half an hour from
+UTC; any zone, for the days of a filter) are counted from the requests
+themselves over those few hours.
 """
 
 from __future__ import annotations
@@ -32,19 +42,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    Float,
     Integer,
+    Numeric,
+    String,
+    and_,
     case,
     cast,
     delete,
     event,
+    exists,
     func,
     inspect,
+    literal,
     literal_column,
+    null,
+    or_,
     select,
+    true,
+    union,
     union_all,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import NO_VALUE
 
 from data.i18n import N_
 from data.lifecycle import CLOSED_STATES, STEP_DECIDED
@@ -52,6 +73,7 @@ from data.models import (
     ActivityRollup,
     Assignment,
     ChangeRequest,
+    Customer,
     ProposedChange,
     RequestEvent,
     RequestStep,
@@ -93,6 +115,18 @@ FIELD_DECIDED = "fdec"
 """a field of an approved or rejected request; key: field; bucket: 1 when rejected"""
 FIELD_SENT_BACK = "fback"
 """a field of a request sent back with Request change; key: field"""
+REASON = "why"
+"""a Reject (bucket 0) or Request change (bucket 1) that gave a reason; key: reason code"""
+REASON_ACTIONS = {"rejected": 0, "change_requested": 1}
+
+FILTER_KINDS = {"field": "f", "step": "s", "approver": "a", "group": "g"}
+"""The throughput filters with rollup rows of their own, and their dimension's prefix."""
+
+
+def dimension(kind: str, value: object) -> str:
+    """The rollup dimension of one throughput filter (customer groups match in any case)."""
+    text = str(value).lower() if kind == "group" else str(value)
+    return f"{FILTER_KINDS[kind]}:{text}"
 
 
 # ---------------------------------------------------------------- buckets
@@ -157,28 +191,38 @@ class Tally:
             levels[("h", hour, metric, key, bucket)] += n
             levels[("d", hour // 24, metric, key, bucket)] += n
         return [
-            {"level": level, "slot": slot, "metric": metric, "key": key, "bucket": bucket, "n": n}
+            {"dim": "", "level": level, "slot": slot, "metric": metric, "key": key,
+             "bucket": bucket, "n": n}
             for (level, slot, metric, key, bucket), n in sorted(levels.items())
             if n
-        ]
+        ]  # fmt: skip
 
 
-def write(connection: Connection | Session, tally: Tally) -> None:
-    """Add a tally's counts to the rollup rows (created when missing)."""
-    rows = tally.rows()
-    if not rows:
-        return
+def _upsert(connection: Connection | Session):
+    """INSERT into the rollups that adds to a row already there."""
     bind = connection.get_bind() if isinstance(connection, Session) else connection
     if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(ROLLUP)
-    statement = statement.on_conflict_do_update(
-        index_elements=["level", "slot", "metric", "key", "bucket"],
+    return insert(ROLLUP)
+
+
+def _adding(statement):
+    return statement.on_conflict_do_update(
+        index_elements=["dim", "level", "slot", "metric", "key", "bucket"],
         set_={"n": ROLLUP.c.n + statement.excluded.n},
     )
-    connection.execute(statement, rows)
+
+
+def write(connection: Connection | Session, tally: Tally) -> None:
+    """Add a tally's counts to the rollup rows (created when missing)."""
+    _write_rows(connection, tally.rows())
+
+
+def _write_rows(connection: Connection | Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        connection.execute(_adding(_upsert(connection)), rows)
 
 
 def _pending(session: Session) -> Tally:
@@ -256,13 +300,12 @@ def _collect(session: Session, _context: Any) -> None:
             decided = _became_set(obj, "decided_at")
             if decided is not None and obj.state in DECISIONS:
                 tally.add(decided, APPROVER, str(obj.user_id), DECISIONS[obj.state])
-        elif (
-            isinstance(obj, RequestEvent)
-            and obj in session.new
-            and obj.action == "change_requested"
-        ):
-            for name in _sent_back_fields(obj.details) or _fields(connection, obj.request_id):
-                tally.add(obj.at, FIELD_SENT_BACK, name)
+        elif isinstance(obj, RequestEvent) and obj in session.new:
+            if obj.action == "change_requested":
+                for name in _sent_back_fields(obj.details) or _fields(connection, obj.request_id):
+                    tally.add(obj.at, FIELD_SENT_BACK, name)
+            if obj.reason and obj.action in REASON_ACTIONS:
+                tally.add(obj.at, REASON, obj.reason, REASON_ACTIONS[obj.action])
     if nested and tally:
         write(connection, tally)
 
@@ -274,30 +317,405 @@ def _write_pending(session: Session) -> None:
     tally = session.info.pop("rollups", None)
     if tally:
         write(session, tally)
+    _recount_touched(session)
 
 
 def _forget_pending(session: Session, *_args: Any) -> None:
     session.info.pop("rollups", None)
 
 
+def _forget_touched(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop("recount", None)
+
+
 def count_activity(sessions: sessionmaker) -> None:
     """Sessions from ``sessions`` count the dashboards' facts as they flush and write them
     with their commit (forgotten on a rollback). Database attaches this to its own
     sessions; nothing else in the process is touched."""
+    event.listen(sessions, "before_flush", _note_touched)
     event.listen(sessions, "after_flush", _collect)
     event.listen(sessions, "before_commit", _write_pending)
     event.listen(sessions, "after_rollback", _forget_pending)
+    event.listen(sessions, "after_transaction_end", _forget_touched)
+
+
+# ---------------------------------------------------------------- the rows per filter
+
+
+class _Recount:
+    """The requests a transaction touched, with their facts per filter before it did."""
+
+    def __init__(self) -> None:
+        self.before: dict[tuple, int] = defaultdict(int)
+        self.seen: set[int] = set()
+        self.later: list[Any] = []
+        """new rows whose request is known only once they are flushed"""
+
+
+def _recount(session: Session) -> _Recount:
+    recount = session.info.get("recount")
+    if recount is None:
+        recount = session.info["recount"] = _Recount()
+    return recount
+
+
+def _loaded(obj: Any, name: str) -> Any:
+    value = inspect(obj).attrs[name].loaded_value
+    return None if value is NO_VALUE else value
+
+
+def _request_of(obj: Any) -> tuple[int | None, int | None]:
+    """(request id, step id) that a row belongs to, as far as known before it is flushed."""
+    if isinstance(obj, ChangeRequest):
+        return obj.id, None
+    if isinstance(obj, Assignment):
+        step = _loaded(obj, "step")
+        if step is None:
+            return None, obj.request_step_id
+        obj = step
+    request_id = obj.request_id
+    if request_id is None:
+        parent = _loaded(obj, "request")
+        request_id = parent.id if parent is not None else None
+    return request_id, None
+
+
+def _note_touched(session: Session, _context: Any, _instances: Any) -> None:
+    """Before a flush: the requests it changes, with their facts as they are until then."""
+    recount = session.info.get("recount")
+    if recount is not None and recount.later:
+        # rows of requests new in this transaction, flushed since: nothing was counted before
+        recount.seen.update(_new_requests(session, recount))
+    request_ids: set[int] = set()
+    step_ids: set[int] = set()
+    customer_ids: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Customer):
+            if obj.id is not None and inspect(obj).attrs.customer_group.history.has_changes():
+                customer_ids.add(obj.id)
+            continue
+        if not isinstance(obj, ChangeRequest | RequestStep | Assignment | ProposedChange
+                          | RequestEvent):  # fmt: skip
+            continue
+        recount = recount or _recount(session)
+        request_id, step_id = _request_of(obj)
+        if request_id is not None:
+            request_ids.add(request_id)
+        elif step_id is not None:
+            step_ids.add(step_id)
+        else:
+            recount.later.append(obj)
+    if not (request_ids or step_ids or customer_ids):
+        return
+    connection = session.connection()
+    if step_ids:
+        request_ids.update(connection.execute(
+            select(RequestStep.request_id).where(RequestStep.id.in_(step_ids))).scalars())
+    if customer_ids:
+        request_ids.update(_requests_of_customers(connection, customer_ids))
+    _take_before(session, connection, request_ids)
+
+
+def _requests_of_customers(connection: Connection, customer_ids: Iterable[int]) -> list[int]:
+    return list(connection.execute(
+        select(ChangeRequest.id).where(ChangeRequest.customer_id.in_(list(customer_ids)),
+                                       ChangeRequest.first_submitted_at.is_not(None))
+    ).scalars())  # fmt: skip
+
+
+def _take_before(session: Session, connection: Connection, request_ids: Iterable[int]) -> None:
+    recount = _recount(session)
+    fresh = [rid for rid in request_ids if rid not in recount.seen]
+    if not fresh:
+        return
+    recount.seen.update(fresh)
+    for key, n in _request_facts(connection, fresh).items():
+        recount.before[key] += n
+
+
+def customers_regrouped(session: Session, customer_ids: Iterable[int]) -> None:
+    """Call before a set-based UPDATE that moves customers to another group: their
+    requests are counted again under their new group when the transaction commits."""
+    connection = session.connection()
+    _take_before(session, connection, _requests_of_customers(connection, customer_ids))
+
+
+def requests_added(session: Session, request_ids: Iterable[int]) -> None:
+    """Requests inserted without the ORM in this transaction: counted per filter at commit."""
+    _recount(session).seen.update(request_ids)
+
+
+def _new_requests(session: Session, recount: _Recount) -> set[int]:
+    """The requests of the rows in ``later`` that have been flushed (taken off the list)."""
+    found, waiting = set(), []
+    for obj in recount.later:
+        request_id, step_id = _request_of(obj)
+        if request_id is None and step_id is not None:
+            request_id = session.connection().scalar(
+                select(RequestStep.request_id).where(RequestStep.id == step_id))
+        if request_id is None:
+            waiting.append(obj)
+        else:
+            found.add(request_id)
+    recount.later = waiting
+    return found
+
+
+def _recount_touched(session: Session) -> None:
+    recount = session.info.pop("recount", None)
+    if recount is None:
+        return
+    ids = recount.seen | _new_requests(session, recount)
+    if not ids:
+        return
+    change = defaultdict(int, {key: -n for key, n in recount.before.items()})
+    for key, n in _request_facts(session.connection(), sorted(ids)).items():
+        change[key] += n
+    _write_rows(session, [
+        {"dim": dim, "level": "d", "slot": day, "metric": metric, "key": key, "bucket": bucket,
+         "n": n}
+        for (dim, day, metric, key, bucket), n in sorted(change.items()) if n
+    ])  # fmt: skip
+
+
+# ---------------------------------------------------------------- facts in SQL
+
+_R = ChangeRequest.__table__.c
+_S = RequestStep.__table__.c
+_A = Assignment.__table__.c
+_P = ProposedChange.__table__.c
+_E = RequestEvent.__table__.c
+_C = Customer.__table__.c
+METRICS = (SUBMITTED, CLOSED_REQUEST, CYCLE, STEP, SLA, APPROVER, FIELD_DECIDED,
+           FIELD_SENT_BACK, REASON)  # fmt: skip
+
+
+def _text(value: str):
+    return literal_column("'" + value.replace("'", "''") + "'", String)
+
+
+def _number(value: int):
+    return literal_column(str(int(value)), Integer)
+
+
+def _slot_sql(dialect: str, column, unit: int):
+    """Whole ``unit`` seconds since 1970-01-01 UTC of a timestamp column."""
+    if dialect == "postgresql":
+        epoch = func.extract("epoch", column)
+        return cast(func.floor(epoch.op("/")(literal_column(str(unit)))), Integer)
+    seconds = func.strftime(literal_column("'%s'"), column)
+    return cast(seconds, Integer).op("/")(literal_column(str(unit)))
+
+
+def _rounded_seconds(dialect: str, start, end):
+    """Seconds from ``start`` to ``end`` to the millisecond, as ``_milliseconds``."""
+    if dialect == "postgresql":
+        return cast(func.round(cast(seconds_between(dialect, start, end), Numeric), 3), Float)
+    return func.round(seconds_between(dialect, start, end), 3)
+
+
+def _duration_bucket_sql(dialect: str, seconds):
+    """``duration_bucket`` in SQL."""
+    larger = func.greatest if dialect == "postgresql" else func.max
+    steps = func.ceil(func.ln(seconds) / literal_column(repr(_LOG_GAMMA)) - literal_column("1e-9"))
+    return case((seconds < 1, _number(0)), else_=larger(_number(1), cast(steps, Integer)))
+
+
+def _cycle_band_sql(seconds):
+    """``cycle_band`` in SQL."""
+    hours = seconds / literal_column("3600.0")
+    return case(*((hours < high, _number(i)) for i, high in enumerate(CYCLE_BANDS)),
+                else_=_number(len(CYCLE_BANDS)))  # fmt: skip
+
+
+def _facts(dialect: str, metrics: Iterable[str], pick=None, windows=None):
+    """Every fact of ``metrics`` as rows (request, at, metric, key, bucket, step, field,
+    user): the step, field and user it concerns, where it concerns one.
+
+    ``pick``: a condition on the request id column; ``windows``: [(from, to)) instants
+    the fact's moment falls in."""
+
+    spans = _windows_table(windows) if windows is not None else None
+
+    def where(moment, request) -> list:
+        return [pick(request)] if pick is not None else []
+
+    nothing = cast(null(), String)
+
+    def row(request, moment, metric, key, bucket, step=nothing, field=nothing, user=nothing):
+        columns = select(request.label("request"), moment.label("at"),
+                         _text(metric).label("metric"), key.label("key"), bucket.label("bucket"),
+                         step.label("step"), field.label("field"), user.label("user"))  # fmt: skip
+        if spans is None:
+            return columns.add_columns(cast(null(), Integer).label("window"))
+        # each window is an index range on the moment's column
+        return columns.add_columns(spans.c.idx.label("window")).join_from(
+            spans, moment.table, and_(moment >= spans.c.low, moment < spans.c.high))
+
+    seconds = lambda a, b: _rounded_seconds(dialect, a, b)  # noqa: E731
+    first, decided = _R.first_submitted_at, _R.decided_at
+    closed = [first.is_not(None), decided.is_not(None)]
+    final = [state for state in CLOSED_STATES if state != "discarded"]
+    step_done = [_S.state.in_(STEP_DECIDED), _S.completed_at.is_not(None)]
+    user = cast(_A.user_id, String)
+    parts = {
+        SUBMITTED: lambda: row(_R.id, first, SUBMITTED, _text(""), _number(0))
+        .where(first.is_not(None), *where(first, _R.id)),
+        CLOSED_REQUEST: lambda: row(_R.id, decided, CLOSED_REQUEST, _R.state,
+                                    _cycle_band_sql(seconds(first, decided)))
+        .where(_R.state.in_(CLOSED_STATES), *closed, *where(decided, _R.id)),
+        CYCLE: lambda: row(_R.id, decided, CYCLE, _text(""),
+                           _duration_bucket_sql(dialect, seconds(first, decided)))
+        .where(_R.state.in_(final), *closed, *where(decided, _R.id)),
+        FIELD_DECIDED: lambda: row(_R.id, decided, FIELD_DECIDED, _P.field,
+                                   case((_R.state == "rejected", _number(1)), else_=_number(0)),
+                                   field=_P.field)
+        .join(ProposedChange.__table__, _P.request_id == _R.id)
+        .where(_R.state.in_(final), *closed, *where(decided, _R.id)),
+        FIELD_SENT_BACK: lambda: row(_E.request_id, _E.at, FIELD_SENT_BACK, _P.field, _number(0),
+                                     field=_P.field)
+        .join(ProposedChange.__table__, _P.request_id == _E.request_id)
+        .where(_E.action == "change_requested", *where(_E.at, _E.request_id)),
+        STEP: lambda: row(_S.request_id, _S.completed_at, STEP, _S.name,
+                          _duration_bucket_sql(dialect, seconds(_S.started_at, _S.completed_at)),
+                          step=_S.name)
+        .where(*step_done, _S.started_at.is_not(None), *where(_S.completed_at, _S.request_id)),
+        SLA: lambda: row(_S.request_id, _S.completed_at, SLA, _S.name,
+                         case((_S.completed_at <= _S.due_at, _number(1)), else_=_number(0)),
+                         step=_S.name)
+        .where(*step_done, _S.due_at.is_not(None), *where(_S.completed_at, _S.request_id)),
+        APPROVER: lambda: row(_S.request_id, _A.decided_at, APPROVER, user,
+                              case(*((_A.state == name, _number(code))
+                                     for name, code in DECISIONS.items())),
+                              step=_S.name, user=user)
+        .join(RequestStep.__table__, _S.id == _A.request_step_id)
+        .where(_A.state.in_(tuple(DECISIONS)), _A.decided_at.is_not(None),
+               *where(_A.decided_at, _S.request_id)),
+        REASON: lambda: row(_E.request_id, _E.at, REASON, _E.reason,
+                            case((_E.action == "rejected", _number(0)), else_=_number(1)))
+        .where(_E.action.in_(tuple(REASON_ACTIONS)), _E.reason.is_not(None),
+               *where(_E.at, _E.request_id)),
+    }  # fmt: skip
+    return union_all(*(parts[metric]() for metric in METRICS if metric in metrics)).subquery("f")
+
+
+def _windows_table(windows: list[tuple[datetime, datetime]]):
+    """The windows as rows (idx, low, high)."""
+    kind = ChangeRequest.__table__.c.decided_at.type
+    return union_all(*(
+        select(_number(i).label("idx"), literal(low, kind).label("low"),
+               literal(high, kind).label("high"))
+        for i, (low, high) in enumerate(windows)
+    )).subquery("w")  # fmt: skip
+
+
+def _dimensions(pick):
+    """(request, kind, value) of every filter each picked request matches."""
+    steps_kept = _S.state.not_in(("skipped", "cancelled"))
+    return union(
+        select(_P.request_id.label("request"), _text("f").label("kind"), _P.field.label("value"))
+        .where(pick(_P.request_id)),
+        select(_S.request_id, _text("s"), _S.name).where(steps_kept, pick(_S.request_id)),
+        select(_S.request_id, _text("a"), cast(_A.user_id, String))
+        .join(RequestStep.__table__, _S.id == _A.request_step_id).where(pick(_S.request_id)),
+        select(_R.id, _text("g"), func.lower(_C.customer_group))
+        .join(Customer.__table__, _C.id == _R.customer_id).where(pick(_R.id)),
+    ).subquery("d")  # fmt: skip
+
+
+def _concerns(facts, kind, value):
+    """The fact counts for the filter (kind, value): a step filter counts only that step's
+    steps and decisions, a field filter that field, an approver filter that approver."""
+    return and_(
+        or_(kind != "s", facts.c.step.is_(None), facts.c.step == value),
+        or_(kind != "f", facts.c.field.is_(None), facts.c.field == value),
+        or_(kind != "a", facts.c.user.is_(None), facts.c.user == value),
+    )
+
+
+def _per_filter(dialect: str, pick):
+    """SELECT (dim, day, metric, key, bucket, n) of the picked requests' facts per filter."""
+    facts = _facts(dialect, METRICS, pick=pick)
+    dims = _dimensions(pick)
+    dim = (dims.c.kind + literal_column("':'") + dims.c.value).label("dim")
+    day = _slot_sql(dialect, facts.c.at, 86400).label("slot")
+    return (
+        select(dim, day, facts.c.metric, facts.c.key, facts.c.bucket, func.count().label("n"))
+        .join(dims, and_(dims.c.request == facts.c.request,
+                         _concerns(facts, dims.c.kind, dims.c.value)))
+        .where(true())
+        .group_by(dim, day, facts.c.metric, facts.c.key, facts.c.bucket)
+    )  # fmt: skip
+
+
+def _request_facts(connection: Connection, request_ids: list[int]) -> dict[tuple, int]:
+    """{(dim, day, metric, key, bucket): n} of these requests' facts per filter."""
+    counts: dict[tuple, int] = {}
+    ordered = sorted(request_ids)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        statement = _per_filter(connection.dialect.name,
+                                lambda column, chunk=chunk: column.in_(chunk))
+        for dim, day, metric, key, bucket, n in connection.execute(statement):
+            counts[(dim, int(day), metric, key, int(bucket))] = int(n)
+    return counts
+
+
+def _rebuild_per_filter(connection: Connection, chunk: int = 50_000) -> None:
+    low, high = connection.execute(select(func.min(_R.id), func.max(_R.id))).one()
+    if low is None:
+        return
+    columns = ["dim", "slot", "metric", "key", "bucket", "n"]
+    for start in range(low, high + 1, chunk):
+        picked = _per_filter(connection.dialect.name,
+                             lambda column, start=start: column.between(start, start + chunk - 1))
+        rows = picked.subquery()
+        statement = _upsert(connection).from_select(
+            ["level", *columns],
+            select(literal_column("'d'", String), *(rows.c[name] for name in columns))
+            .where(true()),
+        )  # fmt: skip
+        connection.execute(_adding(statement))
+
+
+def _window_counts(
+    session: Session, windows: list[tuple[datetime, datetime]], metrics: Iterable[str], dim: str
+) -> list[dict[tuple[str, str, int], int]]:
+    """For each [from, to) window: {(metric, key, bucket): n}, counted from the requests."""
+    result: list[dict[tuple[str, str, int], int]] = [defaultdict(int) for _ in windows]
+    if not windows:
+        return result
+    dialect = session.get_bind().dialect.name
+    facts = _facts(dialect, metrics, windows=windows)
+    which = facts.c.window
+    statement = select(which, facts.c.metric, facts.c.key, facts.c.bucket, func.count())
+    if dim:
+        kind, value = dim.split(":", 1)
+        statement = statement.where(_picks(facts.c.request, kind, value),
+                                    _concerns(facts, _text(kind), _text(value)))  # fmt: skip
+    statement = statement.group_by(which, facts.c.metric, facts.c.key, facts.c.bucket)
+    for index, metric, key, bucket, n in session.execute(statement):
+        if index is not None:
+            result[int(index)][(metric, key, int(bucket))] += int(n)
+    return result
+
+
+def _picks(request, kind: str, value: str):
+    """The request matches the filter (kind, value), as the filter reads requests now."""
+    if kind == "f":
+        return exists().where(_P.request_id == request, _P.field == value)
+    if kind == "s":
+        return exists().where(_S.request_id == request, _S.name == value,
+                              _S.state.not_in(("skipped", "cancelled")))  # fmt: skip
+    if kind == "a":
+        return exists().where(_S.request_id == request, _A.request_step_id == _S.id,
+                              cast(_A.user_id, String) == value)  # fmt: skip
+    return exists().where(_R.id == request, _C.id == _R.customer_id,
+                          func.lower(_C.customer_group) == value)
 
 
 # ---------------------------------------------------------------- rebuilding
-
-
-def _hour_sql(connection: Connection, column):
-    if connection.dialect.name == "postgresql":
-        epoch = func.extract("epoch", column)
-        return cast(func.floor(epoch.op("/")(literal_column("3600"))), Integer)
-    seconds = func.strftime(literal_column("'%s'"), column)
-    return cast(seconds, Integer).op("/")(literal_column("3600"))
 
 
 def seconds_between(dialect: str, start, end):
@@ -313,8 +731,9 @@ def rebuild(connection: Connection) -> dict[str, int]:
     For databases filled without the services (the history generator, a
     restore): the result equals what the services would have counted.
     """
-    hour = lambda column: _hour_sql(connection, column)  # noqa: E731
-    seconds = lambda a, b: seconds_between(connection.dialect.name, a, b)  # noqa: E731
+    dialect = connection.dialect.name
+    hour = lambda column: _slot_sql(dialect, column, 3600)  # noqa: E731
+    seconds = lambda a, b: seconds_between(dialect, a, b)  # noqa: E731
     tally = Tally()
     counts = tally.counts
     requests = ChangeRequest.__table__.c
@@ -386,10 +805,18 @@ def rebuild(connection: Connection) -> dict[str, int]:
             for slot in unnamed[request_id]:
                 counts[(slot, FIELD_SENT_BACK, name, 0)] += 1
 
+    for slot, reason, action, n in connection.execute(
+        select(hour(events.at), events.reason, events.action, func.count())
+        .where(events.action.in_(tuple(REASON_ACTIONS)), events.reason.is_not(None))
+        .group_by(hour(events.at), events.reason, events.action)
+    ):  # fmt: skip
+        counts[(int(slot), REASON, reason, REASON_ACTIONS[action])] += n
+
     connection.execute(delete(ROLLUP))
     rows = tally.rows()
     for start in range(0, len(rows), 10_000):
         connection.execute(ROLLUP.insert(), rows[start : start + 10_000])
+    _rebuild_per_filter(connection)
     return {"facts": sum(counts.values()), "rows": len(rows)}
 
 
@@ -418,20 +845,65 @@ READ_PIECES = 400
 """Ranges read in one statement (SQLite's limit on a compound SELECT is 500 terms)."""
 
 
+def _epoch(moment: datetime) -> float:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _instant(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def read(
-    session: Session, periods: list[tuple[int, int]], metrics: Iterable[str]
+    session: Session,
+    periods: list[tuple[datetime, datetime]],
+    metrics: Iterable[str],
+    dim: str = "",
 ) -> list[dict[tuple[str, str, int], int]]:
-    """For each period [from hour, to hour): {(metric, key, bucket): count}."""
+    """For each period [from, to) (UTC instants): {(metric, key, bucket): count}, of every
+    request or, with ``dim``, of the requests that filter picks.
+
+    The rollup rows answer whole UTC hours (days for a filter); what lies between a
+    period's end and the nearest slot boundary is counted from the requests."""
     metrics = tuple(metrics)
+    unit = 86400 if dim else 3600
     result: list[dict[tuple[str, str, int], int]] = [defaultdict(int) for _ in periods]
-    pieces = [
-        (index, *piece)
-        for index, (low, high) in enumerate(periods)
-        if high > low
-        for piece in _cover(low, high)
-    ]
+    pieces: list[tuple[int, str, int, int, int]] = []
+    windows: dict[tuple[float, float], list[tuple[int, int]]] = defaultdict(list)
+    for index, (since, until) in enumerate(periods):
+        low, high = _epoch(since), _epoch(until)
+        if high <= low:
+            continue
+        first, last = round(low / unit), round(high / unit)
+        if first >= last:
+            windows[(low, high)].append((index, 1))
+            continue
+        for edge, sign in ((low, 1), (high, -1)):
+            slot_edge = round(edge / unit) * unit
+            if slot_edge > edge:
+                windows[(edge, slot_edge)].append((index, sign))
+            elif slot_edge < edge:
+                windows[(slot_edge, edge)].append((index, -sign))
+        cover = [("d", first, last, 1)] if dim else _cover(first, last)
+        pieces += [(index, *piece) for piece in cover]
+    for index, tally in _rollup_rows(session, pieces, metrics, dim):
+        for key, n in tally.items():
+            result[index][key] += n
+    spans = list(windows)
+    counted = _window_counts(session, [(_instant(a), _instant(b)) for a, b in spans], metrics, dim)
+    for span, tally in zip(spans, counted, strict=True):
+        for index, sign in windows[span]:
+            for key, n in tally.items():
+                result[index][key] += sign * n
+    return result
+
+
+def _rollup_rows(session: Session, pieces: list[tuple[int, str, int, int, int]],
+                 metrics: tuple[str, ...], dim: str):  # fmt: skip
+    """(period index, {(metric, key, bucket): n}) summed over the pieces' rollup rows."""
     if not pieces:
-        return result
+        return
 
     def number(value: int):
         return literal_column(str(int(value)))
@@ -449,12 +921,13 @@ def read(
         statement = (
             select(ranges.c.idx, ROLLUP.c.metric, ROLLUP.c.key, ROLLUP.c.bucket,
                    func.sum(ROLLUP.c.n * ranges.c.sign))
-            .join(ROLLUP, (ROLLUP.c.level == ranges.c.level) & (ROLLUP.c.slot >= ranges.c.low)
-                  & (ROLLUP.c.slot < ranges.c.high))
+            .join(ROLLUP, (ROLLUP.c.dim == dim) & (ROLLUP.c.level == ranges.c.level)
+                  & (ROLLUP.c.slot >= ranges.c.low) & (ROLLUP.c.slot < ranges.c.high))
             .where(ROLLUP.c.metric.in_(metrics))
             .group_by(ranges.c.idx, ROLLUP.c.metric, ROLLUP.c.key, ROLLUP.c.bucket)
         )  # fmt: skip
+        tallies: dict[int, dict[tuple[str, str, int], int]] = defaultdict(dict)
         for index, metric, key, bucket, n in session.execute(statement):
             if n:
-                result[int(index)][(metric, key, int(bucket))] += int(n)
-    return result
+                tallies[int(index)][(metric, key, int(bucket))] = int(n)
+        yield from tallies.items()

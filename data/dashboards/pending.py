@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    and_,
     case,
     func,
     literal,
@@ -22,11 +21,9 @@ from data.dashboards.common import (
     DAY,
     MAX_RANGE_DAYS,
     invalid,
-    period_text,
 )
 from data.i18n import _
 from data.lifecycle import (
-    CLOSED_STATES,
     OPEN_STATES,
     SUBMITTED_OPEN,
 )
@@ -199,8 +196,7 @@ def backlog(session: Session, now: datetime, days: int, local: LocalDays) -> lis
 
     Today's level is the number of such requests now (a small, indexed
     count); earlier days step back through the openings and closings of the
-    range, counted per day from the rollups (or in SQL, in a zone whose days do not
-    start on whole UTC hours). Nothing outside the range is scanned.
+    range, counted per day from the rollups. Nothing outside the range is scanned.
     """
     today = local.day_of(now)
     dates = [today - (days - 1 - index) * DAY for index in range(days)]
@@ -210,11 +206,7 @@ def backlog(session: Session, now: datetime, days: int, local: LocalDays) -> lis
             ChangeRequest.state.in_(OPEN_STATES), first.is_not(None)
         )
     )
-    since, until = local.midnight(dates[0]), max(now, local.midnight(today + DAY))
-    if local.whole_hours(since, until):
-        openings, closings = _day_flows(session, dates, local)
-    else:
-        openings, closings = _day_flows_live(session, local, since, until)
+    openings, closings = _day_flows(session, dates, local)
     series = []
     level = level or 0
     for day in reversed(dates):
@@ -229,8 +221,7 @@ def _day_flows(session: Session, dates: list[date], local: LocalDays):
     """Requests first submitted, and submitted requests closed, per local day (rollups)."""
     tallies = rollups.read(
         session,
-        [(rollups.hour_of(local.midnight(day)), rollups.hour_of(local.midnight(day + DAY)))
-         for day in dates],
+        [(local.midnight(day), local.midnight(day + DAY)) for day in dates],
         (rollups.SUBMITTED, rollups.CLOSED_REQUEST),
     )  # fmt: skip
     openings, closings = {}, {}
@@ -239,27 +230,4 @@ def _day_flows(session: Session, dates: list[date], local: LocalDays):
         for (metric, _key, _bucket), n in tally.items():
             target = openings if metric == rollups.SUBMITTED else closings
             target[key] = target.get(key, 0) + n
-    return openings, closings
-
-
-def _day_flows_live(session: Session, local: LocalDays, since: datetime, until: datetime):
-    """Requests first submitted, and submitted requests closed, per local day (live)."""
-    first = ChangeRequest.first_submitted_at
-    closed = and_(ChangeRequest.state.in_(CLOSED_STATES), first.is_not(None))
-    day_of_open = period_text(session, first, "day", local, since, until)
-    openings = dict(
-        session.execute(
-            select(day_of_open, func.count(ChangeRequest.id))
-            .where(first >= since, first < until)
-            .group_by(day_of_open)
-        ).all()
-    )
-    day_of_close = period_text(session, ChangeRequest.decided_at, "day", local, since, until)
-    closings = dict(
-        session.execute(
-            select(day_of_close, func.count(ChangeRequest.id))
-            .where(closed, ChangeRequest.decided_at >= since, ChangeRequest.decided_at < until)
-            .group_by(day_of_close)
-        ).all()
-    )
     return openings, closings

@@ -206,12 +206,17 @@ EXACT_LIMIT = 5_000
 """Up to this many decisions in the range, percentiles are exact; above, read from histograms."""
 
 
-def _rolled_up(filters: ThroughputFilters, local: LocalDays) -> bool:
-    """Whether the rollup rows answer this view: no filter on requests, and local days that
-    start on whole UTC hours all through the range."""
-    unfiltered = not (filters.field or filters.customer_group or filters.step
-                      or filters.approver_id)  # fmt: skip
-    return unfiltered and local.whole_hours(*_range_bounds(filters, local))
+def _dimension(filters: ThroughputFilters) -> str | None:
+    """The rollup rows that answer this view: "" for every request, one filter's own, or
+    None when filters are combined (those views are counted from the requests)."""
+    chosen = [(kind, value) for kind, value in (
+        ("field", filters.field), ("group", filters.customer_group), ("step", filters.step),
+        ("approver", filters.approver_id)) if value]  # fmt: skip
+    if not chosen:
+        return ""
+    if len(chosen) == 1:
+        return rollups.dimension(*chosen[0])
+    return None
 
 
 def throughput(
@@ -220,17 +225,14 @@ def throughput(
     """The analysts' dashboard over the chosen range, grouping and filters, in the local
     days of ``zone`` (the viewer's IANA time zone, or minutes east of UTC).
 
-    Without filters on requests (and in a zone whose days start on whole UTC
-    hours) it reads the rollup rows (data.rollups); else it counts the requests in SQL.
+    With no filter on requests, or one, it reads the rollup rows (data.rollups);
+    filters combined are counted from the requests in SQL.
     """
     require_role(actor, "analyst", "manager")
     local = LocalDays.of(zone)
-    if _rolled_up(filters, local):
-        figures = _throughput_from_rollups(session, filters, local)
-    else:
-        figures = _throughput_live(session, filters, local)
-    figures.by_reason = _by_reason(session, filters, local)
-    return figures
+    if _dimension(filters) is not None:
+        return _throughput_from_rollups(session, filters, local)
+    return _throughput_live(session, filters, local)
 
 
 def _by_reason(session: Session, filters: ThroughputFilters,
@@ -249,9 +251,14 @@ def _by_reason(session: Session, filters: ThroughputFilters,
             *chosen)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for reason, action, count in session.execute(query):
-        counts[reason][0 if action == "rejected" else 1] += count
+        counts[reason][rollups.REASON_ACTIONS[action]] += count
+    return _reason_rows(session, counts)
+
+
+def _reason_rows(session: Session, counts: dict[str, list[int]]) -> list[tuple[str, int, int]]:
+    """(reason label, rejections, requests for change), the most given first."""
     labels = reason_labels(session)
-    return sorted(((labels.get(code, code), *pair) for code, pair in counts.items()),
+    return sorted(((labels.get(code, code), *pair) for code, pair in counts.items() if any(pair)),
                   key=lambda row: (-(row[1] + row[2]), row[0]))  # fmt: skip
 
 
@@ -449,20 +456,19 @@ def _throughput_live(
     live = _Live(session, filters, local)
     cycle, overall, histogram = live.cycle()
     return Throughput(filters, live.volume(), cycle, overall, histogram, live.per_step(),
-                      live.per_field(), live.per_approver(), live.sla())  # fmt: skip
+                      live.per_field(), live.per_approver(), live.sla(),
+                      _by_reason(session, filters, local))  # fmt: skip
 
 
-def local_periods(filters: ThroughputFilters, local: LocalDays) -> list[tuple[str, int, int]]:
-    """The range's periods as (key, first UTC hour, end UTC hour), for local days that start
-    on whole UTC hours (each at its own offset, daylight saving included).
+def local_periods(filters: ThroughputFilters,
+                  local: LocalDays) -> list[tuple[str, datetime, datetime]]:  # fmt: skip
+    """The range's periods as (key, first instant, end instant), in UTC: each local day
+    at its own offset, daylight saving included.
 
     The key is the local start of the day, week (Monday) or month, as the
     live queries name it; the first and last period are cut to the range.
     """
-
-    def hour_at(day: date) -> int:
-        return rollups.hour_of(local.midnight(day))
-
+    hour_at = local.midnight
     periods = []
     cursor, stop = filters.start, filters.end + DAY
     while cursor < stop:
@@ -493,12 +499,8 @@ def _throughput_from_rollups(
     session: Session, filters: ThroughputFilters, local: LocalDays
 ) -> Throughput:
     periods = local_periods(filters, local)
-    tallies = rollups.read(
-        session,
-        [(low, high) for _, low, high in periods],
-        (rollups.SUBMITTED, rollups.CLOSED_REQUEST, rollups.CYCLE, rollups.STEP, rollups.SLA,
-         rollups.APPROVER, rollups.FIELD_DECIDED, rollups.FIELD_SENT_BACK),
-    )  # fmt: skip
+    tallies = rollups.read(session, [(low, high) for _, low, high in periods], rollups.METRICS,
+                           _dimension(filters) or "")  # fmt: skip
     volume: dict[str, list[int]] = {}
     cycles: dict[str, dict[int, int]] = {}
     overall: dict[int, int] = defaultdict(int)
@@ -507,6 +509,7 @@ def _throughput_from_rollups(
     sla: dict[str, list[int]] = {}
     approvers: dict[int, dict[str, int]] = {}
     fields: dict[str, list[int]] = {}
+    reasons: dict[str, list[int]] = {}
     for (key, _low, _high), tally in zip(periods, tallies, strict=True):
         row = volume.setdefault(key, [0, 0, 0])
         for (metric, name, bucket), n in tally.items():
@@ -534,6 +537,8 @@ def _throughput_from_rollups(
                 counts[1] += n if bucket else 0
             elif metric == rollups.FIELD_SENT_BACK:
                 fields.setdefault(name, [0, 0, 0])[2] += n
+            elif metric == rollups.REASON:
+                reasons.setdefault(name, [0, 0])[bucket] += n
 
     live = _Live(session, filters, local)
     decided = sum(overall.values())
@@ -561,6 +566,7 @@ def _throughput_from_rollups(
         _field_rows(fields),
         _approver_rows({names[uid]: dict(c) for uid, c in approvers.items() if uid in names}),
         [(name, total, within) for name, (total, within) in sorted(sla.items())],
+        _reason_rows(session, reasons),
         estimated=estimated,
     )
 

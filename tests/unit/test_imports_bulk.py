@@ -12,6 +12,7 @@ account prefix taken out.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -30,10 +31,10 @@ from data.models import (
 )
 from data.parameters import update_parameters
 from data.workflows import StepSpec
-from tests.unit.test_rollups import assert_rollups_match_a_rebuild
+from tests.unit.test_rollups import assert_rollups_match_a_rebuild, rollup_rows
 
 FILE = """account,name,customer_group,currency,on_hold,credit_limit,city,invoice_account,terms_of_payment
-{p}001,Customer {p}001,RETAIL,EUR,No,10000,,,Net30
+{p}001,Customer {p}001,EXPORT,EUR,No,10000,,,Net30
 {p}002,Customer {p}002,RETAIL,EUR,No,10000,Torino,,Net30
 {p}003,Customer {p}003,RETAIL,EUR,No,90000,Bari,,Net30
 {p}004,Customer {p}004,RETAIL,EUR,No,12000,,,Net60
@@ -165,6 +166,18 @@ def test_set_based_import_writes_what_the_engine_writes(world, monkeypatch, beha
 
     for prefix in "AB":
         world.act("clerk", save_customer, f"{prefix}008", {"credit_limit": "15000"}, expected_version=world.version_of(f"{prefix}008"))
+    # a customer with a decided request moves to another group: the request moves with it
+    from data import requests as workflow
+    from data.clock import clock_at, utcnow
+
+    moment = utcnow() - timedelta(days=2)
+    for prefix in "AB":
+        with clock_at(moment):
+            result = world.act("clerk", save_customer, f"{prefix}001", {"credit_limit": "11000"},
+                               expected_version=world.version_of(f"{prefix}001"))  # fmt: skip
+            world.act("clerk", workflow.submit, result.request.id)
+            world.act("approver", workflow.reject, result.request.id, "No",
+                      seen_round=world.seen(result.request.id))  # fmt: skip
 
     def run(prefix, set_based):
         monkeypatch.setattr(imports, "SET_BASED", set_based)
@@ -180,8 +193,11 @@ def test_set_based_import_writes_what_the_engine_writes(world, monkeypatch, beha
     if behavior == "propose":
         assert bulk.counts["proposed"] >= 4 and bulk.counts["created"] == 2
         assert len(a["requests"]) >= 5
-    # both paths counted their submissions for the dashboards
+    # both paths counted their submissions for the dashboards, and the regrouped customers'
+    # requests under their new group
     assert_rollups_match_a_rebuild(world.db)
+    if behavior != "reject":
+        assert any(key[0] == "g:export" and key[3] == "close" for key in rollup_rows(world.db))
 
 
 def test_a_chunk_uses_the_set_based_writer(world, monkeypatch):

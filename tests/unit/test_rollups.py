@@ -4,21 +4,22 @@ and the figures read from them equal the figures counted from the requests."""
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 
 import data.dashboards.pending as pending
 import data.dashboards.throughput as throughput_module
 from data import requests as workflow
 from data.clock import utcnow
 from data.customers import save_customer
-from data.dashboards.common import DAY
+from data.dashboards.common import DAY, period_text
 from data.dashboards.throughput import ThroughputFilters, local_periods
 from data.generate import generate_customers, generate_history
+from data.lifecycle import CLOSED_STATES
 from data.localtime import LocalDays
-from data.models import ActivityRollup
+from data.models import ActivityRollup, ChangeRequest, Customer, User
 from data.rollups import (
     ACCURACY,
     bucket_seconds,
@@ -33,7 +34,7 @@ from tests.unit.test_metrics import build_history
 def rollup_rows(db) -> dict[tuple, int]:
     with db.session() as session:
         return {
-            (r.level, r.slot, r.metric, r.key, r.bucket): r.n
+            (r.dim, r.level, r.slot, r.metric, r.key, r.bucket): r.n
             for r in session.scalars(select(ActivityRollup))
             if r.n
         }
@@ -56,6 +57,39 @@ def test_the_services_count_what_a_recount_finds(world):
     world.act("approver3", workflow.request_change, result.request.id, "Why?", seen_round=world.seen(result.request.id))
     world.act("clerk", workflow.discard_all, result.request.id)
     assert rollup_rows(world.db)
+    assert_rollups_match_a_rebuild(world.db)
+
+
+def test_the_rows_per_filter_follow_what_the_requests_are_now(world):
+    """A filter picks requests by what they are now: a step assigned later adds its
+    approver, a customer's new group moves its requests, a proposal dropped after a
+    send-back takes its field away. The rows per filter always equal a recount."""
+    ids = build_history(world)
+    rows = rollup_rows(world.db)
+    assert any(key[0] == f"a:{ids['approver3']}" for key in rows)
+    assert any(key[0].startswith("g:") for key in rows)
+    world.customer("C007")
+    result = world.act("clerk", save_customer, "C007", {"credit_limit": "900000",
+                                                          "on_hold": "All"},
+                       expected_version=world.version_of("C007"))  # fmt: skip
+    request_id = result.request.id
+    world.act("clerk", workflow.submit, request_id)
+    world.act("approver", workflow.request_change, request_id, "Only the limit",
+              seen_round=world.seen(request_id))  # fmt: skip
+    assert_rollups_match_a_rebuild(world.db)
+    world.act("clerk", workflow.delete_proposal, request_id, "on_hold")
+    world.act("clerk", workflow.resubmit, request_id)
+    world.act("approver", workflow.approve, request_id, seen_round=world.seen(request_id))
+    assert_rollups_match_a_rebuild(world.db)
+    world.act("approver3", workflow.delegate, request_id, ids["approver2"], "Away")
+    assert_rollups_match_a_rebuild(world.db)
+    world.act("approver2", workflow.approve, request_id, seen_round=world.seen(request_id))
+    assert_rollups_match_a_rebuild(world.db)
+    # the customer moves to another group: its requests are counted under the new one
+    world.act("clerk", save_customer, "C007", {"customer_group": "EXPORT"},
+              expected_version=world.version_of("C007"))  # fmt: skip
+    rows = rollup_rows(world.db)
+    assert any(key[0] == "g:export" for key in rows)
     assert_rollups_match_a_rebuild(world.db)
 
 
@@ -86,13 +120,28 @@ def close(a: float, b: float) -> bool:
     return abs(a - b) <= ACCURACY * abs(b) + 1e-6
 
 
-@pytest.mark.parametrize("offset", [0, "Europe/Rome", -300, 14 * 60])
-def test_figures_from_rollups_equal_the_counted_ones(generated, monkeypatch, offset):
+def picked(session, name: str) -> dict:
+    """A throughput filter over the generated history, by name."""
+    if name == "approver":
+        return {"approver_id": session.scalar(select(User.id).where(User.username == "a1"))}
+    if name == "group":
+        group = session.scalar(select(Customer.customer_group).order_by(Customer.id))
+        return {"customer_group": group.lower()}  # matched in any case
+    return {"field": {"field_name": "credit_limit"}, "step": {"step": "Credit control"},
+            "other step": {"step": "Finance manager"}, "none": {}}[name]
+
+
+@pytest.mark.parametrize(("offset", "chosen"), [
+    (0, "none"), ("Europe/Rome", "none"), (-300, "none"), (14 * 60, "none"), (330, "none"),
+    ("Asia/Kathmandu", "none"), ("Europe/Rome", "field"), (330, "step"), (0, "other step"),
+    ("America/New_York", "approver"), (-570, "group"),
+])  # fmt: skip
+def test_figures_from_rollups_equal_the_counted_ones(generated, monkeypatch, offset, chosen):
     today = utcnow().date()
     with generated.session() as session:
         for grouping in ("day", "week", "month"):
             filters = ThroughputFilters.make(today - timedelta(days=80), today, grouping,
-                                             today=today)  # fmt: skip
+                                             today=today, **picked(session, chosen))  # fmt: skip
             local = LocalDays.of(offset)
             live = throughput_module._throughput_live(session, filters, local)
             exact = throughput_module._throughput_from_rollups(session, filters, local)
@@ -101,7 +150,7 @@ def test_figures_from_rollups_equal_the_counted_ones(generated, monkeypatch, off
             rolled = throughput_module._throughput_from_rollups(session, filters, local)
             monkeypatch.undo()
             assert rolled.estimated and not live.estimated
-            for part in ("volume", "histogram", "per_field", "per_approver", "sla"):
+            for part in ("volume", "histogram", "per_field", "per_approver", "sla", "by_reason"):
                 assert getattr(rolled, part) == getattr(live, part), (grouping, part)
             assert [row[:2] for row in rolled.cycle] == [row[:2] for row in live.cycle]
             for ours, theirs in zip(rolled.cycle + rolled.per_step, live.cycle + live.per_step,
@@ -113,18 +162,49 @@ def test_figures_from_rollups_equal_the_counted_ones(generated, monkeypatch, off
         local = LocalDays.of(offset)
         dates = [local.day_of(utcnow()) - index * DAY for index in reversed(range(30))]
         since, until = local.midnight(dates[0]), local.midnight(dates[-1] + DAY)
-        assert pending._day_flows(session, dates, local) == pending._day_flows_live(
+        assert pending._day_flows(session, dates, local) == day_flows_counted(
             session, local, since, until
         )
+
+
+def day_flows_counted(session, local, since, until):
+    """Requests first submitted, and submitted requests closed, per local day, counted
+    from the requests themselves."""
+    first = ChangeRequest.first_submitted_at
+    closed = and_(ChangeRequest.state.in_(CLOSED_STATES), first.is_not(None))
+    day_of_open = period_text(session, first, "day", local, since, until)
+    openings = dict(session.execute(
+        select(day_of_open, func.count(ChangeRequest.id))
+        .where(first >= since, first < until).group_by(day_of_open)
+    ).all())  # fmt: skip
+    day_of_close = period_text(session, ChangeRequest.decided_at, "day", local, since, until)
+    closings = dict(session.execute(
+        select(day_of_close, func.count(ChangeRequest.id))
+        .where(closed, ChangeRequest.decided_at >= since, ChangeRequest.decided_at < until)
+        .group_by(day_of_close)
+    ).all())  # fmt: skip
+    return openings, closings
+
+
+def test_filters_combined_are_counted_from_the_requests(generated):
+    today = utcnow().date()
+    with generated.session() as session:
+        filters = ThroughputFilters.make(today - timedelta(days=80), today, "week",
+                                         field_name="credit_limit", step="Finance manager",
+                                         today=today)  # fmt: skip
+        boss = session.scalar(select(User).where(User.username == "boss"))
+        shown = throughput_module.throughput(session, boss, filters, zone=330)
+        assert shown == throughput_module._throughput_live(session, filters, LocalDays.of(330))
+        assert shown.volume and all(row[1] for row in shown.per_field)
 
 
 def test_local_periods_start_on_local_midnights():
     filters = ThroughputFilters.make("2026-03-01", "2026-03-10", "week", today=date(2026, 3, 10))
     periods = local_periods(filters, LocalDays.of(60))
     assert [key for key, *_ in periods] == ["2026-02-23", "2026-03-02", "2026-03-09"]
-    first_hour = (date(2026, 3, 1) - date(1970, 1, 1)).days * 24 - 1
-    assert periods[0][1:] == (first_hour, first_hour + 24)
-    assert periods[-1][2] == first_hour + 10 * 24
+    first = datetime(2026, 2, 28, 23, tzinfo=UTC)
+    assert periods[0][1:] == (first, first + DAY)
+    assert periods[-1][2] == first + 10 * DAY
 
 
 def test_counts_of_a_transaction_undone_are_forgotten(world):
