@@ -293,7 +293,7 @@ def _set_up_sign_in(server, settings: Settings) -> Limiter:
             return None
         user_id, epoch = parsed
         # every request asks: three columns in one statement (no user object, no roles)
-        with database().engine.connect() as connection:
+        with database().single_read() as connection:
             found = connection.execute(SESSION_CHECK, {"user_id": user_id}).first()
         if found is None or not found.is_active or found.session_epoch != epoch:
             return None

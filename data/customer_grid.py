@@ -165,8 +165,12 @@ def list_customers(
     )
     if usable:
         query = query.where(_after(key_names, (sort or [{}])[0].get("sort"), after))
-    else:
-        query = query.offset(start)
+    elif start:
+        # skipping rows: find the block's customers first, reading only what the filter
+        # and the order need, then the columns (the open request's state above all) of
+        # those rows alone
+        block = query.with_only_columns(Customer.id).offset(start).subquery("block")
+        query = query.join(block, block.c.id == Customer.id).limit(None)
     rows = [dict(row._mapping) for row in session.execute(query)]
     cursor = None
     if key_names is not None and rows:

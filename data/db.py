@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -69,7 +69,12 @@ def _use_real_sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(SINGLE_READ):
+            return  # one statement that reads: the sqlite3 module runs it on its own
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+
+
+SINGLE_READ = "countersign_single_read"
 
 
 _writing: ContextVar[bool] = ContextVar("writing", default=False)
@@ -138,6 +143,14 @@ class Database:
             raise
         finally:
             session.close()
+
+    def single_read(self) -> Connection:
+        """A connection for one SELECT that needs no transaction of its own: no BEGIN and
+        no ROLLBACK around it (the check every request makes of its session)."""
+        connection = self.engine.connect()
+        if self.engine.dialect.name == "sqlite":
+            return connection.execution_options(**{SINGLE_READ: True})
+        return connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def run(self, work: Callable[..., T], *args: Any, attempts: int = 6, writes: bool = False,
             **kwargs: Any) -> T:  # fmt: skip

@@ -122,3 +122,21 @@ def test_a_cursor_that_is_not_one_is_ignored(grid):
     """The cursor comes back from the browser: anything odd falls back to skipping rows."""
     for odd in ([{"x": 1}], [1, 2], "C001", [None], ["C001", "C002", "C003"]):
         assert accounts(grid(1, 3, after=odd)) == ["C002", "C003"]
+
+
+@pytest.mark.parametrize("sort", [
+    [{"colId": "request_state", "sort": "desc"}], [{"colId": "credit_limit", "sort": "desc"}],
+    [{"colId": "name", "sort": "asc"}, {"colId": "city", "sort": "desc"}],
+])  # fmt: skip
+def test_a_block_read_by_skipping_rows_is_that_slice_of_the_whole_list(world, sort):
+    from data.generate import generate_customers
+
+    generate_customers(world.db, 120)
+    for account in ("B0000007", "B0000050", "B0000090"):  # open requests to sort by
+        world.act("clerk", save_customer, account, {"credit_limit": "77000"},
+                  expected_version=world.version_of(account))  # fmt: skip
+    filters = {"currency": {"filterType": "text", "type": "notEqual", "filter": "XXX"}}
+    whole = world.act("clerk", list_customers, 0, 1000, sort, filters).rows
+    for start in (1, 30, 95):
+        block = world.act("clerk", list_customers, start, start + 20, sort, filters).rows
+        assert block == whole[start:start + 20]
