@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from data import lifecycle
@@ -59,6 +59,7 @@ from data.models import (
     RequestEvent,
     RequestStep,
     User,
+    WorkflowStep,
     WorkflowVersion,
     utcnow,
 )
@@ -1016,18 +1017,53 @@ when that is shorter)."""
 OVERDUE = N_("Request #{id} for {account} is overdue ({step}).")
 
 
+SCHEDULE_BATCH = 200
+"""Steps the schedule looks at in one transaction: a long backlog (the first run over a
+large history) is worked through in short transactions, which a decision never waits
+long behind."""
+
+Cursor = tuple[datetime, int] | None
+"""Where a batch of the schedule ended: the last step's (due time, id); None when done."""
+
+
+def _batch_of_steps(session: Session, query, after: Cursor) -> tuple[list[RequestStep], Cursor]:
+    """The next SCHEDULE_BATCH steps of ``query`` in (due time, id) order after ``after``."""
+    if after is not None:
+        query = query.where(or_(RequestStep.due_at > after[0],
+                                and_(RequestStep.due_at == after[0], RequestStep.id > after[1])))
+    steps = list(session.scalars(
+        query.order_by(RequestStep.due_at, RequestStep.id).limit(SCHEDULE_BATCH)))  # fmt: skip
+    last = (steps[-1].due_at, steps[-1].id) if len(steps) == SCHEDULE_BATCH else None
+    return steps, last
+
+
+def _all_batches(session: Session, some, now: datetime | None) -> int:
+    done, after = 0, None
+    while True:
+        count, after = some(session, now, after)
+        done += count
+        if after is None:
+            return done
+
+
 def remind(session: Session, now: datetime | None = None) -> int:
     """Remind the deciders of each running step once as its time limit nears, and tell
     them once when it has passed. Returns the steps whose deciders were told."""
+    return _all_batches(session, remind_some, now or utcnow())
+
+
+def remind_some(session: Session, now: datetime | None = None,
+                after: Cursor = None) -> tuple[int, Cursor]:  # fmt: skip
+    """``remind`` for the next batch of steps: (steps told, where the next batch starts)."""
     now = now or utcnow()
     told = 0
-    due = session.scalars(
+    due, last = _batch_of_steps(session, (
         select(RequestStep)
         .where(RequestStep.state == StepState.ACTIVE, RequestStep.due_at.is_not(None),
+               RequestStep.due_at <= now + REMIND_BEFORE,
                or_(RequestStep.reminded_at.is_(None), RequestStep.overdue_told_at.is_(None)))
-        .order_by(RequestStep.due_at)
-    )  # fmt: skip
-    for step in list(due):
+    ), after)  # fmt: skip
+    for step in due:
         lead = min(REMIND_BEFORE, (step.due_at - step.started_at) / 4) if step.started_at \
             else REMIND_BEFORE  # fmt: skip
         if step.due_at <= now:
@@ -1044,7 +1080,7 @@ def remind(session: Session, now: datetime | None = None) -> int:
             continue
         told += 1
     session.flush()
-    return told
+    return told, last
 
 
 def _tell_deciders(session: Session, step: RequestStep, kind: str, message: str) -> None:
@@ -1060,10 +1096,24 @@ def _tell_deciders(session: Session, step: RequestStep, kind: str, message: str)
 def escalate_overdue(session: Session, now: datetime | None = None) -> int:
     """Give each overdue step with an escalation target to that target, once (its
     deciders are told it is overdue, if ``remind`` has not told them yet)."""
+    return _all_batches(session, escalate_some, now or utcnow())
+
+
+def escalate_some(session: Session, now: datetime | None = None,
+                  after: Cursor = None) -> tuple[int, Cursor]:  # fmt: skip
+    """``escalate_overdue`` for the next batch of steps: (steps escalated, where the next
+    batch starts)."""
+    now = now or utcnow()
     escalated = 0
-    for step in overdue_steps(session, now):
-        if step.escalated_at is not None or step.workflow_step is None:
-            continue
+    steps, last = _batch_of_steps(session, (
+        select(RequestStep)
+        .join(WorkflowStep, WorkflowStep.id == RequestStep.workflow_step_id)
+        .where(RequestStep.state == StepState.ACTIVE, RequestStep.due_at < now,
+               RequestStep.escalated_at.is_(None),
+               or_(WorkflowStep.escalate_to_user_id.is_not(None),
+                   WorkflowStep.escalate_to_role.is_not(None)))
+    ), after)  # fmt: skip
+    for step in steps:
         request = get_request(session, step.request_id, lock=True)
         targets = escalation_targets(session, step.workflow_step, _excluded(session, request))
         if not targets:
@@ -1090,7 +1140,7 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
         )
         escalated += 1
     session.flush()
-    return escalated
+    return escalated, last
 
 
 # ---------------------------------------------------------------- role changes

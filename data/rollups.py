@@ -383,6 +383,20 @@ def _request_of(obj: Any) -> tuple[int | None, int | None]:
     return request_id, None
 
 
+_COUNTED = {
+    # collections too: a proposal taken off a request is deleted only within the flush
+    ChangeRequest: ("state", "first_submitted_at", "decided_at", "customer_id", "changes",
+                    "steps", "events"),
+    RequestStep: ("state", "name", "started_at", "completed_at", "due_at", "request_id",
+                  "assignments"),
+    Assignment: ("state", "decided_at", "user_id", "request_step_id"),
+    ProposedChange: ("field", "request_id"),
+    RequestEvent: ("action", "at", "reason", "request_id"),
+}
+"""What a request's facts and filters are made of, per row: a row changed in none of these
+columns changes no count."""
+
+
 def _note_touched(session: Session, _context: Any, _instances: Any) -> None:
     """Before a flush: the requests it changes, with their facts as they are until then."""
     recount = session.info.get("recount")
@@ -392,14 +406,18 @@ def _note_touched(session: Session, _context: Any, _instances: Any) -> None:
     request_ids: set[int] = set()
     step_ids: set[int] = set()
     customer_ids: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    dirty = session.dirty
+    for obj in (*session.new, *dirty, *session.deleted):
         if isinstance(obj, Customer):
             if obj.id is not None and inspect(obj).attrs.customer_group.history.has_changes():
                 customer_ids.add(obj.id)
             continue
-        if not isinstance(obj, ChangeRequest | RequestStep | Assignment | ProposedChange
-                          | RequestEvent):  # fmt: skip
+        counted = _COUNTED.get(type(obj))
+        if counted is None:
             continue
+        if obj in dirty and not any(inspect(obj).attrs[name].history.has_changes()
+                                    for name in counted):  # fmt: skip
+            continue  # a reminder sent, a version bumped: no fact changes
         recount = recount or _recount(session)
         request_id, step_id = _request_of(obj)
         if request_id is not None:

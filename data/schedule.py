@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from data.requests import escalate_overdue, hand_over_absent, remind
+from data.clock import utcnow
+from data.requests import escalate_some, hand_over_absent, remind_some
 
 if TYPE_CHECKING:
     from data.db import Database
@@ -23,6 +24,17 @@ EVERY = 60.0
 
 def run_schedule(database: Database) -> tuple[int, int]:
     """(steps whose deciders were reminded or told, steps escalated); first, the work of
-    whoever is away now goes to their stand-ins, who are then the ones reminded."""
+    whoever is away now goes to their stand-ins, who are then the ones reminded. Each
+    batch of steps is a transaction of its own."""
     database.run(hand_over_absent, writes=True)
-    return (database.run(remind, writes=True), database.run(escalate_overdue, writes=True))
+    now = utcnow()
+    return _in_batches(database, remind_some, now), _in_batches(database, escalate_some, now)
+
+
+def _in_batches(database: Database, some, now) -> int:
+    done, after = 0, None
+    while True:
+        count, after = database.run(some, now, after, writes=True)
+        done += count
+        if after is None:
+            return done

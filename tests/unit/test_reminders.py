@@ -8,10 +8,11 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from data import requests as svc
 from data.clock import utcnow
+from data.customers import save_customer
 from data.models import Notification, RequestStep, User
 from data.workflows import StepSpec
 from tests.unit.test_workflow import named, submit
@@ -98,3 +99,39 @@ def test_celery_beat_queues_delivery_and_the_schedule():
     beat = {entry["task"]: entry["schedule"] for entry in celery.conf.beat_schedule.values()}
     assert beat == {DELIVER: 5.0, SCHEDULE: 60.0}
     assert {DELIVER, SCHEDULE} <= set(celery.tasks)
+
+
+def test_a_long_backlog_is_told_in_short_transactions_each_step_once(world, monkeypatch):
+    """The first run over a large history tells thousands of deciders: it goes in batches,
+    each its own transaction, so a decision meanwhile waits for one batch at most."""
+    from data.schedule import run_schedule
+
+    world.workflow([StepSpec(name="Credit", assignee_user_ids=named(world, "approver"),
+                             time_limit_hours=1, escalate_to_user_id=world.user_id("manager"))])  # fmt: skip
+    accounts = [f"C{n:03d}" for n in range(2, 7)]
+    for account in accounts:
+        world.customer(account)
+    ids = []
+    for account in ["C001", *accounts]:
+        result = world.act("clerk", save_customer, account, {"credit_limit": "20000"},
+                           expected_version=world.version_of(account))  # fmt: skip
+        world.act("clerk", svc.submit, result.request.id)
+        ids.append(result.request.id)
+    world.db.run(lambda s: s.execute(update(RequestStep).values(
+        due_at=utcnow() - timedelta(hours=1))), writes=True)  # fmt: skip
+    monkeypatch.setattr(svc, "SCHEDULE_BATCH", 2)
+    transactions = []
+    real_run = world.db.run
+
+    def counted(work, *args, **options):
+        transactions.append(getattr(work, "__name__", ""))
+        return real_run(work, *args, **options)
+
+    monkeypatch.setattr(world.db, "run", counted)
+    assert run_schedule(world.db) == (6, 6)
+    assert transactions.count("remind_some") == 4 and transactions.count("escalate_some") == 4
+    assert told(world).count(("overdue", "approver")) == 6
+    assert run_schedule(world.db) == (0, 0)
+    escalated = world.query(lambda s: s.scalar(select(func.count()).select_from(RequestStep)
+                                               .where(RequestStep.escalated_at.is_not(None))))
+    assert escalated == len(ids)
