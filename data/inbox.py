@@ -52,7 +52,10 @@ TAB_LABELS = Labels(
         "decided": N_("Decided by me"),
     }
 )
-INBOX_LIMIT = 500
+INBOX_BLOCK = 100
+"""The inbox shows this many requests at first, and this many more each time it is asked."""
+INBOX_MOST = 5_000
+"""The most requests one inbox answer lists."""
 
 
 @dataclass
@@ -106,9 +109,10 @@ def inbox(
     customer_group: str | None = None,
     overdue_only: bool = False,
     search: str | None = None,
+    limit: int = INBOX_BLOCK,
 ) -> list[InboxRow]:
-    """Requests for ``actor`` in one tab, those waiting longest for them first (the most
-    recently decided first on the Decided tab)."""
+    """Up to ``limit`` requests for ``actor`` in one tab, those waiting longest for them
+    first (the most recently decided first on the Decided tab)."""
     require_role(actor, *AREAS["approvals"])
     now = utcnow()
     submitter = aliased(User)
@@ -164,7 +168,7 @@ def inbox(
         query = query.order_by(Assignment.created_at, Assignment.id)
     rows = []
     seen: set[int] = set()
-    for row in session.execute(query.limit(INBOX_LIMIT)):
+    for row in session.execute(query.limit(max(1, min(int(limit), INBOX_MOST)))):
         (
             request_id,
             account,

@@ -5,7 +5,18 @@ import json
 import dash
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dcc,
+    html,
+    no_update,
+)
 
 from components.controls import segmented
 from components.editor import EVENT_LABELS
@@ -15,7 +26,8 @@ from data.customer_groups import customer_groups
 from data.fields import gateable_field_options
 from data.i18n import N_, _, ngettext
 from data.inbox import (
-    INBOX_LIMIT,
+    INBOX_BLOCK,
+    INBOX_MOST,
     TAB_LABELS,
     TABS,
     bulk_approve,
@@ -78,6 +90,7 @@ def layout(**_query):
                                     ("inbox-search", _("Search customer")))],  # fmt: skip
             dcc.Location(id="inbox-nav", refresh="callback-nav"),
             dcc.Store(id="inbox-refresh", data=0),
+            dcc.Store(id="inbox-shown", data=INBOX_BLOCK),
             html.H1(_("Approvals"), className="h3 mb-3"),
             segmented("inbox-tabs", [{"label": TAB_LABELS[tab], "value": tab} for tab in TABS],
                       "waiting", _("Show")),
@@ -130,6 +143,7 @@ def layout(**_query):
                 className="g-2 mb-3",
             ),
             html.Div(id="inbox-message"),
+            html.Div(id="inbox-note"),
             dbc.Modal(
                 [
                     dbc.ModalHeader(dbc.ModalTitle(_("Approve these requests?"),
@@ -171,6 +185,9 @@ def layout(**_query):
             # on a phone the same requests are cards, one below the other, each a link
             html.Ol(id="inbox-cards", className="list-unstyled d-sm-none mb-0",
                     **{"aria-label": _("Requests")}),
+            dcc.Store(id="inbox-empty", data=_("No requests here.")),
+            dbc.Button(_("Show {count} more").format(count=INBOX_BLOCK), id="inbox-more",
+                       color="secondary", outline=True, className="d-none"),
             html.P(
                 _("Select a request, or press Enter on it, to open it; tick boxes to approve "
                   "several at once."),
@@ -180,7 +197,10 @@ def layout(**_query):
     )
 
 
-def inbox_rows(tab, field, group, overdue, search):
+def inbox_rows(tab, field, group, overdue, search, shown=INBOX_BLOCK):
+    """(grid rows, tab labels, an alert, a note that more are there, whether more are
+    there) for the first ``shown`` requests of the tab."""
+    shown = shown if isinstance(shown, int) and 0 < shown <= INBOX_MOST else INBOX_BLOCK
     rows, alert = attempt(
         lambda: read(
             inbox,
@@ -189,12 +209,15 @@ def inbox_rows(tab, field, group, overdue, search):
             customer_group=None if group in (None, "", ANY) else group,
             overdue_only=bool(overdue),
             search=search,
+            limit=shown + 1,
         )
     )
     counts, _alert = attempt(lambda: read(inbox_counts))
     labels = [f"{TAB_LABELS[t]} ({count_label((counts or {}).get(t, 0))})" for t in TABS]
     if rows is None:
-        return [], labels, alert
+        return [], labels, alert, None, False
+    more = len(rows) > shown
+    rows = rows[:shown]
     zone = viewer_zone()
     data = [
         {
@@ -210,79 +233,68 @@ def inbox_rows(tab, field, group, overdue, search):
             "changes": "\n".join(r.changes),
             "change_lines": r.changes,
             "status": _("Overdue") if r.overdue else EVENT_LABELS.get(r.decision or "", ""),
+            "overdue": r.overdue,
         }
         for r in rows
     ]
     note = None
-    if len(rows) >= INBOX_LIMIT:
-        shown = (
-            _("Showing the {count} most recently decided; choose a field, a customer group or "
-              "search to find others.")
+    if more:
+        text = (
+            _("Showing the {count} most recently decided; show more below, or choose a field, "
+              "a customer group or search to find others.")
             if tab == "decided"
-            else _("Showing the {count} that have waited longest; choose a field, a customer "
-                   "group or search to find others.")
+            else _("Showing the {count} that have waited longest; show more below, or choose "
+                   "a field, a customer group or search to find others.")
         )  # fmt: skip
         note = html.P(
-            shown.format(count=count_label(INBOX_LIMIT)),
+            text.format(count=count_label(len(rows))),
             className="text-muted small mb-2",
             id="inbox-limited",
         )
-    return data, labels, note
+    return data, labels, None, note, more and shown < INBOX_MOST
 
 
-def request_cards(data: list[dict]) -> list:
-    """The inbox's rows as cards for a narrow screen: the request and customer as a link,
-    each change on its own line, then the step, since when and who submitted it."""
-    if not data:
-        return [html.Li(_("No requests here."), className="text-muted")]
-    return [
-        html.Li(
-            dbc.Card(
-                dbc.CardBody(
-                    [
-                        html.Div(
-                            [
-                                dcc.Link(f"#{row['request_id']} {row['account']} "
-                                         f"{row['customer_name']}",
-                                         href=f"/requests/{row['request_id']}",
-                                         className="fw-semibold stretched-link"),
-                                html.Span(row["status"], className="ms-2 small text-danger"
-                                          if row["status"] == _("Overdue") else "ms-2 small"),
-                            ],
-                        ),
-                        html.Ul([html.Li(line) for line in row["change_lines"]],
-                                className="list-unstyled small mb-1 inbox-changes"),
-                        html.Div(" · ".join(part for part in (row["step"], row["since"],
-                                                              row["submitter"]) if part),
-                                 className="small text-muted"),
-                    ],
-                    className="p-2",
-                ),
-                className="shadow-sm",
-            ),
-            className="mb-2",
-        )
-        for row in data
-    ]  # fmt: skip
+# on a narrow screen the same rows are cards, drawn in the browser (assets/inbox.js)
+clientside_callback(
+    ClientsideFunction(namespace="countersign", function_name="inboxCards"),
+    Output("inbox-cards", "children"),
+    Input("inbox-grid", "rowData"),
+    State("inbox-empty", "data"),
+)
 
 
 @callback(
     Output("inbox-grid", "rowData"),
-    Output("inbox-cards", "children"),
     Output("inbox-tabs", "options"),
     Output("inbox-message", "children", allow_duplicate=True),
+    Output("inbox-note", "children"),
+    Output("inbox-shown", "data"),
+    Output("inbox-more", "className"),
     Input("inbox-tabs", "value"),
     Input("inbox-field", "value"),
     Input("inbox-group", "value"),
     Input("inbox-overdue", "value"),
     Input("inbox-search", "value"),
     Input("inbox-refresh", "data"),
+    Input("inbox-more", "n_clicks"),
+    State("inbox-shown", "data"),
     prevent_initial_call="initial_duplicate",
 )
-def on_filters(tab, field, group, overdue, search, _refresh):
-    data, labels, alert = inbox_rows(tab, field, group, overdue, search)
+def on_filters(tab, field, group, overdue, search, _refresh, _more, shown):
+    return inbox_answer(ctx.triggered_id, tab, field, group, overdue, search, shown)
+
+
+def inbox_answer(trigger, tab, field, group, overdue, search, shown):
+    """The first block of the tab's requests; Show more lists the next block too (a refresh
+    after a decision keeps what was shown; another filter starts from the first block)."""
+    if trigger == "inbox-more" and isinstance(shown, int):
+        shown += INBOX_BLOCK
+    elif trigger != "inbox-refresh" or not isinstance(shown, int):
+        shown = INBOX_BLOCK
+    data, labels, alert, note, more = inbox_rows(tab, field, group, overdue, search, shown)
     options = [{"label": label, "value": tab} for tab, label in zip(TABS, labels, strict=True)]
-    return data, request_cards(data), options, alert if alert else no_update
+    return (data, options, alert if alert else no_update, note, shown,
+            "mt-2" if more else "d-none")  # fmt: skip
 
 
 def bulk_summary(selected) -> html.Div:

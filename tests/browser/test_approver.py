@@ -232,3 +232,44 @@ def test_an_inbox_row_is_a_link_and_opens_with_enter(browser, web):
     browser.wait_text("#rq-header", "C001")
     assert browser.driver.current_url == f"{browser.base}/requests/{request_id}"
     assert browser.console_errors() == []
+
+
+def test_a_long_inbox_shows_a_block_and_the_next_when_asked(browser, web, monkeypatch):
+    """The inbox lists the longest waiting first, a block at a time: Show more adds the
+    next block (in the grid and, on a phone, as cards)."""
+    import pages.approvals as page
+
+    world = web.world
+    monkeypatch.setattr(page, "INBOX_BLOCK", 2)
+    for account in ("C002", "C003"):
+        world.customer(account)
+    for account in ("C001", "C002", "C003"):
+        submitted(world, account)
+    browser.start().sign_in("approver")
+    browser.open("/approvals")
+
+    def accounts(d):
+        return [c.text for c in d.find_elements(By.CSS_SELECTOR, ".ag-cell[col-id='account']")]
+
+    WebDriverWait(browser.driver, 10).until(lambda d: accounts(d) == ["C001", "C002"])
+    browser.wait_text("#inbox-limited", "Showing the 2 that have waited longest")
+    browser.click_text("Show 2 more")
+    WebDriverWait(browser.driver, 10).until(lambda d: accounts(d) == ["C001", "C002", "C003"])
+    browser.wait_gone("#inbox-limited")
+    assert not browser.driver.find_element(By.ID, "inbox-more").is_displayed()
+    browser.driver.set_window_size(390, 844)
+    browser.open("/approvals")
+    WebDriverWait(browser.driver, 10).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#inbox-cards li.card")) == 2)
+    first = browser.driver.find_element(By.CSS_SELECTOR, "#inbox-cards li.card")
+    link = first.find_element(By.TAG_NAME, "a")
+    assert link.text == "#1 C001 Customer C001" and link.get_attribute("href").endswith("/requests/1")
+    assert "Credit limit: 10,000.00 → 20,000.00" in first.text and "Clerk" in first.text
+    browser.click_text("Show 2 more")
+    WebDriverWait(browser.driver, 10).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#inbox-cards li.card")) == 3)
+    decided = next(label for label in browser.driver.find_elements(By.CSS_SELECTOR, "#inbox-tabs label")
+                   if label.text == "Decided by me (0)")  # fmt: skip
+    browser.click(decided)
+    browser.wait_text("#inbox-cards", "No requests here.")
+    assert browser.console_errors() == []

@@ -19,31 +19,31 @@ def test_rows_and_counts_for_the_signed_in_approver(web):
 
     first = submit(web.world, "C001")
     with web.signed_in("approver"):
-        rows, labels, alert = page.inbox_rows("waiting", None, None, False, None)
+        rows, labels, alert, _note, _more = page.inbox_rows("waiting", None, None, False, None)
     assert [row["request_id"] for row in rows] == [first] and alert is None
     assert labels[0] == "Waiting for me (1)" and labels[3] == "Decided by me (0)"
 
 
 def test_on_a_phone_each_request_is_a_card_that_links_to_it(web):
-    """The grid is hidden below 576 px; the same rows are cards: a link to the request, each
-    change on a line of its own, the step and the submitter."""
+    """The grid is hidden below 576 px; the same rows are cards, drawn in the browser from
+    the grid's rows (tests/browser/test_approver.py looks at them): each row carries what a
+    card shows."""
     import pages.approvals as page
 
     first = submit(web.world, "C001")
     with web.signed_in("approver"):
-        grid, cards, _options, _alert = page.on_filters("waiting", page.ANY, page.ANY, False, None, 0)
+        grid, _options, _alert, _note, _shown, _more = page.inbox_answer(
+            None, "waiting", page.ANY, page.ANY, False, None, None)
         layout = page.layout()
-    (shown,) = cards
-    links = [node for node in walk(shown) if getattr(node, "href", None)]
-    assert [(link.href, link.children) for link in links] == [(f"/requests/{first}", f"#{first} C001 Customer C001")]
-    assert "Credit limit: 10,000.00 → 20,000.00 (+10,000.00 (+100.0 %))" in text_of(shown)
-    assert "Clerk" in text_of(shown) and len(grid) == 1
+    (row,) = grid
+    assert (row["request_id"], row["account"], row["customer_name"]) == (first, "C001", "Customer C001")
+    assert row["changes"] == "Credit limit: 10,000.00 → 20,000.00 (+10,000.00 (+100.0 %))"
+    assert row["submitter"] == "Clerk" and row["overdue"] is False
     (grid_node,) = [n for n in walk(layout) if getattr(n, "id", None) == "inbox-grid"]
     (list_node,) = [n for n in walk(layout) if getattr(n, "id", None) == "inbox-cards"]
     assert "d-none d-sm-block" in grid_node.className and "d-sm-none" in list_node.className
-    with web.signed_in("approver"):
-        _grid, empty, _options, _alert = page.on_filters("decided", page.ANY, page.ANY, False, None, 0)
-    assert text_of(empty) == "No requests here."
+    (empty,) = [n for n in walk(layout) if getattr(n, "id", None) == "inbox-empty"]
+    assert empty.data == "No requests here."
 
 
 def test_the_inbox_filters_go_back_to_any_field_and_any_group(web):
@@ -59,23 +59,34 @@ def test_the_inbox_filters_go_back_to_any_field_and_any_group(web):
         found = {}
         for field, group in ((page.ANY, page.ANY), ("credit_limit", "WHOLESALE"), ("city", page.ANY),
                              (page.ANY, "RETAIL")):  # fmt: skip
-            rows, _labels, _note = page.inbox_rows("waiting", field, group, False, None)
+            rows, _labels, _alert, _note, _more = page.inbox_rows("waiting", field, group, False, None)
             found[(field, group)] = sorted(row["request_id"] for row in rows)
     assert list(found.values()) == [sorted([first, second]), [second], [], [first]]
 
 
-def test_a_long_inbox_says_it_shows_the_longest_waiting(web, monkeypatch):
-    import data.inbox
+def test_a_long_inbox_shows_the_longest_waiting_and_more_when_asked(web, monkeypatch):
     import pages.approvals as page
 
-    web.world.customer("C002")
-    submit(web.world, "C001"), submit(web.world, "C002")
-    monkeypatch.setattr(data.inbox, "INBOX_LIMIT", 1)
-    monkeypatch.setattr(page, "INBOX_LIMIT", 1)
+    for account in ("C002", "C003"):
+        web.world.customer(account)
+    first, second, third = (submit(web.world, a) for a in ("C001", "C002", "C003"))
+    monkeypatch.setattr(page, "INBOX_BLOCK", 1)
     with web.signed_in("approver"):
-        rows, labels, note = page.inbox_rows("waiting", None, None, False, None)
-    assert len(rows) == 1 and labels[0] == "Waiting for me (2)"
-    assert "Showing the 1 that have waited longest" in text_of(note)
+        rows, labels, _alert, note, more = page.inbox_rows("waiting", None, None, False, None, 1)
+        assert [row["request_id"] for row in rows] == [first] and more
+        assert labels[0] == "Waiting for me (3)"
+        assert "Showing the 1 that have waited longest" in text_of(note)
+        rows, _labels, _alert, note, more = page.inbox_rows("waiting", None, None, False, None, 3)
+        assert [row["request_id"] for row in rows] == [first, second, third] and not more
+        assert note is None
+        # Show more lists the next block; another filter starts from the first again
+        answer = page.inbox_answer("inbox-more", "waiting", None, None, False, None, 1)
+        assert [row["request_id"] for row in answer[0]] == [first, second]
+        assert answer[4] == 2 and answer[5] == "mt-2" and "Showing the 2" in text_of(answer[3])
+        answer = page.inbox_answer("inbox-refresh", "waiting", None, None, False, None, 2)
+        assert len(answer[0]) == 2 and answer[4] == 2
+        answer = page.inbox_answer("inbox-search", "waiting", None, None, False, "C002", 2)
+        assert len(answer[0]) == 1 and answer[4] == 1 and answer[3] is None
 
 
 def test_bulk_approve_summarises_mixed_outcomes(web):
@@ -154,7 +165,7 @@ def test_bulk_approve_is_offered_for_ticked_rows_and_confirms_each_change(web):
     first, second = submit(web.world, "C001"), submit(web.world, "C002")
     assert page.on_selection([])[:2] == ("Approve selected", True)  # nothing ticked: disabled
     with web.signed_in("approver"):
-        rows, _labels, _note = page.inbox_rows("waiting", None, None, False, None)
+        rows, _labels, _alert, _note, _more = page.inbox_rows("waiting", None, None, False, None)
     assert [row["changes"] for row in rows] == [
         "Credit limit: 10,000.00 → 20,000.00 (+10,000.00 (+100.0 %))"] * 2
     assert page.on_selection(rows)[:2] == ("Approve 2 requests", False)
