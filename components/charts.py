@@ -11,6 +11,7 @@ from babel.dates import get_day_names, get_month_names
 from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
 from dash import dcc, html
 
+from components.controls import dom_id
 from data.i18n import DEFAULT_LOCALE, _, current_language
 
 PALETTE = {
@@ -312,3 +313,29 @@ def csv_download(tables: dict, table: str, prefix: str, to_csv) -> Any:
     headers, rows = tables[table]
     return {"content": to_csv(headers, rows), "filename": f"{prefix}-{table}.csv",
             "type": "text/csv"}  # fmt: skip
+
+
+GRAPHS_STORE = "chart-graphs"
+"""Where a dashboard's answer keeps its charts until the browser draws them."""
+
+
+def charts_after_numbers(body: html.Div) -> html.Div:
+    """A dashboard's figures with each chart kept aside, in its place an empty box of the
+    chart's height: the numbers show at once, and the charts are drawn into their boxes
+    next, as soon as plotly.js is there (assets/charts.js, wired in app.py), instead of the
+    whole answer waiting for it."""
+    graphs: dict[str, dcc.Graph] = {}
+
+    def set_aside(node: Any) -> Any:
+        if isinstance(node, dcc.Graph):
+            key = node.id if isinstance(node.id, str) else dom_id(node.id)
+            graphs[key] = node
+            return html.Div(id={"type": "chart-slot", "key": key},
+                            style={"height": f"{CHART_HEIGHT}px"})  # fmt: skip
+        if isinstance(node, list | tuple):
+            return [set_aside(child) for child in node]
+        if hasattr(node, "children"):
+            node.children = set_aside(node.children)
+        return node
+
+    return html.Div([set_aside(body), dcc.Store(id=GRAPHS_STORE, data=graphs)])

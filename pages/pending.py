@@ -15,6 +15,7 @@ from components.charts import (
     bar_chart,
     chart_card,
     chart_placeholder,
+    charts_after_numbers,
     csv_download,
     drill_graph,
     figure_table,
@@ -242,7 +243,8 @@ def render(days, offset):
 
     figures = {"by-step": by_step, "by-approver": by_approver, "ageing": ageing,
                "by-field": by_field, "backlog": backlog}  # fmt: skip
-    return arranged(cards, {name: card(name, figure) for name, figure in figures.items()})
+    return charts_after_numbers(
+        arranged(cards, {name: card(name, figure) for name, figure in figures.items()}))
 
 
 # each chart: its title and subtitle (message ids), in the order the page shows them

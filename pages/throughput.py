@@ -14,6 +14,7 @@ from components.charts import (
     bar_chart,
     chart_card,
     chart_placeholder,
+    charts_after_numbers,
     csv_download,
     figure_table,
     kpi_card,
@@ -269,7 +270,7 @@ def render(*values):
         "sla": card("sla", sla),
         "by-reason": card("by-reason", by_reason),
     }
-    return arranged(html.Div([cards, note]), charts)
+    return charts_after_numbers(arranged(html.Div([cards, note]), charts))
 
 
 def gap(rows: dict, period: str, column: int) -> float | None:

@@ -177,6 +177,10 @@ REVIEWED = {
         "turns a clicked bar's own link into a URL; reads no data",
     "inbox-grid.cellClicked": "turns a clicked row into a URL; reads no data",
     "inbox-grid.selectedRows": "labels the bulk button with the number ticked; reads no data",
+    "inbox-grid.rowData": "runs in the browser: draws the inbox rows already on the page as "
+                          "cards for a phone; reads no data",
+    "chart-graphs.data": "runs in the browser: draws the charts a dashboard's answer brought "
+                         "into their boxes; reads no data",
     "inbox-bulk.n_clicks": "shows the ticked rows (already on the page) to confirm; reads no data",
     "customers-grid.cellClicked": "turns a clicked row into a URL; reads no data",
     "customers-search.value": "copies the search box into a store; reads no data",

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from components.charts import GRAPHS_STORE
 from data.inbox import open_assignments
 from data.models import Assignment, RequestEvent
 from tests.callbacks.test_customer_editor import text_of, walk
@@ -20,9 +21,17 @@ def history(web):
     return build_history(web.world)
 
 
+def drawn(component):
+    """Every component of a dashboard's answer, its charts (set aside to be drawn after
+    the numbers) included."""
+    nodes = list(walk(component))
+    stores = [node.data for node in nodes if getattr(node, "id", None) == GRAPHS_STORE]
+    return nodes + [graph for store in stores for graph in store.values()]
+
+
 def figure_data(component, graph_id):
     """The figure of the dcc.Graph with ``graph_id`` (a string or a dict id) in a layout tree."""
-    found = [node.figure for node in walk(component)
+    found = [node.figure for node in drawn(component)
              if getattr(node, "id", None) == graph_id
              or (isinstance(getattr(node, "id", None), dict) and node.id.get("chart") == graph_id)]
     assert found, f"no graph {graph_id}"
@@ -194,3 +203,27 @@ def test_the_open_split_is_written_as_the_reader_writes_numbers():
             assert page.count_text(1500) == written
         finally:
             reset_language(token)
+
+
+def test_charts_are_drawn_by_the_basic_plotly_bundle_of_the_same_version(web, history):
+    """Dash fetches plotly.js when a page first shows a chart; the app answers with the basic
+    bundle (scatter, bar and pie), which must be the version the plotly package ships and
+    hold every trace type the dashboards draw."""
+    from plotly.offline import get_plotlyjs_version
+
+    import pages.pending as pending
+    import pages.throughput as throughput
+    from app import PLOTLY_PATH
+    from tests.dash_http import client_as
+
+    client = client_as(web.app, web.world.user_id("manager"))
+    answer = client.get(PLOTLY_PATH + "?v=4.4.1&m=1")
+    bundle = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and answer.mimetype == "text/javascript"
+    assert f"plotly.js (basic - minified) v{get_plotlyjs_version()}" in bundle[:200]
+    assert client_as(web.app, None).get(PLOTLY_PATH).status_code == 401  # signed-out: refused
+    with web.signed_in("manager"):
+        bodies = [pending.render("30", 0), throughput.render(*RANGE)]
+    traces = {trace.get("type", "scatter") for body in bodies for node in drawn(body)
+              if getattr(node, "figure", None) for trace in node.figure["data"]}  # fmt: skip
+    assert traces and traces <= {"scatter", "bar", "pie"}

@@ -1,0 +1,11 @@
+/* A dashboard's charts, set aside in its answer (components/charts.py), drawn into their
+   boxes once its numbers are on the page: plotly.js, which the charts wait for, holds up
+   nothing else. */
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    countersign: Object.assign({}, (window.dash_clientside || {}).countersign, {
+        drawCharts: function (graphs) {
+            const slots = window.dash_clientside.callback_context.outputs_list;
+            return slots.map((slot) => (graphs || {})[slot.id.key] || null);
+        }
+    })
+});
