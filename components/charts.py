@@ -324,12 +324,15 @@ def charts_after_numbers(body: html.Div) -> html.Div:
     chart's height: the numbers show at once, and the charts are drawn into their boxes
     next, as soon as plotly.js is there (assets/charts.js, wired in app.py), instead of the
     whole answer waiting for it."""
-    graphs: dict[str, dcc.Graph] = {}
+    graphs: dict[str, dict[str, Any]] = {}
 
     def set_aside(node: Any) -> Any:
         if isinstance(node, dcc.Graph):
             key = node.id if isinstance(node.id, str) else dom_id(node.id)
-            graphs[key] = node
+            # the graph's properties, not the graph: the page would wait for plotly.js to
+            # show an answer that holds a graph anywhere
+            graphs[key] = {name: getattr(node, name) for name in node._prop_names
+                           if getattr(node, name, None) is not None}  # fmt: skip
             return html.Div(id={"type": "chart-slot", "key": key},
                             style={"height": f"{CHART_HEIGHT}px"})  # fmt: skip
         if isinstance(node, list | tuple):

@@ -24,9 +24,11 @@ def history(web):
 def drawn(component):
     """Every component of a dashboard's answer, its charts (set aside to be drawn after
     the numbers) included."""
+    from dash import dcc
+
     nodes = list(walk(component))
     stores = [node.data for node in nodes if getattr(node, "id", None) == GRAPHS_STORE]
-    return nodes + [graph for store in stores for graph in store.values()]
+    return nodes + [dcc.Graph(**graph) for store in stores for graph in store.values()]
 
 
 def figure_data(component, graph_id):

@@ -27,6 +27,7 @@ Run with `make bench` (or `python -m tests.perf.bench_http [customers] [requests
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -315,7 +316,6 @@ def page_timeline(url: str, cookie: str | None,
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     options = Options()
@@ -332,17 +332,24 @@ def page_timeline(url: str, cookie: str | None,
             driver.add_cookie({"name": "session", "value": cookie, "path": "/"})
         driver.execute_cdp_cmd("Network.enable", {})
         driver.execute_cdp_cmd("Network.clearBrowserCache", {})
-        started = time.perf_counter()
+        # the page notes, in its own clock from the navigation's start, when each mark
+        # first matches (a watcher set before any of its scripts run)
+        watcher = """
+            window.__marks = {};
+            const wanted = %s;
+            new MutationObserver(() => {
+                for (const [name, selector] of Object.entries(wanted)) {
+                    if (!(name in window.__marks) && document.querySelector(selector)) {
+                        window.__marks[name] = performance.now();
+                    }
+                }
+            }).observe(document, {childList: true, subtree: true});
+        """ % json.dumps(marks)
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": watcher})
         driver.get(url)
-        seen: dict[str, float] = {}
-
-        def all_seen(d) -> bool:
-            for name, selector in marks.items():
-                if name not in seen and d.find_elements(By.CSS_SELECTOR, selector):
-                    seen[name] = (time.perf_counter() - started) * 1000
-            return len(seen) == len(marks)
-
-        WebDriverWait(driver, 30, poll_frequency=0.02).until(all_seen)
+        WebDriverWait(driver, 30, poll_frequency=0.05).until(
+            lambda d: len(d.execute_script("return window.__marks || {}")) == len(marks))
+        seen = driver.execute_script("return window.__marks")
         entries = driver.execute_script(
             "return performance.getEntriesByType('resource').map(e => "
             "[e.name, e.initiatorType, e.transferSize, e.encodedBodySize])")
