@@ -334,9 +334,8 @@ def page_timeline(url: str, cookie: str | None,
         driver.execute_cdp_cmd("Network.clearBrowserCache", {})
         # the page notes, in its own clock from the navigation's start, when each mark
         # first matches (a watcher set before any of its scripts run)
-        watcher = """
+        watcher = "const wanted = " + json.dumps(marks) + """;
             window.__marks = {};
-            const wanted = %s;
             new MutationObserver(() => {
                 for (const [name, selector] of Object.entries(wanted)) {
                     if (!(name in window.__marks) && document.querySelector(selector)) {
@@ -344,7 +343,7 @@ def page_timeline(url: str, cookie: str | None,
                     }
                 }
             }).observe(document, {childList: true, subtree: true});
-        """ % json.dumps(marks)
+        """
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": watcher})
         driver.get(url)
         WebDriverWait(driver, 30, poll_frequency=0.05).until(
