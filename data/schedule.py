@@ -10,6 +10,7 @@ so a second runner changes nothing. ``countersign escalate`` runs the same from 
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from data.clock import utcnow
@@ -38,3 +39,9 @@ def _in_batches(database: Database, some, now) -> int:
         done += count
         if after is None:
             return done
+        time.sleep(BATCH_PAUSE)  # whoever waits to write goes first
+
+
+BATCH_PAUSE = 0.05
+"""Seconds between two batches: a decision waiting for the write lock (SQLite has one)
+takes it then, instead of waiting for the whole backlog."""

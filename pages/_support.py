@@ -109,8 +109,11 @@ def viewer_zone() -> str | None:
 
 
 def act(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run ``service(session, actor, ...)`` as the signed-in user in one unit of work."""
-    return database().run(lambda session: service(session, load_actor(session), *args, **kwargs))
+    """Run ``service(session, actor, ...)`` as the signed-in user in one unit of work that
+    writes: on SQLite it waits its turn for the write lock before it reads, where a read
+    first would fail to write if another writer (a batch of reminders) committed between."""
+    return database().run(lambda session: service(session, load_actor(session), *args, **kwargs),
+                          writes=True)
 
 
 def read(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+from sqlalchemy import event, update
+
 from data import requests as svc
 from data.customers import save_customer
-from data.models import ChangeRequest
+from data.models import ChangeRequest, Customer
 from tests.callbacks.test_customer_editor import text_of, walk
 
 
@@ -270,3 +275,47 @@ def test_comments_and_documents_on_the_request_page(web):
     web.world.act("admin", set_active, web.world.user_id("analyst"), False)
     deactivated = client_as(web.app, web.world.user_id("analyst")).get(link)
     assert deactivated.status_code == 302 and deactivated.data != pdf
+
+
+def test_a_decision_waits_its_turn_to_write_instead_of_losing_it(web, monkeypatch):
+    """On SQLite one writer writes at a time. A decision that read first and then found
+    another writer (a batch of reminders) had committed meanwhile could not write and was
+    tried again, and again while batches followed each other, until the approver read
+    'Someone else changed the same data'. A page's action takes the write lock first."""
+    import threading
+
+    import data.db
+    from pages._support import act
+
+    if web.world.db.dialect != "sqlite":
+        pytest.skip("PostgreSQL locks rows, not the database")
+    request_id = submit(web.world, "C001")
+    retried = []
+    real = data.db.is_transient
+    monkeypatch.setattr(data.db, "is_transient", lambda error: retried.append(error) or real(error))
+    decision_read, other_done = threading.Event(), threading.Event()
+
+    def other_writer(session):
+        session.execute(update(Customer).where(Customer.account == "C002").values(city="Pisa"))
+        decision_read.wait(timeout=1)  # a decision that read first has read by now
+        return None
+
+    def first_flush(session, *_args):
+        if not decision_read.is_set():
+            decision_read.set()
+            other_done.wait(timeout=5)
+
+    web.world.customer("C002")
+    event.listen(web.world.db.sessions, "before_flush", first_flush)
+    try:
+        writer = threading.Thread(target=lambda: (web.world.db.run(other_writer, writes=True),
+                                                  other_done.set()))  # fmt: skip
+        writer.start()
+        time.sleep(0.1)  # the other writer holds the lock
+        with web.signed_in("approver"):
+            act(svc.approve, request_id, "fine", seen_round=1)
+        writer.join()
+    finally:
+        event.remove(web.world.db.sessions, "before_flush", first_flush)
+    assert web.world.query(lambda s: s.get(ChangeRequest, request_id).state) == "approved"
+    assert retried == []
