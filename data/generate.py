@@ -252,14 +252,19 @@ def generate_history(
                         completed = min(moment + took, now)
                     elif step_state == "cancelled":
                         completed = moment
+                    due = started + timedelta(hours=limit) if started and limit else None
+                    # a running step's deciders were reminded, and told when it passed its
+                    # limit, as the schedule does while the history happens
+                    told = due is not None and step_state == "active" and due <= now
                     rows["request_steps"].append({
                         "id": step_id, "request_id": request_id, "round": 1,
                         "position": position + 1, "name": name, "policy": "single",
                         "workflow_step_id": step_ids[name],
-                        "state": step_state, "started_at": started,
-                        "due_at": started + timedelta(hours=limit) if started and limit else None,
+                        "state": step_state, "started_at": started, "due_at": due,
                         "completed_at": completed, "escalated_at": None,
                         "submitted_at": first,
+                        "reminded_at": due - (due - started) / 4 if told else None,
+                        "overdue_told_at": due if told else None,
                     })  # fmt: skip
                     decider = rng.choice(holders)
                     for holder in holders:

@@ -42,6 +42,7 @@ def _in_batches(database: Database, some, now) -> int:
         time.sleep(BATCH_PAUSE)  # whoever waits to write goes first
 
 
-BATCH_PAUSE = 0.05
-"""Seconds between two batches: a decision waiting for the write lock (SQLite has one)
-takes it then, instead of waiting for the whole backlog."""
+BATCH_PAUSE = 0.25
+"""Seconds between two batches: a decision waiting for the write lock (SQLite has one,
+and a waiting writer looks again every 100 ms) takes it then, instead of waiting for the
+whole backlog."""
