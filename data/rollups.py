@@ -203,7 +203,11 @@ class Tally:
 def _upsert(connection: Connection | Session):
     """INSERT into the rollups that adds to a row already there."""
     bind = connection.get_bind() if isinstance(connection, Session) else connection
-    if bind.dialect.name == "postgresql":
+    return _upsert_for(bind.dialect.name)
+
+
+def _upsert_for(dialect: str):
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
@@ -693,17 +697,23 @@ def _rebuild_per_filter(connection: Connection, chunk: int = 50_000) -> None:
     low, high = connection.execute(select(func.min(_R.id), func.max(_R.id))).one()
     if low is None:
         return
-    columns = ["dim", "slot", "metric", "key", "bucket", "n"]
+    statement = _per_filter_rebuild_of(connection.dialect.name)
     for start in range(low, high + 1, chunk):
-        picked = _per_filter(connection.dialect.name,
-                             lambda column, start=start: column.between(start, start + chunk - 1))
-        rows = picked.subquery()
-        statement = _upsert(connection).from_select(
-            ["level", *columns],
-            select(literal_column("'d'", String), *(rows.c[name] for name in columns))
-            .where(true()),
-        )  # fmt: skip
-        connection.execute(_adding(statement))
+        connection.execute(statement, {"first_id": start, "last_id": start + chunk - 1})
+
+
+@cache
+def _per_filter_rebuild_of(dialect: str):
+    """The rows per filter of the requests with ids from ``first_id`` to ``last_id``, added
+    to the rollups (built once)."""
+    first, last = bindparam("first_id"), bindparam("last_id")
+    rows = _per_filter(dialect, lambda column: column.between(first, last)).subquery()
+    columns = ["dim", "slot", "metric", "key", "bucket", "n"]
+    insert = _upsert_for(dialect).from_select(
+        ["level", *columns],
+        select(literal_column("'d'", String), *(rows.c[name] for name in columns)).where(true()),
+    )
+    return _adding(insert)
 
 
 def _window_counts(
