@@ -42,6 +42,7 @@ def test_html_in_names_is_shown_as_text_everywhere(browser, web):
             browser.wait_text("body", "Evil & Co")
         assert browser.driver.execute_script("return window.__xss === undefined"), path
         assert not browser.driver.find_elements("css selector", "img[src='x']"), path
+    browser.duo.wait_for_element("#table-by-approver", timeout=10)  # the figures have come
     show_data = browser.driver.find_element(
         "xpath", "//*[@id='table-by-approver']/ancestor::details/summary")
     browser.click(show_data)  # the chart's numbers fold behind Show data
