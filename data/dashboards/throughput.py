@@ -1,5 +1,5 @@
 """The analysts' dashboard: approval throughput, cycle time, rejection rates and SLA,
-counted live or, over long ranges, read from the rollups (data.rollups).
+read from the rollups (data.rollups) with no filter or one, counted live with several.
 
 Over 500 lines on purpose: the live count and the rollup reading stay side by side, as
 they must give the same figures (tests/unit/test_rollups.py compares them)."""
