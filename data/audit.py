@@ -73,7 +73,7 @@ def customer_history(session: Session, customer_id: int, limit: int = 200) -> li
             .where(AuditEntry.customer_id == customer_id)
             .order_by(AuditEntry.id.desc())
             .limit(limit)
-            .options(joinedload(AuditEntry.user))
+            .options(joinedload(AuditEntry.user).lazyload(User.role_rows))
         )
     )
 

@@ -153,7 +153,7 @@ class Database:
         return connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def run(self, work: Callable[..., T], *args: Any, attempts: int = 6, writes: bool = False,
-            **kwargs: Any) -> T:  # fmt: skip
+            then: Callable[[Session, T], Any] | None = None, **kwargs: Any) -> Any:  # fmt: skip
         """Run ``work(session, *args, **kwargs)`` in one transaction (``writes``: one that
         will write, begun with the write lock on SQLite).
 
@@ -161,20 +161,35 @@ class Database:
         from fresh data is safe; the waits between attempts double (about 0.3 s
         in all, with jitter so two losers do not meet again), and after the last
         attempt the caller gets Conflict.
+
+        ``then(session, result)``, when given, runs once the work has committed, in the
+        same session and a read transaction of its own: the rows the work loaded or wrote
+        are taken from memory as committed (what a page shows after its action), the
+        rest read afresh. Its answer is returned instead of the work's.
         """
         for attempt in range(1, attempts + 1):
             token = _writing.set(writes)
+            session = self.sessions()
             try:
-                with self.session() as session:
-                    return work(session, *args, **kwargs)
-            except (StaleDataError, OperationalError, IntegrityError) as error:
-                if not is_transient(error):
+                try:
+                    result = work(session, *args, **kwargs)
+                    session.commit()
+                except (StaleDataError, OperationalError, IntegrityError) as error:
+                    session.rollback()
+                    if not is_transient(error):
+                        raise
+                    if attempt == attempts:
+                        raise Conflict(_(CONFLICT_MESSAGE)) from error
+                    time.sleep(0.01 * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                    continue
+                except BaseException:
+                    session.rollback()
                     raise
-                if attempt == attempts:
-                    raise Conflict(_(CONFLICT_MESSAGE)) from error
-                time.sleep(0.01 * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                finally:
+                    _writing.reset(token)
+                return result if then is None else then(session, result)
             finally:
-                _writing.reset(token)
+                session.close()  # ends the read of ``then`` too
         raise AssertionError("unreachable")
 
     def analyze(self) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from babel.numbers import format_decimal
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, inspect, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from data import threads
@@ -339,19 +339,31 @@ def _difference(field: str, original: str | None, new: str | None, locale: str) 
     return f"{sign}{shown} ({sign}{share} %)"
 
 
+VIEW_LOADERS = {
+    "changes": selectinload(ChangeRequest.changes),
+    "steps": selectinload(ChangeRequest.steps).selectinload(RequestStep.assignments),
+    # users for their names: their roles are not read with them
+    "events": selectinload(ChangeRequest.events)
+    .joinedload(RequestEvent.actor)
+    .lazyload(User.role_rows),
+    "submitted_by": selectinload(ChangeRequest.submitted_by).lazyload(User.role_rows),
+    "customer": selectinload(ChangeRequest.customer),
+}
+"""What a request page reads of a request, each read with one statement."""
+
+
 def request_view(session: Session, actor: User, request_id: int) -> RequestView:
     require_active(actor)
-    request = session.get(
-        ChangeRequest,
-        request_id,
-        options=[
-            selectinload(ChangeRequest.changes),
-            selectinload(ChangeRequest.steps).selectinload(RequestStep.assignments),
-            selectinload(ChangeRequest.events).joinedload(RequestEvent.actor),
-            selectinload(ChangeRequest.submitted_by),
-            selectinload(ChangeRequest.customer),
-        ],
-    )
+    # after a decision in this session (act_and_show) the request is in memory: only what
+    # the decision did not load is read
+    request = session.get(ChangeRequest, request_id)
+    missing = inspect(request).unloaded if request is not None else set()
+    if missing & VIEW_LOADERS.keys():
+        session.scalars(
+            select(ChangeRequest)
+            .where(ChangeRequest.id == request_id)
+            .options(*(loader for key, loader in VIEW_LOADERS.items() if key in missing))
+        ).all()
     if request is None:
         raise NotFound(_("Change request {id} does not exist.").format(id=request_id))
     customer = request.customer
@@ -441,6 +453,23 @@ def reassign_targets(session: Session, actor: User) -> list[tuple[int, str]]:
             .order_by(User.full_name)
         )
     ]
+
+
+Reassignable = tuple[list[tuple[int, str, str]], list[tuple[int, str]]]
+
+
+def reassign_choices(session: Session, actor: User, request_id: int) -> Reassignable | None:
+    """What Reassign offers on a request page: its open assignments and whom they may go
+    to; None when there is nothing to reassign or the actor may not (not a manager)."""
+    if actor is None or not actor.is_active or not actor.has_role("manager"):
+        return None
+    assignments = open_assignments(session, actor, request_id)
+    return (assignments, reassign_targets(session, actor)) if assignments else None
+
+
+def request_page(session: Session, actor: User, request_id: int):
+    """All a request page shows: the request (``request_view``) and Reassign's choices."""
+    return request_view(session, actor, request_id), reassign_choices(session, actor, request_id)
 
 
 def next_waiting(session: Session, actor: User, after_request_id: int | None = None) -> int | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from data.clock import utcnow
 from data.i18n import N_, Labels, _, speaking
@@ -31,7 +31,7 @@ def notify(
     session: Session, user_id: int, kind: str, request: ChangeRequest, message: str, **values
 ) -> None:
     """Tell a user; ``message`` (a message id) is written in their language with ``values``."""
-    recipient = session.get(User, user_id)
+    recipient = session.get(User, user_id, options=[lazyload(User.role_rows)])  # its name only
     text = written_for(recipient, message, **values)
     session.add(Notification(user_id=user_id, kind=kind, request_id=request.id, text=text))
     queue_email(session, recipient, kind, request.id, text)

@@ -47,7 +47,9 @@ def comments(session: Session, actor: User, request_id: int) -> list[RequestComm
     get_request(session, request_id)
     return list(session.scalars(
         select(RequestComment).where(RequestComment.request_id == request_id)
-        .options(joinedload(RequestComment.user)).order_by(RequestComment.id)))  # fmt: skip
+        .options(joinedload(RequestComment.user).lazyload(User.role_rows))
+        .order_by(RequestComment.id)
+    ))  # fmt: skip
 
 
 def content_type_of(content: bytes) -> str | None:
@@ -97,7 +99,8 @@ def attachments(session: Session, actor: User, request_id: int) -> list[RequestA
     get_request(session, request_id)
     return list(session.scalars(
         select(RequestAttachment).where(RequestAttachment.request_id == request_id)
-        .options(joinedload(RequestAttachment.uploaded_by)).order_by(RequestAttachment.id)
+        .options(joinedload(RequestAttachment.uploaded_by).lazyload(User.role_rows))
+        .order_by(RequestAttachment.id)
     ))  # fmt: skip
 
 
@@ -115,3 +118,9 @@ def attachment_content(session: Session, actor: User | None, attachment_id: int,
     if attachment is None:
         raise NotFound(_("This attachment does not exist."))
     return attachment
+
+
+def thread(session: Session, actor: User, request_id: int):
+    """A request's thread as its page shows it: (comments, documents, the reader's zone)."""
+    return (comments(session, actor, request_id), attachments(session, actor, request_id),
+            actor.time_zone)  # fmt: skip

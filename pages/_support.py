@@ -116,6 +116,19 @@ def act(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
                           writes=True)
 
 
+def act_and_show(show: Callable[[Session, User | None], Any], service: Callable[..., T],
+                 *args: Any, **kwargs: Any) -> tuple[T, tuple[Any, Any]]:  # fmt: skip
+    """``act``, then what the page shows after it: ``show(session, actor)`` runs once the
+    change has committed, in the same session, so what the change loaded or wrote is not
+    read again. Returns (the service's answer, ``attempt``'s answer for ``show``): a
+    refusal to show is told, while the change stays made."""
+    return database().run(
+        lambda session: service(session, load_actor(session), *args, **kwargs),
+        writes=True,
+        then=lambda session, done: (done, attempt(lambda: show(session, load_actor(session)))),
+    )
+
+
 def read(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Like ``act`` for reads: one session, no retries."""
     with database().session() as session:

@@ -175,7 +175,7 @@ def perform(trigger: Any, store: dict, values: list, decision: dict | None = Non
             outcome["alert"] = attempt(lambda: _raise_no_request())[1]
             return outcome
         seen = store.get("round")
-        alert, following = decide(
+        alert, following, _shown = decide(
             action, request_id, decision.get("comment"), decision.get("to_user"), False, seen,
             decision.get("reason"),
         )

@@ -12,11 +12,11 @@ from components.request import ACTION, request_body, thread_items
 from data import requests as workflow
 from data.errors import StaleChange, ValidationFailed
 from data.i18n import N_, _
-from data.inbox import next_waiting, open_assignments, reassign_targets, request_view
+from data.inbox import next_waiting, request_page
 from data.notifications import mark_read
-from data.threads import add_attachment, add_comment
+from data.threads import add_attachment, add_comment, thread
 from pages._decisions import decide
-from pages._support import act, attempt, guard, page_title, read
+from pages._support import act, act_and_show, attempt, guard, page_title, read
 
 dash.register_page(
     __name__, path_template="/requests/<request_id>", title=page_title(N_("Request"))
@@ -47,8 +47,8 @@ def layout(request_id: str = "", after: str = "", notification: str = "", **_que
         request_id = str(following)
     if not request_id.isdigit():
         return dbc.Alert(_("There is no such request."), color="warning")
-    view, alert = attempt(lambda: read(request_view, int(request_id)))
-    if view is None:
+    shown, alert = attempt(lambda: read(request_page, int(request_id)))
+    if shown is None:
         return alert
     return html.Div(
         [
@@ -56,23 +56,24 @@ def layout(request_id: str = "", after: str = "", notification: str = "", **_que
             # the outcome of each action, read out; focus comes here when the control that
             # had it is redrawn (assets/a11y.js)
             html.Div(id="rq-alert", role="status", tabIndex="-1", **{"data-focus-return": "1"}),
-            html.Div(body(view, int(request_id)), id="rq-body"),
+            html.Div(body(shown, int(request_id)), id="rq-body"),
         ]
     )
 
 
-def body(view, request_id: int) -> list:
-    """The request as this user sees it, with the round they see (a decision names it)."""
+def body(shown, request_id: int) -> list:
+    """The request as this user sees it (``request_page``), with the round they see (a
+    decision names it)."""
+    view, choices = shown
     return [
         dcc.Store(id="rq-seen-round", data=view.request.round),
-        request_body(view, reassign_panel(request_id)),
+        request_body(view, reassign_panel(choices)),
     ]
 
 
-def reassign_panel(request_id: int):
+def reassign_panel(choices):
     """For managers: move a stuck open assignment to someone else."""
-    choices, _alert = attempt(lambda: (read(open_assignments, request_id), read(reassign_targets)))
-    if not choices or not choices[0]:
+    if choices is None:
         return None
     assignments, targets = choices
     return dbc.Card(
@@ -156,15 +157,17 @@ def reassign_response(request_id, assignment_id, to_user_id, comment):
             raise ValidationFailed({"assignment": _("choose")}, _("Choose the assignment to move."))
         if not str(to_user_id or "").isdigit():
             raise ValidationFailed({"to_user": _("choose")}, _("Choose whom to reassign to."))
-        return act(workflow.reassign, int(assignment_id), int(to_user_id), comment or None)
+        return act_and_show(lambda session, actor: request_page(session, actor, request_id),
+                            workflow.reassign, int(assignment_id), int(to_user_id),
+                            comment or None)  # fmt: skip
 
     done, alert = attempt(work)
     if done is None:
         return no_update, alert
-    view, view_alert = attempt(lambda: read(request_view, request_id))
+    _done, (shown, view_alert) = done
     return (
-        body(view, request_id) if view else no_update,
-        success_alert(_("Reassigned.")) if view else view_alert,
+        body(shown, request_id) if shown else no_update,
+        success_alert(_("Reassigned.")) if shown else view_alert,
     )
 
 
@@ -190,11 +193,14 @@ def on_decision(_clicks, request_id, comment, delegate_to, confirm, seen_round, 
 
 def decision_response(action, request_id, comment, delegate_to, confirm, seen_round,
                       reason=None):  # fmt: skip
+    def show(session, actor):
+        return request_page(session, actor, request_id)
+
     try:
-        alert, following = decide(action, request_id, comment, delegate_to, confirm, seen_round,
-                                  reason)  # fmt: skip
+        alert, following, shown = decide(action, request_id, comment, delegate_to, confirm,
+                                         seen_round, reason, show=show)  # fmt: skip
     except StaleChange as error:
-        alert, following = (
+        alert, following, shown = (
             dbc.Alert(
                 [
                     error.message,
@@ -203,8 +209,10 @@ def decision_response(action, request_id, comment, delegate_to, confirm, seen_ro
                 color="danger",
             ),
             None,
+            None,
         )
-    view, view_alert = attempt(lambda: read(request_view, request_id))
+    # decided: the page as the decision's session saw it once committed; else read now
+    view, view_alert = shown or attempt(lambda: read(request_page, request_id))
     if following is not None:
         alert = html.Div(
             [
@@ -225,8 +233,8 @@ def thread_response(request_id, work) -> tuple:
     """Do ``work`` (add a comment or a document), then the thread as it is now; a refusal
     is said and what was typed stays."""
     done, alert = attempt(work)
-    shown, view_alert = attempt(lambda: read(request_view, request_id))
-    items = thread_items(shown.comments, shown.attachments, shown.zone) if shown else no_update
+    shown, view_alert = attempt(lambda: read(thread, request_id))
+    items = thread_items(*shown) if shown else no_update
     return items, (alert or view_alert), done is not None
 
 

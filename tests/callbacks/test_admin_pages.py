@@ -222,7 +222,7 @@ def test_a_reject_on_the_request_page_names_a_reason(web):
                            expected_version=world.version_of("C001")).request.id  # fmt: skip
     world.act("clerk", svc.submit, request_id)
     with web.signed_in("approver"):
-        shown = page.body(page.read(page.request_view, request_id), request_id)
+        shown = page.body(page.read(page.request_page, request_id), request_id)
         assert "Reason (to reject or send back)" in text_of(shown)
         [select] = [c for c in walk(shown) if getattr(c, "id", None) == "rq-reason"]
         assert select.options == [{"label": "Against credit policy", "value": "POLICY"}]
@@ -231,7 +231,7 @@ def test_a_reject_on_the_request_page_names_a_reason(web):
         _body, done = page.decision_response("reject", request_id, "no", None, False, 1, "POLICY")
     assert "Rejected." in text_of(done)
     with web.signed_in("approver"):
-        history = text_of(page.body(page.read(page.request_view, request_id), request_id))
+        history = text_of(page.body(page.read(page.request_page, request_id), request_id))
     assert "Reason: Against credit policy" in history
 
 

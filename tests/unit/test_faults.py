@@ -101,3 +101,51 @@ def test_the_approver_sees_a_clear_message_and_can_try_again(web, monkeypatch):
     with web.signed_in("approver"):
         _body, alert = page.decision_response("approve", request_id, None, None, False, 1)
     assert "Approved." in text_of(alert)
+
+
+def _view_summary(view):
+    return (view.request.state, view.request.version, view.rows, view.step_name, view.actions,
+            [(e.action, e.actor.full_name if e.actor else None) for e in view.events],
+            [e.id for e in view.recent_changes], view.customer.credit_limit, view.customer.version)  # fmt: skip
+
+
+def test_a_decision_shows_its_outcome_from_its_own_session_as_a_fresh_read_would(world, monkeypatch):
+    """What a page shows after a decision is read once the decision has committed, in its
+    session (what it loaded or wrote is not read again): the same as a read of its own, and
+    a lost race retried before shows once."""
+    from data.inbox import request_view
+
+    request_id = two_field_request(world)
+    seen = world.seen(request_id)
+    lost_race = OperationalError("UPDATE", {}, Exception("could not serialize access"))
+    Fault(monkeypatch, audit_module, "record_customer_change", on_call=2, error=lost_race)
+    shown = []
+
+    def approve(session):
+        return svc.approve(session, world.user(session, "approver"), request_id, seen_round=seen)
+
+    def show(session, request):
+        shown.append(_view_summary(request_view(session, world.user(session, "approver"),
+                                                request.id)))  # fmt: skip
+
+    world.db.run(approve, writes=True, then=show)
+    fresh = world.act("approver", lambda session, actor: _view_summary(
+        request_view(session, actor, request_id)))  # fmt: skip
+    assert len(shown) == 1 and shown[0] == fresh
+    assert fresh[0] == "approved" and fresh[7] == Decimal("30000.00")
+    assert [action for action, _who in fresh[5]][-2:] == ["approved", "applied"]
+
+
+def test_a_failure_to_show_a_decision_leaves_it_made(world):
+    request_id = two_field_request(world)
+    seen = world.seen(request_id)
+
+    def approve(session):
+        return svc.approve(session, world.user(session, "approver"), request_id, seen_round=seen)
+
+    def show(_session, _request):
+        raise RuntimeError("the page could not be drawn")
+
+    with pytest.raises(RuntimeError):
+        world.db.run(approve, writes=True, then=show)
+    assert state_of(world, request_id) == ("approved", Decimal("30000.00"), "All", 2, 1)
