@@ -11,6 +11,7 @@ from sqlalchemy import insert
 from data.clock import utcnow
 from data.db import Database
 from data.models import Customer
+from data.requests import REMIND_BEFORE
 
 CITIES = (
     ("Milano", "IT"),
@@ -253,9 +254,11 @@ def generate_history(
                     elif step_state == "cancelled":
                         completed = moment
                     due = started + timedelta(hours=limit) if started and limit else None
-                    # a running step's deciders were reminded, and told when it passed its
-                    # limit, as the schedule does while the history happens
-                    told = due is not None and step_state == "active" and due <= now
+                    # a running step's deciders were reminded as its limit neared, and told
+                    # when it passed, as the schedule does while the history happens
+                    running = due is not None and step_state == "active"
+                    told = running and due <= now
+                    reminded = running and due - min(REMIND_BEFORE, (due - started) / 4) <= now
                     rows["request_steps"].append({
                         "id": step_id, "request_id": request_id, "round": 1,
                         "position": position + 1, "name": name, "policy": "single",
@@ -263,7 +266,7 @@ def generate_history(
                         "state": step_state, "started_at": started, "due_at": due,
                         "completed_at": completed, "escalated_at": None,
                         "submitted_at": first,
-                        "reminded_at": due - (due - started) / 4 if told else None,
+                        "reminded_at": due - (due - started) / 4 if reminded else None,
                         "overdue_told_at": due if told else None,
                     })  # fmt: skip
                     decider = rng.choice(holders)

@@ -15,6 +15,7 @@ transaction fails its version check, is rolled back whole, and is run again by
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -98,9 +99,15 @@ class StaleProposal:
 # ---------------------------------------------------------------- look-ups
 
 
+LOCK = {"key_share": True}
+"""The lock a change to a request takes on its row."""
+
+
 def get_request(session: Session, request_id: int, *, lock: bool = False) -> ChangeRequest:
+    # locked against other changes to the request, not against rows that name it (a
+    # notice or a history line another transaction adds): FOR NO KEY UPDATE on PostgreSQL
     request = session.get(
-        ChangeRequest, request_id, with_for_update=lock or None, populate_existing=lock
+        ChangeRequest, request_id, with_for_update=LOCK if lock else None, populate_existing=lock
     )
     if request is None:
         raise NotFound(_("Change request {id} does not exist.").format(id=request_id))
@@ -1022,8 +1029,20 @@ SCHEDULE_BATCH = 200
 large history) is worked through in short transactions, which a decision never waits
 long behind."""
 
+BATCH_SECONDS = 0.2
+"""A batch also ends once it has worked this long (steps with many deciders to tell): the
+rows it changed stay locked until it commits, and a decision on one of them waits."""
+
 Cursor = tuple[datetime, int] | None
 """Where a batch of the schedule ended: the last step's (due time, id); None when done."""
+
+
+def _time_is_up(started: float, steps: list[RequestStep], index: int) -> Cursor:
+    """Where a batch stops before ``steps[index]`` when BATCH_SECONDS have passed since
+    ``started``; None: go on."""
+    if index == 0 or time.monotonic() - started < BATCH_SECONDS:
+        return None
+    return steps[index - 1].due_at, steps[index - 1].id
 
 
 def _batch_of_steps(session: Session, query, after: Cursor) -> tuple[list[RequestStep], Cursor]:
@@ -1063,7 +1082,11 @@ def remind_some(session: Session, now: datetime | None = None,
                RequestStep.due_at <= now + REMIND_BEFORE,
                or_(RequestStep.reminded_at.is_(None), RequestStep.overdue_told_at.is_(None)))
     ), after)  # fmt: skip
-    for step in due:
+    started = time.monotonic()
+    for index, step in enumerate(due):
+        if (stop := _time_is_up(started, due, index)) is not None:
+            session.flush()
+            return told, stop
         lead = min(REMIND_BEFORE, (step.due_at - step.started_at) / 4) if step.started_at \
             else REMIND_BEFORE  # fmt: skip
         if step.due_at <= now:
@@ -1113,7 +1136,11 @@ def escalate_some(session: Session, now: datetime | None = None,
                or_(WorkflowStep.escalate_to_user_id.is_not(None),
                    WorkflowStep.escalate_to_role.is_not(None)))
     ), after)  # fmt: skip
-    for step in steps:
+    started = time.monotonic()
+    for index, step in enumerate(steps):
+        if (stop := _time_is_up(started, steps, index)) is not None:
+            session.flush()
+            return escalated, stop
         request = get_request(session, step.request_id, lock=True)
         targets = escalation_targets(session, step.workflow_step, _excluded(session, request))
         if not targets:

@@ -256,6 +256,59 @@ def run_clients(base: str, cookies: list[str], work: queue.Queue, payload, secon
     return approved, latencies, errors, time.perf_counter() - started
 
 
+class LockWaits(threading.Thread):
+    """What the database's sessions were doing while the clients ran, sampled every 20 ms
+    from pg_stat_activity: how many were running a statement, and how many of those were
+    waiting for a lock (another transaction's row: the rollups' hot rows, say)."""
+
+    WAIT = text(
+        "SELECT count(*) FILTER (WHERE state = 'active'),"
+        " count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock'),"
+        " count(*) FILTER (WHERE state = 'idle in transaction')"
+        " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.engine = create_engine(url)
+        self.samples = self.active = self.waiting = self.in_transaction = 0
+        self.statements: dict[str, int] = {}
+        """The statements found waiting, with how often."""
+        self.running = True
+
+    WAITING = text(
+        "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 60) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock'"
+    )
+
+    def run(self):
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            while self.running:
+                active, waiting, idle = connection.execute(self.WAIT).one()
+                self.samples += 1
+                self.active += active
+                self.waiting += waiting
+                self.in_transaction += idle
+                if waiting:
+                    for (statement,) in connection.execute(self.WAITING):
+                        self.statements[statement] = self.statements.get(statement, 0) + 1
+                time.sleep(0.02)
+
+    def stop(self) -> str:
+        self.running = False
+        self.join()
+        self.engine.dispose()
+        per = max(self.samples, 1)
+        share = 100 * self.waiting / max(self.active, 1)
+        most = sorted(self.statements.items(), key=lambda item: -item[1])[:3]
+        return (f"{self.active / per:.2f} sessions running a statement on average, "
+                f"{self.waiting / per:.2f} of them waiting for a lock ({share:.0f} %), "
+                f"{self.in_transaction / per:.2f} idle in a transaction"
+                + "".join(f"\n      waiting {100 * n / max(self.waiting, 1):.0f} %: {statement}"
+                          for statement, n in most))  # fmt: skip
+
+
 def no_op_rate(base: str, cookies: list[str], payload: dict, seconds: float) -> float:
     """No-op callbacks answered per second with these clients, each sending one after
     another for ``seconds``."""
@@ -338,11 +391,15 @@ def main() -> int:
         for request_id in made["request_ids"]:
             work.put(request_id)
         rows = []
+        sessions: list[tuple[int, str]] = []
         all_approved: list[int] = []
         for clients in (1, CLIENTS):
+            waits = LockWaits(url)
+            waits.start()
             approved, latencies, errors, took = run_clients(
                 base, cookies[:clients], work, payload, seconds
             )
+            sessions.append((clients, waits.stop()))
             all_approved += approved
             ordered = sorted(latencies)
             floor = no_op_rate(base, cookies[:clients], ping, min(seconds, 10.0))
@@ -364,6 +421,8 @@ def main() -> int:
     for clients, rate, p50, p95, errors, floor in rows:
         print(f"{clients:>8}{rate:>14.1f}{p50:>10.1f}{p95:>10.1f}{errors:>8}{floor:>10.0f}"
               f"{100 * rate / floor:>18.1f}%")  # fmt: skip
+    for clients, said in sessions:
+        print(f"database while {clients} client(s) approved: {said}")
     print(f"ratio {CLIENTS} clients / 1 client: {rows[1][1] / rows[0][1]:.2f}x "
           f"(goal with {CLIENTS} clients: approvals/s >= 25% of the no-op's requests/s)")
     print("consistency: " + ("every approval applied exactly once, nothing lost"

@@ -135,3 +135,38 @@ def test_a_long_backlog_is_told_in_short_transactions_each_step_once(world, monk
     escalated = world.query(lambda s: s.scalar(select(func.count()).select_from(RequestStep)
                                                .where(RequestStep.escalated_at.is_not(None))))
     assert escalated == len(ids)
+
+
+def test_a_batch_that_takes_long_ends_early_and_the_next_goes_on_from_there(world, monkeypatch):
+    """Steps with many deciders make long batches: a batch ends once it has worked
+    BATCH_SECONDS, so the rows it locked are free again soon; every step is still told
+    once, in order."""
+    from data.schedule import run_schedule
+
+    world.workflow([StepSpec(name="Credit", assignee_user_ids=named(world, "approver"),
+                             time_limit_hours=1, escalate_to_user_id=world.user_id("manager"))])  # fmt: skip
+    accounts = [f"C{n:03d}" for n in range(2, 5)]
+    for account in accounts:
+        world.customer(account)
+    for account in ["C001", *accounts]:
+        result = world.act("clerk", save_customer, account, {"credit_limit": "20000"},
+                           expected_version=world.version_of(account))  # fmt: skip
+        world.act("clerk", svc.submit, result.request.id)
+    world.db.run(lambda s: s.execute(update(RequestStep).values(
+        due_at=utcnow() - timedelta(hours=1))), writes=True)  # fmt: skip
+    monkeypatch.setattr(svc, "BATCH_SECONDS", 0)  # every batch is out of time after one step
+    import data.schedule as schedule
+
+    monkeypatch.setattr(schedule, "BATCH_PAUSE", 0)
+    batches = []
+    real_run = world.db.run
+
+    def counted(work, *args, **options):
+        batches.append(getattr(work, "__name__", ""))
+        return real_run(work, *args, **options)
+
+    monkeypatch.setattr(world.db, "run", counted)
+    assert run_schedule(world.db) == (4, 4)
+    assert batches.count("remind_some") == 4 and batches.count("escalate_some") == 4
+    assert told(world).count(("overdue", "approver")) == 4
+    assert run_schedule(world.db) == (0, 0)
