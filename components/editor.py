@@ -5,6 +5,7 @@ drawn beside (the decision dialog reuses the Proposed changes table)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,7 @@ PROPOSAL_STATES = Labels(
 FIELD_NAMES = [spec.name for spec in EDITABLE_FIELDS]
 CURRENCY_CODES = sorted(currency.alpha_3 for currency in pycountry.currencies)
 COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
+CURRENCY_SET, COUNTRY_SET = frozenset(CURRENCY_CODES), frozenset(COUNTRY_CODES)
 EVENT_LABELS = Labels(
     {
         "submitted": N_("Submitted"),
@@ -125,15 +127,20 @@ def field_control(
 def code_options(kind: str, current: str | None) -> list[dict]:
     """ISO currencies or countries to pick from, named in the reader's language (the CLDR,
     through Babel); a value stored before that is not among them stays offered."""
-    names = Locale.parse(current_language())
-    table = names.currencies if kind == "currency" else names.territories
-    codes = CURRENCY_CODES if kind == "currency" else COUNTRY_CODES
-    options = [{"label": "—", "value": ""}] + [
-        {"label": f"{code} · {table.get(code, code)}", "value": code} for code in codes
-    ]
-    if current and current not in codes:
+    options = list(_named_codes(kind, current_language()))
+    if current and current not in (CURRENCY_SET if kind == "currency" else COUNTRY_SET):
         options.append({"label": current, "value": current})
     return options
+
+
+@functools.cache
+def _named_codes(kind: str, language: str) -> tuple[dict, ...]:
+    """Every code of ``kind`` with its name in ``language``, worked out once per language."""
+    names = Locale.parse(language)
+    table = names.currencies if kind == "currency" else names.territories
+    codes = CURRENCY_CODES if kind == "currency" else COUNTRY_CODES
+    return ({"label": "—", "value": ""},
+            *({"label": f"{code} · {table.get(code, code)}", "value": code} for code in codes))
 
 
 def field_row(

@@ -304,7 +304,9 @@ def editor_view(session: Session, actor: User, account: str) -> EditorView:
             .limit(20)
             .options(
                 selectinload(ChangeRequest.changes),
-                selectinload(ChangeRequest.events).joinedload(RequestEvent.actor),
+                selectinload(ChangeRequest.events)
+                .joinedload(RequestEvent.actor)
+                .lazyload(User.role_rows),  # for their names
             )
         )
     )

@@ -154,18 +154,33 @@ def attempt(work: Callable[[], T], *, passing: tuple[type[Exception], ...] = ())
 def guard(area: str) -> Any:
     """None when the signed-in user may open ``area``; else what to show instead."""
     with database().session() as session:
-        actor = load_actor(session)
-        if actor is None or not actor.is_active:
-            return dcc.Location(id="cs-to-login", href="/login", refresh=True)
-        if not can_open(actor, area):
-            return html.Div(
-                [
-                    html.H1(_("Not available"), className="h4"),
-                    html.P(_("Your roles do not include this page.")),
-                ],
-                className="py-4",
-            )
+        return _denied(load_actor(session), area)
+
+
+def _denied(actor: User | None, area: str) -> Any:
+    if actor is None or not actor.is_active:
+        return dcc.Location(id="cs-to-login", href="/login", refresh=True)
+    if not can_open(actor, area):
+        return html.Div(
+            [
+                html.H1(_("Not available"), className="h4"),
+                html.P(_("Your roles do not include this page.")),
+            ],
+            className="py-4",
+        )
     return None
+
+
+def guarded_read(area: str, service: Callable[..., T], *args: Any) -> tuple[Any, T | None, Any]:
+    """A page's layout in one session: ``guard(area)``, then ``read(service, ...)`` as
+    ``attempt`` runs it. Returns (what to show instead or None, the result, the alert)."""
+    with database().session() as session:
+        actor = load_actor(session)
+        denied = _denied(actor, area)
+        if denied is not None:
+            return denied, None, None
+        result, alert = attempt(lambda: service(session, actor, *args))
+        return None, result, alert
 
 
 def page_title(name: str) -> Callable[..., str]:

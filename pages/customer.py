@@ -27,16 +27,15 @@ from data.errors import NotFound, ValidationFailed
 from data.fields import field_label
 from data.i18n import N_, _
 from pages._decisions import decide
-from pages._support import act, attempt, guard, page_title, read
+from pages._support import act, attempt, guarded_read, page_title, read
 
 dash.register_page(__name__, path_template="/customers/<account>", title=page_title(N_("Customer")))
 
 
 def layout(account: str = "", **_query):
-    denied = guard("customers")
+    denied, view, alert = guarded_read("customers", editor_view, account)
     if denied is not None:
         return denied
-    view, alert = attempt(lambda: read(editor_view, account))
     if view is None:
         return html.Div(
             [alert, dcc.Link(_("Back to customers"), href="/customers")], className="py-3"
