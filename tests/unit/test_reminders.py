@@ -101,14 +101,12 @@ def test_celery_beat_queues_delivery_and_the_schedule():
     assert {DELIVER, SCHEDULE} <= set(celery.tasks)
 
 
-def test_a_long_backlog_is_told_in_short_transactions_each_step_once(world, monkeypatch):
-    """The first run over a large history tells thousands of deciders: it goes in batches,
-    each its own transaction, so a decision meanwhile waits for one batch at most."""
-    from data.schedule import run_schedule
-
+def overdue_requests(world, count: int) -> list[int]:
+    """``count`` pending requests whose one step (every approver asked, escalated to the
+    manager) passed its limit an hour ago."""
     world.workflow([StepSpec(name="Credit", assignee_user_ids=named(world, "approver"),
                              time_limit_hours=1, escalate_to_user_id=world.user_id("manager"))])  # fmt: skip
-    accounts = [f"C{n:03d}" for n in range(2, 7)]
+    accounts = [f"C{n:03d}" for n in range(2, count + 1)]
     for account in accounts:
         world.customer(account)
     ids = []
@@ -119,15 +117,30 @@ def test_a_long_backlog_is_told_in_short_transactions_each_step_once(world, monk
         ids.append(result.request.id)
     world.db.run(lambda s: s.execute(update(RequestStep).values(
         due_at=utcnow() - timedelta(hours=1))), writes=True)  # fmt: skip
-    monkeypatch.setattr(svc, "SCHEDULE_BATCH", 2)
-    transactions = []
+    return ids
+
+
+def units_of_work(world, monkeypatch) -> list[str]:
+    """The names of the units of work run from now on (a list that grows)."""
+    names = []
     real_run = world.db.run
 
     def counted(work, *args, **options):
-        transactions.append(getattr(work, "__name__", ""))
+        names.append(getattr(work, "__name__", ""))
         return real_run(work, *args, **options)
 
     monkeypatch.setattr(world.db, "run", counted)
+    return names
+
+
+def test_a_long_backlog_is_told_in_short_transactions_each_step_once(world, monkeypatch):
+    """The first run over a large history tells thousands of deciders: it goes in batches,
+    each its own transaction, so a decision meanwhile waits for one batch at most."""
+    from data.schedule import run_schedule
+
+    ids = overdue_requests(world, 6)
+    monkeypatch.setattr(svc, "SCHEDULE_BATCH", 2)
+    transactions = units_of_work(world, monkeypatch)
     assert run_schedule(world.db) == (6, 6)
     assert transactions.count("remind_some") == 4 and transactions.count("escalate_some") == 4
     assert told(world).count(("overdue", "approver")) == 6
@@ -141,32 +154,13 @@ def test_a_batch_that_takes_long_ends_early_and_the_next_goes_on_from_there(worl
     """Steps with many deciders make long batches: a batch ends once it has worked
     BATCH_SECONDS, so the rows it locked are free again soon; every step is still told
     once, in order."""
-    from data.schedule import run_schedule
-
-    world.workflow([StepSpec(name="Credit", assignee_user_ids=named(world, "approver"),
-                             time_limit_hours=1, escalate_to_user_id=world.user_id("manager"))])  # fmt: skip
-    accounts = [f"C{n:03d}" for n in range(2, 5)]
-    for account in accounts:
-        world.customer(account)
-    for account in ["C001", *accounts]:
-        result = world.act("clerk", save_customer, account, {"credit_limit": "20000"},
-                           expected_version=world.version_of(account))  # fmt: skip
-        world.act("clerk", svc.submit, result.request.id)
-    world.db.run(lambda s: s.execute(update(RequestStep).values(
-        due_at=utcnow() - timedelta(hours=1))), writes=True)  # fmt: skip
-    monkeypatch.setattr(svc, "BATCH_SECONDS", 0)  # every batch is out of time after one step
     import data.schedule as schedule
 
+    overdue_requests(world, 4)
+    monkeypatch.setattr(svc, "BATCH_SECONDS", 0)  # every batch is out of time after one step
     monkeypatch.setattr(schedule, "BATCH_PAUSE", 0)
-    batches = []
-    real_run = world.db.run
-
-    def counted(work, *args, **options):
-        batches.append(getattr(work, "__name__", ""))
-        return real_run(work, *args, **options)
-
-    monkeypatch.setattr(world.db, "run", counted)
-    assert run_schedule(world.db) == (4, 4)
+    batches = units_of_work(world, monkeypatch)
+    assert schedule.run_schedule(world.db) == (4, 4)
     assert batches.count("remind_some") == 4 and batches.count("escalate_some") == 4
     assert told(world).count(("overdue", "approver")) == 4
-    assert run_schedule(world.db) == (0, 0)
+    assert schedule.run_schedule(world.db) == (0, 0)
