@@ -219,20 +219,29 @@ def changes_of(session: Session, request_ids: list[int], locale: str) -> dict[in
     found: dict[int, list[str]] = {request_id: [] for request_id in request_ids}
     if not found:
         return found
-    order = list(FIELDS_BY_NAME)
-    proposals = session.scalars(
-        select(ProposedChange).where(ProposedChange.request_id.in_(list(found)))
-    )
-    for change in sorted(proposals, key=lambda c: (c.request_id, order.index(c.field))):
-        spec = field_spec(change.field)
+    order = {name: position for position, name in enumerate(FIELDS_BY_NAME)}
+    proposals = session.execute(  # the four columns, not the rows as objects
+        select(ProposedChange.request_id, ProposedChange.field, ProposedChange.original_value,
+               ProposedChange.new_value)
+        .where(ProposedChange.request_id.in_(list(found)))
+    ).all()  # fmt: skip
+    for request_id, name, original, new in sorted(proposals, key=lambda c: (c[0], order[c[1]])):
+        spec = field_spec(name)
         line = "{label}: {old} → {new}".format(
             label=spec.label,
-            old=spec.display_text(change.original_value, locale) or "—",
-            new=spec.display_text(change.new_value, locale) or "—",
+            old=spec.display_text(original, locale) or "—",
+            new=spec.display_text(new, locale) or "—",
         )
-        difference = _difference(change.field, change.original_value, change.new_value, locale)
-        found[change.request_id].append(f"{line} ({difference})" if difference else line)
+        difference = _difference(name, original, new, locale)
+        found[request_id].append(f"{line} ({difference})" if difference else line)
     return found
+
+
+def inbox_page(session: Session, actor: User, tab: str, **filters) -> tuple[list, dict, str | None]:
+    """What the inbox shows, in one read: the tab's rows (``inbox``), every tab's count
+    (``inbox_counts``) and the reader's time zone."""
+    counts = inbox_counts(session, actor)
+    return inbox(session, actor, tab, **filters), counts, actor.time_zone
 
 
 COUNT_CAP = 1000

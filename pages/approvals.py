@@ -32,8 +32,8 @@ from data.inbox import (
     TABS,
     bulk_approve,
     count_label,
-    inbox,
     inbox_counts,
+    inbox_page,
 )
 from data.localtime import local_text
 from pages._support import (
@@ -43,7 +43,6 @@ from pages._support import (
     page_title,
     read,
     signed_in_user_id,
-    viewer_zone,
 )
 
 dash.register_page(__name__, path="/approvals", title=page_title(N_("Approvals")), order=2)
@@ -201,9 +200,9 @@ def inbox_rows(tab, field, group, overdue, search, shown=INBOX_BLOCK):
     """(grid rows, tab labels, an alert, a note that more are there, whether more are
     there) for the first ``shown`` requests of the tab."""
     shown = shown if isinstance(shown, int) and 0 < shown <= INBOX_MOST else INBOX_BLOCK
-    rows, alert = attempt(
+    found, alert = attempt(
         lambda: read(
-            inbox,
+            inbox_page,
             tab or "waiting",
             field=None if field in (None, "", ANY) else field,
             customer_group=None if group in (None, "", ANY) else group,
@@ -212,13 +211,15 @@ def inbox_rows(tab, field, group, overdue, search, shown=INBOX_BLOCK):
             limit=shown + 1,
         )
     )
-    counts, _alert = attempt(lambda: read(inbox_counts))
+    if found is None:  # the tabs' counts still show
+        rows, (counts, _alert), zone = None, attempt(lambda: read(inbox_counts)), None
+    else:
+        rows, counts, zone = found
     labels = [f"{TAB_LABELS[t]} ({count_label((counts or {}).get(t, 0))})" for t in TABS]
     if rows is None:
         return [], labels, alert, None, False
     more = len(rows) > shown
     rows = rows[:shown]
-    zone = viewer_zone()
     data = [
         {
             "row_id": str(r.request_id),
