@@ -902,7 +902,8 @@ def read(
     request or, with ``dim``, of the requests that filter picks.
 
     The rollup rows answer whole UTC hours (days for a filter); what lies between a
-    period's end and the nearest slot boundary is counted from the requests."""
+    period's end and the nearest slot boundary is counted from the requests. Only counts
+    that are not 0 are there."""
     metrics = tuple(metrics)
     unit = 86400 if dim else 3600
     result: list[dict[tuple[str, str, int], int]] = [defaultdict(int) for _ in periods]
@@ -933,7 +934,8 @@ def read(
         for index, sign in windows[span]:
             for key, n in tally.items():
                 result[index][key] += sign * n
-    return result
+    # a period's edge counted in and out again leaves keys at 0: nothing is there
+    return [{key: n for key, n in tally.items() if n} for tally in result]
 
 
 def _rollup_rows(session: Session, pieces: list[tuple[int, str, int, int, int]],

@@ -234,3 +234,30 @@ def test_counts_of_a_transaction_undone_are_forgotten(world):
                          seen_round=1)
     assert rollup_rows(world.db) != before
     assert_rollups_match_a_rebuild(world.db)
+
+
+def test_a_decision_counted_in_and_out_at_a_periods_edges_leaves_no_empty_period(world):
+    """A local day that is not a UTC day reads the UTC day's rows, adds the hour before it
+    and takes away the hour after it. A decision in that last hour is counted in and out:
+    the day has none (the next one has it), not a day with 0 decisions that the charts
+    would list (Approval throughput in Rome, by day, with a field filter, showed an empty
+    day before the one it belongs to)."""
+    from data.clock import clock_at
+    from data.rollups import CYCLE, read
+
+    submitted = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
+    decided = datetime(2026, 11, 25, 23, 30, tzinfo=UTC)  # 00:30 on 26 November in Rome
+    with clock_at(submitted):
+        result = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"},
+                           expected_version=world.version_of("C001"))  # fmt: skip
+        world.act("clerk", workflow.submit, result.request.id)
+    with clock_at(decided):
+        world.act("approver", workflow.approve, result.request.id,
+                  seen_round=world.seen(result.request.id))  # fmt: skip
+    rome = LocalDays.of("Europe/Rome")
+    days = [date(2026, 11, 25), date(2026, 11, 26)]
+    with world.db.session() as session:
+        tallies = read(session, [(rome.midnight(day), rome.midnight(day + DAY)) for day in days],
+                       [CYCLE], "f:credit_limit")  # fmt: skip
+    assert tallies[0] == {}
+    assert sum(tallies[1].values()) == 1
