@@ -299,6 +299,11 @@ def _set_up_sign_in(server, settings: Settings) -> Limiter:
         headers_enabled=False,
     )
 
+    @limiter.request_filter
+    def unlimited() -> bool:
+        """Only signing in and the API have limits: no other request asks the limiter."""
+        return request.path != "/login" and not is_api_call()
+
     @server.teardown_request
     def forget_language(_error):
         token = g.pop("language", None)
@@ -312,11 +317,13 @@ def _set_up_sign_in(server, settings: Settings) -> Limiter:
             return None
         user_id, epoch = parsed
         # every request asks: three columns in one statement (no user object, no roles)
-        with database().single_read() as connection:
-            found = connection.execute(SESSION_CHECK, {"user_id": user_id}).first()
-        if found is None or not found.is_active or found.session_epoch != epoch:
+        found = database().lookup(SESSION_CHECK, {"user_id": user_id})
+        if found is None:
             return None
-        return SessionUser(user_id, epoch, found.locale)
+        is_active, session_epoch, locale = found
+        if not is_active or session_epoch != epoch:
+            return None
+        return SessionUser(user_id, epoch, locale)
 
     @server.before_request
     def require_sign_in():

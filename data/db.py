@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Engine, Select, create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -69,12 +70,7 @@ def _use_real_sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get(SINGLE_READ):
-            return  # one statement that reads: the sqlite3 module runs it on its own
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
-
-
-SINGLE_READ = "countersign_single_read"
 
 
 _writing: ContextVar[bool] = ContextVar("writing", default=False)
@@ -112,12 +108,17 @@ class Database:
         self.mail = None
         """How email goes out (data/mail.py); None: notifications stay in the app."""
         self._pid = os.getpid()
+        self._lookups = threading.local()
+        """Each thread's connection for ``lookup``: (process id, connection)."""
+        self._held: list[Any] = []
+        self._statements: dict[Select, tuple[str, tuple[str, ...] | None]] = {}
 
     def after_fork(self) -> None:
         """In a process forked from the one that opened this database (a background job):
         leave the parent's pooled connections to the parent and open new ones."""
         if self._pid != os.getpid():
             self.engine.dispose(close=False)
+            self._held.clear()  # the parent's, left open for it
             self._pid = os.getpid()
 
     def send_email(self, mail) -> None:
@@ -144,13 +145,59 @@ class Database:
         finally:
             session.close()
 
-    def single_read(self) -> Connection:
-        """A connection for one SELECT that needs no transaction of its own: no BEGIN and
-        no ROLLBACK around it (the check every request makes of its session)."""
-        connection = self.engine.connect()
-        if self.engine.dialect.name == "sqlite":
-            return connection.execution_options(**{SINGLE_READ: True})
-        return connection.execution_options(isolation_level="AUTOCOMMIT")
+    def lookup(self, statement: Select, params: dict[str, Any]) -> tuple | None:
+        """The first row of one SELECT, read on a connection this thread keeps for it: no
+        pool checkout, no transaction, nothing of SQLAlchemy between (the check every
+        request makes of its session, most of what a callback costs beyond Dash). Each
+        call reads the database as it is now. A connection that fails is closed and the
+        SELECT runs once more on a new one."""
+        sql, names = self._compiled(statement)
+        values = tuple(params[name] for name in names) if names is not None else params
+        for attempt in (1, 2):
+            connection = self._lookup_connection()
+            try:
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(sql, values)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+                return tuple(row) if row is not None else None
+            except self.engine.dialect.loaded_dbapi.Error:
+                self._drop_lookup_connection()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _compiled(self, statement: Select) -> tuple[str, tuple[str, ...] | None]:
+        """A SELECT as the driver takes it, worked out once: (SQL, the order of its
+        parameters, or None when the driver takes them by name)."""
+        found = self._statements.get(statement)
+        if found is None:
+            compiled = statement.compile(dialect=self.engine.dialect)
+            names = tuple(compiled.positiontup) if compiled.positional else None
+            found = self._statements[statement] = (str(compiled), names)
+        return found
+
+    def _lookup_connection(self):
+        held = getattr(self._lookups, "connection", None)
+        if held is not None and held[0] == os.getpid():
+            return held[1]
+        # a connection of the pool's, kept checked out: set up as every connection is
+        # (SQLite reads in autocommit there; PostgreSQL is told to here)
+        connection = self.engine.raw_connection()
+        if self.engine.dialect.name == "postgresql":
+            connection.driver_connection.autocommit = True
+        self._lookups.connection = (os.getpid(), connection)
+        self._held.append(connection)
+        return connection
+
+    def _drop_lookup_connection(self) -> None:
+        held = getattr(self._lookups, "connection", None)
+        self._lookups.connection = None
+        if held is not None and held[0] == os.getpid():
+            self._held.remove(held[1])
+            held[1].invalidate()  # closed, and counted out of the pool
 
     def run(self, work: Callable[..., T], *args: Any, attempts: int = 6, writes: bool = False,
             then: Callable[[Session, T], Any] | None = None, **kwargs: Any) -> Any:  # fmt: skip
@@ -198,6 +245,9 @@ class Database:
             connection.exec_driver_sql("ANALYZE")
 
     def dispose(self) -> None:
+        for connection in self._held if self._pid == os.getpid() else []:
+            connection.invalidate()
+        self._held.clear()
         self.engine.dispose()
 
 

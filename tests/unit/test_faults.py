@@ -149,3 +149,28 @@ def test_a_failure_to_show_a_decision_leaves_it_made(world):
     with pytest.raises(RuntimeError):
         world.db.run(approve, writes=True, then=show)
     assert state_of(world, request_id) == ("approved", Decimal("30000.00"), "All", 2, 1)
+
+
+def test_the_session_check_reads_the_database_as_it_is_now_and_survives_a_lost_connection(world):
+    """Every request's session check (Database.lookup) reads on a connection its thread
+    keeps: each call sees the latest commit, leaves no transaction open, and a connection
+    that broke is replaced."""
+    from app import SESSION_CHECK
+    from data.models import User
+
+    db = world.db
+    clerk = world.user_id("clerk")
+    assert db.lookup(SESSION_CHECK, {"user_id": clerk})[1:] == (0, None)
+    db.run(lambda s: setattr(s.get(User, clerk), "session_epoch", 7), writes=True)
+    is_active, epoch, _locale = db.lookup(SESSION_CHECK, {"user_id": clerk})
+    assert is_active and epoch == 7
+    assert db.lookup(SESSION_CHECK, {"user_id": 10**9}) is None
+
+    held = db._lookups.connection[1]
+    driver = held.driver_connection
+    open_transaction = (driver.in_transaction if db.dialect == "sqlite"
+                        else driver.info.transaction_status != 0)  # fmt: skip
+    assert not open_transaction
+    driver.close()  # the server went away, say
+    assert db.lookup(SESSION_CHECK, {"user_id": clerk})[1] == 7
+    assert db._lookups.connection[1] is not held
