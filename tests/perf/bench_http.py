@@ -281,15 +281,19 @@ BARE_CALLBACK = {"output": "ping.data", "outputs": {"id": "ping", "property": "d
                  "changedPropIds": ["ping.modified_timestamp"], "state": []}  # fmt: skip
 
 
-def start_bare() -> tuple[subprocess.Popen, str]:
-    """A one-callback Dash app on the same gunicorn settings: Dash's own handling of a
-    callback request, with nothing of Countersign (the floor under the no-op)."""
+def start_bare(module: str = "bare_callback", source: str = BARE_CALLBACK_APP,
+               workers: int = WORKERS) -> tuple[subprocess.Popen, str]:  # fmt: skip
+    """A bare Dash app on gunicorn, on loopback; by default the one-callback app on the same
+    gunicorn settings: Dash's own handling of a callback request, with nothing of
+    Countersign (the floor under the no-op)."""
     folder = tempfile.mkdtemp()
-    (Path(folder) / "bare_callback.py").write_text(BARE_CALLBACK_APP)
+    (Path(folder) / f"{module}.py").write_text(source)
+    (Path(folder) / "assets").mkdir()  # the same stylesheet Countersign serves
+    shutil.copy(ROOT / "assets" / "bootstrap.min.css", Path(folder) / "assets")
     port = free_port()
     bare = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", str(WORKERS), "-b",
-         f"127.0.0.1:{port}", "--log-level", "warning", "bare_callback:server"], cwd=folder)
+        [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-b",
+         f"127.0.0.1:{port}", "--log-level", "warning", f"{module}:server"], cwd=folder)
     base = f"http://127.0.0.1:{port}"
     for _ in range(60):
         try:
@@ -402,23 +406,10 @@ def page_loads(base: str, cookie: str) -> list[tuple[str, float, int, int]]:
     if not shutil.which("chromium") or not shutil.which("chromedriver"):
         print("Page load: skipped, chromium and chromedriver are not installed")
         return []
-    folder = tempfile.mkdtemp()
-    (Path(folder) / "bare.py").write_text(BARE_APP)
-    (Path(folder) / "assets").mkdir()
-    shutil.copy(ROOT / "assets" / "bootstrap.min.css", Path(folder) / "assets")
-    port = free_port()
-    bare = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", "1", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "bare:server"], cwd=folder)  # fmt: skip
+    bare, bare_base = start_bare("bare", BARE_APP, 1)
     try:
-        for _ in range(60):
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.5)
         app_runs = [page_load(f"{base}/customers", cookie, "#customers-grid") for _ in range(3)]
-        bare_runs = [page_load(f"http://127.0.0.1:{port}/", None, "#grid") for _ in range(3)]
+        bare_runs = [page_load(f"{bare_base}/", None, "#grid") for _ in range(3)]
     finally:
         bare.terminate()
         bare.wait(timeout=20)
