@@ -7,6 +7,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -94,6 +95,37 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+class _Held:
+    """A thread's connection for ``Database.lookup``: one of the pool's, kept checked out
+    while the thread lives and given back when it ends (a server that starts a thread per
+    request gives each back at once). PostgreSQL reads on it in autocommit."""
+
+    def __init__(self, engine: Engine):
+        self.pid = os.getpid()
+        self.connection = engine.raw_connection()
+        postgresql = engine.dialect.name == "postgresql"
+        if postgresql:
+            self.connection.driver_connection.autocommit = True
+        self._finalizer = weakref.finalize(self, _give_back, self.connection, postgresql,
+                                           self.pid)  # fmt: skip
+
+    def close(self) -> None:
+        """Closed now, and counted out of the pool."""
+        if self._finalizer.detach() is not None and self.pid == os.getpid():
+            self.connection.invalidate()
+
+
+def _give_back(connection: Any, postgresql: bool, pid: int) -> None:
+    if pid != os.getpid():
+        return  # a forked process: the parent's
+    try:
+        if postgresql:
+            connection.driver_connection.autocommit = False  # as the pool's others are
+        connection.close()
+    except Exception:  # the connection is gone already
+        connection.invalidate()
+
+
 class Database:
     """One database: its engine and the units of work run against it."""
 
@@ -109,16 +141,15 @@ class Database:
         """How email goes out (data/mail.py); None: notifications stay in the app."""
         self._pid = os.getpid()
         self._lookups = threading.local()
-        """Each thread's connection for ``lookup``: (process id, connection)."""
-        self._held: list[Any] = []
+        """Each thread's connection for ``lookup`` (``_Held``)."""
+        self._holders: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._statements: dict[Select, tuple[str, tuple[str, ...] | None]] = {}
 
     def after_fork(self) -> None:
         """In a process forked from the one that opened this database (a background job):
         leave the parent's pooled connections to the parent and open new ones."""
         if self._pid != os.getpid():
-            self.engine.dispose(close=False)
-            self._held.clear()  # the parent's, left open for it
+            self.engine.dispose(close=False)  # the lookup connections too: the parent's
             self._pid = os.getpid()
 
     def send_email(self, mail) -> None:
@@ -180,24 +211,18 @@ class Database:
         return found
 
     def _lookup_connection(self):
-        held = getattr(self._lookups, "connection", None)
-        if held is not None and held[0] == os.getpid():
-            return held[1]
-        # a connection of the pool's, kept checked out: set up as every connection is
-        # (SQLite reads in autocommit there; PostgreSQL is told to here)
-        connection = self.engine.raw_connection()
-        if self.engine.dialect.name == "postgresql":
-            connection.driver_connection.autocommit = True
-        self._lookups.connection = (os.getpid(), connection)
-        self._held.append(connection)
-        return connection
+        held = getattr(self._lookups, "held", None)
+        if held is not None and held.pid == os.getpid():
+            return held.connection
+        held = self._lookups.held = _Held(self.engine)
+        self._holders.add(held)
+        return held.connection
 
     def _drop_lookup_connection(self) -> None:
-        held = getattr(self._lookups, "connection", None)
-        self._lookups.connection = None
-        if held is not None and held[0] == os.getpid():
-            self._held.remove(held[1])
-            held[1].invalidate()  # closed, and counted out of the pool
+        held = getattr(self._lookups, "held", None)
+        self._lookups.held = None
+        if held is not None and held.pid == os.getpid():
+            held.close()
 
     def run(self, work: Callable[..., T], *args: Any, attempts: int = 6, writes: bool = False,
             then: Callable[[Session, T], Any] | None = None, **kwargs: Any) -> Any:  # fmt: skip
@@ -245,9 +270,8 @@ class Database:
             connection.exec_driver_sql("ANALYZE")
 
     def dispose(self) -> None:
-        for connection in self._held if self._pid == os.getpid() else []:
-            connection.invalidate()
-        self._held.clear()
+        for held in list(self._holders):
+            held.close()
         self.engine.dispose()
 
 

@@ -166,11 +166,30 @@ def test_the_session_check_reads_the_database_as_it_is_now_and_survives_a_lost_c
     assert is_active and epoch == 7
     assert db.lookup(SESSION_CHECK, {"user_id": 10**9}) is None
 
-    held = db._lookups.connection[1]
+    held = db._lookups.held.connection
     driver = held.driver_connection
     open_transaction = (driver.in_transaction if db.dialect == "sqlite"
                         else driver.info.transaction_status != 0)  # fmt: skip
     assert not open_transaction
     driver.close()  # the server went away, say
     assert db.lookup(SESSION_CHECK, {"user_id": clerk})[1] == 7
-    assert db._lookups.connection[1] is not held
+    assert db._lookups.held.connection is not held
+
+
+def test_a_server_thread_gives_its_session_check_connection_back_when_it_ends(world):
+    """A development server starts a thread per request: each thread's connection for the
+    session check goes back to the pool when the thread ends (the pool ran dry before)."""
+    import threading
+
+    from app import SESSION_CHECK
+
+    clerk = world.user_id("clerk")
+    answers = []
+    for _ in range(40):  # more than the pool holds
+        thread = threading.Thread(
+            target=lambda: answers.append(world.db.lookup(SESSION_CHECK, {"user_id": clerk})))
+        thread.start()
+        thread.join(timeout=10)
+        assert not thread.is_alive()
+    assert len(answers) == 40 and all(answers)
+    assert world.db.engine.pool.checkedout() == 0
