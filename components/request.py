@@ -120,6 +120,9 @@ def diff_table(rows) -> dbc.Table:
                 **{"data-field": row.field},
             )
         )
+    if not body:  # every proposal was discarded
+        body = [html.Tr(html.Td(_("No changes are proposed."), colSpan=5,
+                                className="text-muted"))]  # fmt: skip
     return scroll_region(dbc.Table([head, html.Tbody(body)], hover=True, id="rq-diff"),
                          labels.PROPOSED_CHANGES)
 

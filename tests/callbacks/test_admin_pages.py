@@ -235,6 +235,24 @@ def test_a_reject_on_the_request_page_names_a_reason(web):
     assert "Reason: Against credit policy" in history
 
 
+def test_a_request_whose_proposals_were_all_discarded_says_so(web):
+    """Its page shows the table's heads and a line saying nothing is proposed, not an
+    empty table."""
+    import pages.request as page
+    from data import requests as svc
+    from data.customers import save_customer
+
+    world = web.world
+    request_id = world.act("clerk", save_customer, "C001", {"credit_limit": "20000"},
+                           expected_version=world.version_of("C001")).request.id  # fmt: skip
+    world.act("clerk", svc.submit, request_id)
+    world.act("clerk", svc.recall, request_id)
+    world.act("clerk", svc.discard_all, request_id)
+    with web.signed_in("manager"):
+        shown = text_of(page.body(page.read(page.request_page, request_id), request_id))
+    assert "Discarded" in shown and "No changes are proposed." in shown
+
+
 def test_admin_marks_fields_that_need_a_justification(web):
     import pages.parameters as page
     from data.parameters import justification_fields
