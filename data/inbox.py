@@ -18,7 +18,7 @@ from data.access import AREAS
 from data.audit import current_value_text, customer_history
 from data.clock import utcnow
 from data.db import Database
-from data.errors import DomainError, NotFound
+from data.errors import DomainError, NotFound, PermissionDenied
 from data.fields import FIELDS_BY_NAME, field_spec
 from data.i18n import N_, Labels, _, current_language
 from data.lifecycle import ASSIGNMENT_DECIDED, OPEN_STATES
@@ -469,10 +469,12 @@ Reassignable = tuple[list[tuple[int, str, str]], list[tuple[int, str]]]
 
 def reassign_choices(session: Session, actor: User, request_id: int) -> Reassignable | None:
     """What Reassign offers on a request page: its open assignments and whom they may go
-    to; None when there is nothing to reassign or the actor may not (not a manager)."""
-    if actor is None or not actor.is_active or not actor.has_role("manager"):
+    to; None when there is nothing to reassign or the actor may not (``open_assignments``
+    holds the rule)."""
+    try:
+        assignments = open_assignments(session, actor, request_id)
+    except PermissionDenied:
         return None
-    assignments = open_assignments(session, actor, request_id)
     return (assignments, reassign_targets(session, actor)) if assignments else None
 
 

@@ -212,7 +212,7 @@ def decision_response(action, request_id, comment, delegate_to, confirm, seen_ro
             None,
         )
     # decided: the page as the decision's session saw it once committed; else read now
-    view, view_alert = shown or attempt(lambda: read(request_page, request_id))
+    page, page_alert = shown or attempt(lambda: read(request_page, request_id))
     if following is not None:
         alert = html.Div(
             [
@@ -226,7 +226,7 @@ def decision_response(action, request_id, comment, delegate_to, confirm, seen_ro
                 ),
             ]
         )
-    return (body(view, request_id) if view else no_update), (alert or view_alert)
+    return (body(page, request_id) if page else no_update), (alert or page_alert)
 
 
 def thread_response(request_id, work) -> tuple:
