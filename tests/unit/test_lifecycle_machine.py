@@ -60,6 +60,8 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
+        self._states = None  # each account's open request (id, state), read once per step
+        self._acted = True  # a request or a customer may have changed since the last check
         self.world: World = type(self).world_factory()
         self.world.customer("C002")
         self.world.workflow(
@@ -93,9 +95,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         return self.world.query(work)
 
     def _accounts_in(self, *states):
-        return [a for a in ACCOUNTS if self._open_request(a)[1] in states]
+        # asked by the preconditions, many times between two steps: read once per step
+        if self._states is None:
+            self._states = {account: self._open_request(account) for account in ACCOUNTS}
+        return [a for a in ACCOUNTS if self._states[a][1] in states]
 
     def _attempt(self, username, service, *args, **kwargs):
+        self._acted = True
         try:
             return self.world.act(username, service, *args, **kwargs)
         except DomainError:
@@ -272,7 +278,11 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def dashboard_counts_match_a_recount(self):
-        assert_rollups_match_a_rebuild(self.world.db)
+        # a step that only changed the parameters left every request as it was
+        if self._acted:
+            assert_rollups_match_a_rebuild(self.world.db)
+        self._acted = False
+        self._states = None  # the next step's preconditions read the requests again
 
     @invariant()
     def audit_trail_replays_to_the_current_customers(self):
