@@ -140,3 +140,65 @@ def test_a_block_read_by_skipping_rows_is_that_slice_of_the_whole_list(world, so
     for start in (1, 30, 95):
         block = world.act("clerk", list_customers, start, start + 20, sort, filters).rows
         assert block == whole[start:start + 20]
+
+
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_a_broad_country_filter_sorted_by_name_pages_like_the_whole_list(world, direction,
+                                                                         monkeypatch):  # fmt: skip
+    """A country most customers are in, sorted by name (names shared, so the account breaks
+    ties): block by block, by key or by skipping rows, the slices of the whole list."""
+    import data.customer_grid
+    from data.generate import generate_customers
+
+    generate_customers(world.db, 150)
+    for number in range(9):
+        world.customer(f"D{number:03d}", name=f"Same Name {number % 2}", country="IT")
+    monkeypatch.setattr(data.customer_grid, "COUNT_CAP", 10)  # every country is "broad"
+    sort = [{"colId": "name", "sort": direction}]
+    filters = {"country": {"filterType": "text", "type": "equals", "filter": "it"}}
+    whole = world.act("clerk", list_customers, 0, 1000, sort, filters).rows
+    assert len(whole) > 40 and {row["country"] for row in whole} == {"IT"}
+    names = [(row["name"], row["account"]) for row in whole]
+    by_name = sorted(names, key=lambda pair: pair[0], reverse=direction == "desc")
+    assert [name for name, _account in names] == [name for name, _account in by_name]
+    for name in {"Same Name 0", "Same Name 1"}:  # ties in account order
+        tied = [account for shared, account in names if shared == name]
+        assert tied == sorted(tied)
+    after = None
+    for start in range(0, len(whole), 17):
+        skipped = world.act("clerk", list_customers, start, start + 17, sort, filters).rows
+        keyed = world.act("clerk", list_customers, start, start + 17, sort, filters,
+                          after=after)  # fmt: skip
+        assert skipped == keyed.rows == whole[start:start + 17]
+        after = keyed.cursor
+
+
+def test_skipping_to_a_far_block_of_a_country_by_name_reads_one_index_alone(world, monkeypatch):
+    """SQLite: the rows skipped to reach the block are entries of the country-and-name
+    index, not customers read one by one and checked."""
+    from sqlalchemy import event
+
+    import data.customer_grid
+
+    if world.db.engine.dialect.name != "sqlite":
+        pytest.skip("the plan checked is SQLite's")
+    for number in range(6):
+        world.customer(f"E{number:03d}", name=f"Name {number}", country="IT")
+    monkeypatch.setattr(data.customer_grid, "COUNT_CAP", 2)
+    seen = []
+
+    def note(_conn, _cursor, statement, parameters, _context, _many):
+        if "AS block" in statement:  # the block's query, which skips rows
+            seen.append((statement, parameters))
+
+    event.listen(world.db.engine, "before_cursor_execute", note)
+    try:
+        world.act("clerk", list_customers, 3, 5, [{"colId": "name", "sort": "asc"}],
+                  {"country": {"filterType": "text", "type": "equals", "filter": "IT"}})  # fmt: skip
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", note)
+    (statement, parameters), = seen
+    with world.db.engine.connect() as connection:
+        plan = " | ".join(row[-1] for row in connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters))  # fmt: skip
+    assert "COVERING INDEX ix_customers_country_name" in plan, plan
