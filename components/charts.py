@@ -213,34 +213,6 @@ def plain_graph(graph_id: str, figure: Figure) -> dcc.Graph:
     )
 
 
-def kpi_placeholders(titles: Sequence[str], **widths) -> html.Div:
-    """The KPI cards' row before its numbers come: the same cards, numbers greyed."""
-    return html.Div(
-        dbc.Row(
-            [
-                dbc.Col(kpi_card(title, html.Span(className="placeholder col-6"), "\u00a0"),
-                        **widths)  # fmt: skip
-                for title in titles
-            ],
-            className="g-3 mb-3",
-        ),
-        className="placeholder-glow",
-        **{"aria-busy": "true"},
-    )
-
-
-def chart_placeholder(title: str, subtitle: str = "") -> dbc.Card:
-    """A chart's card before its figure comes, as tall as the chart will be."""
-    box = html.Div(
-        html.Span(className="placeholder w-100 h-100 rounded"),
-        className="placeholder-glow",
-        style={"height": f"{CHART_HEIGHT}px"},
-        **{"aria-busy": "true"},
-    )
-    return chart_card(title, box, html.Div(_("Show data"), className="small text-muted"),
-                      subtitle=subtitle)  # fmt: skip
-
-
 def chart_card(title: str, graph, footer=None, *, subtitle: str = "") -> dbc.Card:
     header = [html.Span(title, className="fw-semibold")]
     if subtitle:

@@ -101,6 +101,18 @@ def viewer_locale() -> str:
         return locale_of(user.locale if user is not None else None)
 
 
+def drawn_for(store_id: str, values: tuple | list | None, body: Any) -> html.Div:
+    """A body drawn with the page, and beside it (a store) the inputs it was drawn for: the
+    callback that draws it again when they change is called once as the page shows, with
+    the same inputs, and then has nothing to do (``already_drawn``). None: draw it again."""
+    return html.Div([dcc.Store(id=store_id, data=None if values is None else list(values)),
+                     body])  # fmt: skip
+
+
+def already_drawn(values: tuple | list, shown: Any) -> bool:
+    return isinstance(shown, list) and list(values) == shown
+
+
 def viewer_zone() -> str | None:
     """The signed-in user's IANA time zone (None: UTC), for showing times."""
     with database().session() as session:

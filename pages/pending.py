@@ -8,19 +8,18 @@ import dash
 import dash_bootstrap_components as dbc
 from babel.numbers import format_decimal
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from components.charts import (
     AGE_COLOURS,
     PALETTE,
     bar_chart,
     chart_card,
-    chart_placeholder,
     charts_after_numbers,
     csv_download,
     drill_graph,
     figure_table,
     kpi_card,
-    kpi_placeholders,
     series_chart,
 )
 from components.controls import labelled
@@ -30,7 +29,15 @@ from data.dashboards.pending import pending_overview
 from data.dashboards.tables import kpi_texts, pending_tables, table_csv
 from data.fields import FIELDS_BY_NAME
 from data.i18n import N_, _, current_language, gettext
-from pages._support import attempt, guard, page_title, read, viewer_zone
+from pages._support import (
+    already_drawn,
+    attempt,
+    drawn_for,
+    guard,
+    page_title,
+    read,
+    viewer_zone,
+)
 
 dash.register_page(__name__, path="/dashboards/pending", title=page_title(N_("Pending changes")))
 
@@ -71,7 +78,9 @@ def layout(**_query):
             ),
             away_card(),
             dcc.Loading(
-                html.Div(placeholders(), id="pd-body"),
+                # the figures come with the page (for its first period, in the zone the
+                # viewer's browser reported last): one round trip less before they show
+                html.Div(render("30", viewer_zone()), id="pd-body"),
                 type="dot",
                 delay_show=300,
                 overlay_style={"visibility": "visible", "opacity": 0.6},
@@ -111,7 +120,7 @@ def away_card():
 def render(days, offset):
     overview, alert = attempt(lambda: read(pending_overview, days=days, zone=offset))
     if overview is None:
-        return alert
+        return drawn_for("pd-shown", None, alert)
     kpis = kpi_texts(overview)
     tables = pending_tables(overview)
     cards = dbc.Row(
@@ -243,8 +252,8 @@ def render(days, offset):
 
     figures = {"by-step": by_step, "by-approver": by_approver, "ageing": ageing,
                "by-field": by_field, "backlog": backlog}  # fmt: skip
-    return charts_after_numbers(
-        arranged(cards, {name: card(name, figure) for name, figure in figures.items()}))
+    return drawn_for("pd-shown", (days, offset), charts_after_numbers(
+        arranged(cards, {name: card(name, figure) for name, figure in figures.items()})))
 
 
 # each chart: its title and subtitle (message ids), in the order the page shows them
@@ -255,13 +264,10 @@ CHARTS = {
     "by-field": (N_("Pending changes by field"), ""),
     "backlog": (N_("Backlog over time"), N_("open requests at the end of each day")),
 }
-KPIS = (N_("Open requests"), N_("Proposed field changes waiting"), N_("Overdue steps"),
-        N_("Oldest waiting"), N_("Median age"))  # fmt: skip
 
 
 def arranged(kpis, cards: dict) -> html.Div:
-    """The KPI row, then the charts two by two: the same for the figures and for their
-    placeholders while they load, so nothing moves when they come."""
+    """The KPI row, then the charts two by two."""
     pair = lambda a, b: dbc.Row([dbc.Col(cards[a], lg=6), dbc.Col(cards[b], lg=6)],  # noqa: E731
                                 className="g-3 mb-3")  # fmt: skip
     return html.Div(
@@ -278,16 +284,12 @@ def arranged(kpis, cards: dict) -> html.Div:
     )
 
 
-def placeholders() -> html.Div:
-    return arranged(
-        kpi_placeholders([_(title) for title in KPIS], md=4, lg=True),
-        {name: chart_placeholder(_(title), _(subtitle) if subtitle else "")
-         for name, (title, subtitle) in CHARTS.items()},  # fmt: skip
-    )
 
-
-@callback(Output("pd-body", "children"), Input("pd-days", "value"), Input("cs-tz", "data"))
-def on_range(days, offset):
+@callback(Output("pd-body", "children"), Input("pd-days", "value"), Input("cs-tz", "data"),
+          State("pd-shown", "data"))  # fmt: skip
+def on_range(days, offset, shown):
+    if already_drawn((days, offset), shown):
+        raise PreventUpdate
     return render(days, offset)
 
 

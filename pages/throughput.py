@@ -8,17 +8,16 @@ import dash
 import dash_bootstrap_components as dbc
 from babel.numbers import format_decimal, format_percent
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from components.charts import (
     PALETTE,
     bar_chart,
     chart_card,
-    chart_placeholder,
     charts_after_numbers,
     csv_download,
     figure_table,
     kpi_card,
-    kpi_placeholders,
     plain_graph,
     series_chart,
 )
@@ -29,7 +28,15 @@ from data.dashboards.throughput import EXACT_LIMIT, ThroughputFilters, filter_ch
 from data.fields import FIELDS
 from data.i18n import N_, Labels, _, current_language, ngettext
 from data.rollups import ACCURACY
-from pages._support import attempt, guard, page_title, read
+from pages._support import (
+    already_drawn,
+    attempt,
+    drawn_for,
+    guard,
+    page_title,
+    read,
+    viewer_zone,
+)
 
 dash.register_page(__name__, path="/dashboards/throughput", title=page_title(N_("Throughput")))
 
@@ -48,6 +55,9 @@ def layout(**_query):
         return alert
     today = utcnow().date()
     start = today - timedelta(days=89)
+    # the figures come with the page, for the filters' first values and the zone the
+    # viewer's browser reported last: one round trip less before the numbers show
+    first = (start.isoformat(), today.isoformat(), "week", "", "", "", "", viewer_zone())
     steps = [{"label": s, "value": s} for s in choices["steps"]]
     filters = dbc.Card(
         dbc.CardBody(
@@ -113,7 +123,7 @@ def layout(**_query):
             html.H1(_("Approval throughput"), className="h3 mb-3"),
             filters,
             dcc.Loading(
-                html.Div(placeholders(), id="tp-body"),
+                html.Div(render(*first), id="tp-body"),
                 type="dot",
                 delay_show=300,
                 overlay_style={"visibility": "visible", "opacity": 0.6},
@@ -125,7 +135,9 @@ def layout(**_query):
 
 def _dropdown(label: str, component_id: str, options: list[dict]):
     choices = [{"label": _("All"), "value": ""}, *options]
-    return labelled(dbc.Select(id=component_id, options=choices, value=""), label)
+    # "All" is also what the select shows before anything is chosen (its empty value)
+    return labelled(dbc.Select(id=component_id, options=choices, value="", placeholder=_("All")),
+                    label)  # fmt: skip
 
 
 def _figures(start, end, grouping, field, group, step, approver, offset):
@@ -146,15 +158,18 @@ FILTER_INPUTS = [
 ]
 
 
-@callback(Output("tp-body", "children"), *FILTER_INPUTS)
+@callback(Output("tp-body", "children"), *FILTER_INPUTS, State("tp-shown", "data"))
 def on_filters(*values):
+    *values, shown = values
+    if already_drawn(values, shown):
+        raise PreventUpdate
     return render(*values)
 
 
 def render(*values):
     figures, alert = attempt(lambda: _figures(*values))
     if figures is None:
-        return alert
+        return drawn_for("tp-shown", None, alert)
     tables = throughput_tables(figures)
 
     def card(graph_id, figure, subtitle=None):
@@ -270,7 +285,8 @@ def render(*values):
         "sla": card("sla", sla),
         "by-reason": card("by-reason", by_reason),
     }
-    return charts_after_numbers(arranged(html.Div([cards, note]), charts))
+    return drawn_for("tp-shown", values, charts_after_numbers(arranged(html.Div([cards, note]),
+                                                                      charts)))
 
 
 def gap(rows: dict, period: str, column: int) -> float | None:
@@ -302,8 +318,7 @@ KPIS = Labels(
 
 
 def arranged(kpis, cards: dict) -> html.Div:
-    """The KPIs first, then the charts two by two: the same for the figures and for their
-    placeholders while they load, so nothing moves when they come."""
+    """The KPIs first, then the charts two by two."""
     names = list(CHARTS)
     rows = [
         dbc.Row([dbc.Col(cards[name], lg=6) for name in names[i : i + 2]], className="g-3 mb-3")
@@ -311,13 +326,6 @@ def arranged(kpis, cards: dict) -> html.Div:
     ]
     return html.Div([kpis, *rows])
 
-
-def placeholders() -> html.Div:
-    return arranged(
-        kpi_placeholders([KPIS[key] for key in KPIS], md=4, lg=True),
-        {name: chart_placeholder(_(title), _(subtitle) if subtitle else "")
-         for name, (title, subtitle) in CHARTS.items()},  # fmt: skip
-    )
 
 
 @callback(

@@ -6,7 +6,7 @@ import pytest
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.unit.test_metrics import build_history
 
@@ -65,6 +65,9 @@ def test_analyst_sees_the_throughput_charts(browser, web):
                   "tp-per-approver", "tp-sla"):  # fmt: skip
         browser.duo.wait_for_element(f"#{chart} .main-svg")
     assert "Pending changes" not in browser.duo.find_element("#cs-navbar").text
+    for label in ("Field", "Customer group", "Step", "Approver"):  # no filter: each says so
+        chosen = Select(browser.labelled(label)).first_selected_option
+        assert chosen.get_attribute("textContent").strip() == "All", label
     browser.open("/dashboards/pending")
     browser.wait_text("h1", "Not available")
     assert browser.console_errors() == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
@@ -47,24 +48,40 @@ def figure_rows(component, table_id):
 
 
 @pytest.mark.parametrize("page_name", ["pending", "throughput"])
-def test_dashboards_draw_kpis_first_and_charts_in_fixed_height_placeholders(web, page_name):
-    """Before the figures come the page holds the KPI row and every chart's card at the
-    chart's height, in the figures' arrangement: nothing moves when they arrive."""
+def test_dashboards_come_with_their_figures_kpis_first_and_charts_in_fixed_height_boxes(
+    web, history, page_name
+):
+    """The page holds its figures when it comes: the KPI row first, with its numbers, and
+    every chart's box at the chart's height, filled once plotly.js is there. Beside them,
+    the inputs they were drawn for, so the first call of the page's callback draws nothing
+    again; other inputs are drawn."""
     import importlib
+
+    from dash.exceptions import PreventUpdate
 
     from components.charts import CHART_HEIGHT
 
     page = importlib.import_module(f"pages.{page_name}")
+    prefix = "pd" if page_name == "pending" else "tp"
     with web.signed_in("manager"):
         layout = page.layout()
-    body = next(node for node in walk(layout) if getattr(node, "id", None) in ("pd-body", "tp-body"))
-    first = body.children.children[0]
-    assert "placeholder-glow" in first.className  # the KPI row comes first
+    body = next(node for node in walk(layout) if getattr(node, "id", None) == f"{prefix}-body")
+    (shown,) = [node for node in walk(body) if getattr(node, "id", None) == f"{prefix}-shown"]
+    figures = body.children.children[1].children[0]
+    first = text_of(figures.children[0])  # the KPI row comes first, with numbers
+    assert re.match(r"Open requests 3 " if page_name == "pending" else r"Decided \d+ request", first)
     boxes = [node for node in walk(body) if (getattr(node, "style", None) or {}).get("height")]
     assert len(boxes) == len(page.CHARTS)
     assert {box.style["height"] for box in boxes} == {f"{CHART_HEIGHT}px"}
     titles = text_of(body)
     assert all(page.CHARTS[name][0] in titles for name in page.CHARTS)
+    callback = page.on_range if page_name == "pending" else page.on_filters
+    with web.signed_in("manager"):
+        with pytest.raises(PreventUpdate):
+            callback(*shown.data, shown.data)
+        other = [*shown.data[:-1], "Asia/Kolkata"]
+        drawn = callback(*other, shown.data)
+    assert drawn.children[0].data == other
 
 
 def test_pending_dashboard_shows_kpis_and_bars_that_link_to_their_requests(web, history):
@@ -121,7 +138,7 @@ def test_throughput_figures_tables_and_csv_agree(web, history):
     volume = figure_data(body, "tp-volume")
     assert [trace["name"] for trace in volume["data"]] == ["Submitted", "Approved", "Rejected"]
     assert list(volume["data"][0]["y"]) == [1, 1, 1, 1, 1, 1]
-    kpis = text_of(body.children[0])  # the headline numbers come first
+    kpis = text_of(body.children[1].children[0])  # the headline numbers come first
     assert "Decided 3 requests in the range" in kpis and "Approved 67%" in kpis
     cycle = figure_data(body, "tp-cycle")
     days = [f"2026-02-{d}" for d in (27, 28)] + [f"2026-03-{d:02d}" for d in range(1, 11)]
