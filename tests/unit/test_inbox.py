@@ -214,3 +214,38 @@ def test_a_clerk_lists_their_own_requests_by_where_they_stand(world):
     assert world.act("clerk2", my_requests) == []  # another clerk's requests are not theirs
     with pytest.raises(PermissionDenied):
         world.act("approver", my_requests)
+
+
+def test_the_tab_counts_read_indexes_alone(world):
+    """SQLite: counting an approver's overdue and decided requests reads their assignments
+    from an index alone, in their steps' order, not row by row from the table (with a long
+    history, thousands of rows each time the inbox is drawn); the waiting tab still reads
+    its index in the order it shows."""
+    from sqlalchemy import event
+
+    if world.db.engine.dialect.name != "sqlite":
+        pytest.skip("the plan checked is SQLite's")
+    submitted(world, "C001", {"credit_limit": "20000"})
+    seen = []
+
+    def note(_conn, _cursor, statement, parameters, _context, _many):
+        if "FROM assignments" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(world.db.engine, "before_cursor_execute", note)
+    try:
+        world.act("approver", inbox_counts)
+        world.act("approver", inbox, "waiting")
+    finally:
+        event.remove(world.db.engine, "before_cursor_execute", note)
+    plans = []
+    with world.db.engine.connect() as connection:
+        for statement, parameters in seen:
+            plans.append(" | ".join(row[-1] for row in connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters)))  # fmt: skip
+    waiting, overdue, decided, rows = plans
+    for plan in (overdue, decided):
+        assert "COVERING INDEX ix_assignments_user_state_step" in plan, plan
+    assert "COVERING INDEX ix_assignments_user_state_created" in waiting, waiting
+    assert "INDEX ix_assignments_user_state_created" in rows, rows
+    assert "B-TREE FOR ORDER BY" not in rows, rows  # read in order, not sorted
