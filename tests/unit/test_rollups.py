@@ -226,6 +226,28 @@ def test_filters_combined_are_counted_from_the_requests(generated, monkeypatch):
                 assert fast.volume and fast.per_step, (chosen, first)
 
 
+def test_one_filter_is_read_from_rollups_without_finding_every_request_it_picks(world,
+                                                                               monkeypatch):  # fmt: skip
+    """Only filters combined find the requests they pick (all of them, in the range); a view
+    with one filter counts from its rollups, and its few live figures test the rows they read."""
+    result = world.act("clerk", save_customer, "C001", {"credit_limit": "12000"},
+                       expected_version=world.version_of("C001"))  # fmt: skip
+    world.act("clerk", workflow.submit, result.request.id)
+    world.act("approver", workflow.approve, result.request.id, seen_round=1)
+
+    def refuse(*_args):
+        raise AssertionError("a view with one filter found every request it picks")
+
+    monkeypatch.setattr(throughput_module, "_picked_once", refuse)
+    today = utcnow().date()
+    with world.db.session() as session:
+        boss = world.user(session, "manager")
+        for chosen in ({"field_name": "credit_limit"}, {"step": "Credit control"}, {}):
+            view = ThroughputFilters.make(today - timedelta(days=80), today, "week",
+                                          today=today, **chosen)  # fmt: skip
+            assert throughput_module.throughput(session, boss, view, zone=0).volume
+
+
 def test_local_periods_start_on_local_midnights():
     filters = ThroughputFilters.make("2026-03-01", "2026-03-10", "week", today=date(2026, 3, 10))
     periods = local_periods(filters, LocalDays.of(60))
