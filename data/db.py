@@ -306,11 +306,23 @@ def _sqlite_foreign_keys_paused(connection) -> Iterator[None]:
 
 def _refresh_sqlite_statistics(connection) -> None:
     """Give SQLite's planner statistics: all of them when there are none yet (a database
-    loaded in bulk, or never analysed), else those ``PRAGMA optimize`` finds stale."""
+    loaded in bulk, or never analysed); else those of each table with an index never
+    measured (one a migration just made: SQLite weighs an index without statistics as if
+    it picked a few rows, and would read through it where a measured one serves better),
+    then those ``PRAGMA optimize`` finds stale."""
     analysed = connection.exec_driver_sql(
         "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
     ).scalar()
-    connection.exec_driver_sql("PRAGMA optimize" if analysed else "ANALYZE")
+    if not analysed:
+        connection.exec_driver_sql("ANALYZE")
+    else:
+        unmeasured = connection.exec_driver_sql(
+            "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'index' AND name NOT IN "
+            "(SELECT idx FROM sqlite_stat1 WHERE idx IS NOT NULL)"
+        ).scalars().all()
+        for table in unmeasured:
+            connection.exec_driver_sql(f'ANALYZE "{table}"')
+        connection.exec_driver_sql("PRAGMA optimize")
     connection.commit()
 
 

@@ -51,7 +51,7 @@ def format_amount(value: Decimal | int, locale: str | None = None) -> str:
     Babel's ``#,##0.00`` in the locale: Python writes the digits (rounded half to even, as
     Babel does) with ``,`` and ``.``, and these become the locale's own symbols, read once
     per locale from Babel (a grid block writes a hundred amounts; this is 20 times faster
-    than asking Babel for each, and ``test_numbers`` holds the two equal)."""
+    than asking Babel for each, and ``tests/unit/test_locales.py`` holds the two equal)."""
     if not isinstance(value, Decimal | int) or isinstance(value, bool):
         return format_decimal(value, format="#,##0.00", locale=locale_of(locale))
     return f"{value:,.2f}".translate(_symbols(locale_of(locale)))

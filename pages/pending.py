@@ -284,7 +284,6 @@ def arranged(kpis, cards: dict) -> html.Div:
     )
 
 
-
 @callback(Output("pd-body", "children"), Input("pd-days", "value"), Input("cs-tz", "data"),
           State("pd-shown", "data"))  # fmt: skip
 def on_range(days, offset, shown):

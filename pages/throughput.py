@@ -327,7 +327,6 @@ def arranged(kpis, cards: dict) -> html.Div:
     return html.Div([kpis, *rows])
 
 
-
 @callback(
     Output("tp-download", "data"),
     Input({"type": "tp-csv", "table": ALL}, "n_clicks"),

@@ -17,10 +17,6 @@ depends_on = None
 def upgrade() -> None:
     op.create_index("ix_customers_country_name", "customers", ["country", "name", "account"])
     op.drop_index("ix_customers_country", table_name="customers")
-    bind = op.get_bind()
-    measured = "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
-    if bind.dialect.name == "sqlite" and bind.exec_driver_sql(measured).scalar():
-        op.execute("ANALYZE customers")  # the planner's statistics for the new index
 
 
 def downgrade() -> None:
