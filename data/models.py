@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -509,9 +510,18 @@ class ActivityRollup(Base):
     metric: Mapped[str] = mapped_column(String(8), primary_key=True)
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0,
+                                      server_default=text("0"))  # fmt: skip
+    """a count is kept in parts, summed when read: concurrent transactions add to parts of
+    their own (data.rollups.PARTS), and old parts are folded into part 0"""
     n: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = {"sqlite_with_rowid": False}
+    __table_args__ = (
+        # the parts waiting to be folded
+        Index("ix_activity_rollups_parts", "level", "slot",
+              sqlite_where=text("part <> 0"), postgresql_where=text("part <> 0")),
+        {"sqlite_with_rowid": False},
+    )  # fmt: skip
 
 
 class AuditEntry(Base):

@@ -17,10 +17,13 @@ the exact value. The six cycle-time bands of the histogram chart are kept
 exactly.
 
 Facts are taken from the ORM flush (``after_flush``) and written just before
-the transaction commits (``before_commit``: the hot rows of the current hour
-stay locked only while it commits), so every service that changes requests
-through a session counts them; writers that insert rows directly (the
-set-based import, the history generator) call ``record`` or ``rebuild``.
+the transaction commits (``before_commit``), so every service that changes
+requests through a session counts them; writers that insert rows directly (the
+set-based import, the history generator) call ``record`` or ``rebuild``. On
+PostgreSQL each session adds to a part of a count of its own (``PARTS``): the
+current hour's rows are not shared by decisions committing at once. The parts
+of an hour that has ended are folded into one row (``fold_parts``, every
+minute with the schedule).
 
 The throughput dashboard's filters (a field, a step, an approver, a customer
 group) pick requests by what they are now: a request gains an approver when
@@ -216,9 +219,26 @@ def _upsert_for(dialect: str):
 
 def _adding(statement):
     return statement.on_conflict_do_update(
-        index_elements=["dim", "level", "slot", "metric", "key", "bucket"],
+        index_elements=["dim", "level", "slot", "metric", "key", "bucket", "part"],
         set_={"n": ROLLUP.c.n + statement.excluded.n},
     )
+
+
+PARTS = 16
+"""A count is kept in up to this many parts, summed when read. On PostgreSQL a transaction
+adds to the part of its database session (its server process's id modulo PARTS): decisions
+committing at once add to the same hour's and day's counts, and with a row each they
+would wait for one another's row locks until each commits. SQLite lets one transaction
+write at a time: part 0."""
+
+
+def _part(connection: Connection | Session) -> int:
+    if isinstance(connection, Session):
+        connection = connection.connection()
+    if connection.dialect.name != "postgresql":
+        return 0
+    info = getattr(connection.connection.dbapi_connection, "info", None)
+    return getattr(info, "backend_pid", 0) % PARTS
 
 
 def write(connection: Connection | Session, tally: Tally) -> None:
@@ -228,7 +248,30 @@ def write(connection: Connection | Session, tally: Tally) -> None:
 
 def _write_rows(connection: Connection | Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        connection.execute(_adding(_upsert(connection)), rows)
+        part = _part(connection)
+        connection.execute(_adding(_upsert(connection)), [{**row, "part": part} for row in rows])
+
+
+def fold_parts(session: Session, now: datetime | None = None) -> int:
+    """Add the parts of every count of an hour (or day) that has ended into its part 0,
+    so a dashboard reads one row per count; returns how many parts were folded.
+
+    A transaction adding to a part as it is folded waits for the fold to commit and
+    then makes that part anew: no count is lost or added twice."""
+    hour = hour_of(now or datetime.now(UTC))
+    ended = or_(and_(ROLLUP.c.level == "h", ROLLUP.c.slot < hour),
+                and_(ROLLUP.c.level == "d", ROLLUP.c.slot < hour // 24))  # fmt: skip
+    key = [ROLLUP.c[name] for name in ("dim", "level", "slot", "metric", "key", "bucket")]
+    folded = session.execute(
+        delete(ROLLUP).where(ROLLUP.c.part != 0, ended).returning(*key, ROLLUP.c.n)).all()
+    sums: dict[tuple, int] = defaultdict(int)
+    for *row_key, n in folded:
+        sums[tuple(row_key)] += n
+    rows = [dict(zip(("dim", "level", "slot", "metric", "key", "bucket"), row_key, strict=True),
+                 part=0, n=n) for row_key, n in sorted(sums.items()) if n]  # fmt: skip
+    if rows:
+        session.execute(_adding(_upsert(session)), rows)
+    return len(folded)
 
 
 def _pending(session: Session) -> Tally:

@@ -1,6 +1,7 @@
 """Work that runs on a clock, without cron: the work of people whose absence has begun
 handed to their delegates, reminders as a step's time limit nears and when it passes, and
-escalation of overdue steps.
+escalation of overdue steps; and the dashboards' counts of hours that have ended folded
+into one row each (data.rollups.fold_parts).
 
 One runner per database does it every minute: the delivery worker that holds the
 database's sender lock (data/webhooks.py), or Celery beat when the jobs run on Celery
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from data.clock import utcnow
 from data.requests import escalate_some, hand_over_absent, remind_some
+from data.rollups import fold_parts
 
 if TYPE_CHECKING:
     from data.db import Database
@@ -29,6 +31,7 @@ def run_schedule(database: Database) -> tuple[int, int]:
     batch of steps is a transaction of its own."""
     database.run(hand_over_absent, writes=True)
     now = utcnow()
+    database.run(fold_parts, now, writes=True)
     return _in_batches(database, remind_some, now), _in_batches(database, escalate_some, now)
 
 

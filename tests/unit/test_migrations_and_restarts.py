@@ -134,3 +134,26 @@ def test_an_index_a_migration_makes_on_sqlite_is_measured_at_once(tmp_path):
     finally:
         engine.dispose()
     assert "ix_customers_country_name" in measured
+
+
+def test_a_count_kept_in_parts_is_one_count_before_the_parts_and_after(empty_url):
+    """Going back before the rollups had parts sums each count's parts into one row; going
+    forward again keeps that sum, as part 0."""
+    upgrade_database(empty_url)
+    engine = create_engine(empty_url)
+    row = "'', 'h', 500000, 'sub', '', 0"
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO activity_rollups (dim, level, slot, metric, key, bucket, part, n) "
+                f"VALUES ({row}, 0, 2), ({row}, 5, 3), ({row}, 11, 4)"))
+        downgrade_database(empty_url, "0021")
+        read = "SELECT slot, n FROM activity_rollups"
+        with engine.connect() as connection:
+            assert connection.execute(text(read)).all() == [(500000, 9)]
+        upgrade_database(empty_url)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT slot, n, part FROM activity_rollups")).all() == [
+                (500000, 9, 0)]
+    finally:
+        engine.dispose()
