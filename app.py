@@ -7,6 +7,7 @@ database, and serves on HOST:PORT. ``gunicorn app:server`` serves production.
 from __future__ import annotations
 
 import contextlib
+import gc
 import secrets
 from pathlib import Path
 from urllib.parse import quote
@@ -489,6 +490,10 @@ def __getattr__(name: str):
         manager = built._background_manager
         celery = manager.handle if type(manager).__name__ == "CeleryManager" else None
         globals().update(app=built, server=built.server, celery_app=celery)
+        # what the process holds from now on (modules, the app, its pages) lives as long
+        # as the process: the collector need not look through it on every full collection
+        gc.collect()
+        gc.freeze()
         return globals()[name]
     raise AttributeError(name)
 

@@ -71,6 +71,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import NO_VALUE
+from sqlalchemy.orm.util import identity_key
 
 from data.i18n import N_
 from data.lifecycle import CLOSED_STATES, STEP_DECIDED
@@ -299,7 +300,14 @@ def _became_set(obj: Any, attribute: str) -> datetime | None:
     return history.added[0]
 
 
-def _fields(connection: Connection, request_id: int) -> list[str]:
+def _fields(connection: Connection, request: ChangeRequest | int) -> list[str]:
+    """The fields a request proposes to change (its proposals as loaded, when they are)."""
+    if isinstance(request, ChangeRequest):
+        changes = _loaded(request, "changes")
+        if changes is not None:
+            return [change.field for change in changes]
+        request = request.id
+    request_id = request
     return list(
         connection.execute(
             select(ProposedChange.field).where(ProposedChange.request_id == request_id)
@@ -335,7 +343,7 @@ def _collect(session: Session, _context: Any) -> None:
                 if obj.state != "discarded":
                     tally.add(decided, CYCLE, "", duration_bucket(seconds))
                     rejected = int(obj.state == "rejected")
-                    for name in _fields(connection, obj.id):
+                    for name in _fields(connection, obj):
                         tally.add(decided, FIELD_DECIDED, name, rejected)
         elif isinstance(obj, RequestStep):
             completed = _became_set(obj, "completed_at")
@@ -420,6 +428,10 @@ def _request_of(obj: Any) -> tuple[int | None, int | None]:
         return obj.id, None
     if isinstance(obj, Assignment):
         step = _loaded(obj, "step")
+        if step is None and obj.request_step_id is not None:
+            # loaded with its step's assignments: the step is in the session, unlinked
+            step = inspect(obj).session.identity_map.get(
+                identity_key(RequestStep, obj.request_step_id))
         if step is None:
             return None, obj.request_step_id
         obj = step

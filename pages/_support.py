@@ -134,11 +134,18 @@ def act_and_show(show: Callable[[Session, User | None], Any], service: Callable[
     change has committed, in the same session, so what the change loaded or wrote is not
     read again. Returns (the service's answer, ``attempt``'s answer for ``show``): a
     refusal to show is told, while the change stays made."""
+    actors: list[User | None] = []
+
+    def work(session: Session) -> T:
+        # the user who acted is the one ``show`` is for: held here, it stays in the
+        # session (whose map of loaded rows holds none that nothing refers to)
+        actors[:] = [load_actor(session)]
+        return service(session, actors[0], *args, **kwargs)
+
     return database().run(
-        lambda session: service(session, load_actor(session), *args, **kwargs),
-        writes=True,
-        then=lambda session, done: (done, attempt(lambda: show(session, load_actor(session)))),
-    )
+        work, writes=True,
+        then=lambda session, done: (done, attempt(lambda: show(session, actors[0]))),
+    )  # fmt: skip
 
 
 def read(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:

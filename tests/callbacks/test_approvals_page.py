@@ -319,3 +319,30 @@ def test_a_decision_waits_its_turn_to_write_instead_of_losing_it(web, monkeypatc
         event.remove(web.world.db.sessions, "before_flush", first_flush)
     assert web.world.query(lambda s: s.get(ChangeRequest, request_id).state) == "approved"
     assert retried == []
+
+
+def test_an_approval_reads_nothing_twice_that_it_holds(web):
+    """Approve on the request page: the signed-in user is read once for the decision and
+    the page drawn after it; the step of each assignment and the fields of the request
+    come from what the decision loaded, not from further queries."""
+    import pages.request as page
+
+    request_id = submit(web.world, "C001")
+    statements = []
+
+    def note(_conn, _cursor, statement, _parameters, _context, _many):
+        statements.append(" ".join(statement.split()))
+
+    engine = web.app.server.extensions["countersign.database"].engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with web.signed_in("approver"):
+            _body, alert = page.decision_response("approve", request_id, None, None, False, 1)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert "Approved." in text_of(alert)
+    users_read_one_by_one = [s for s in statements
+                             if s.startswith("SELECT users.id") and "WHERE users.id = " in s]  # fmt: skip
+    assert len(users_read_one_by_one) == 2  # the approver; the submitter, to tell them
+    assert not [s for s in statements if s.startswith("SELECT request_steps.request_id")]
+    assert not [s for s in statements if s.startswith("SELECT proposed_changes.field")]
