@@ -237,10 +237,11 @@ def changes_of(session: Session, request_ids: list[int], locale: str) -> dict[in
     return found
 
 
-def inbox_page(session: Session, actor: User, tab: str, **filters) -> tuple[list, dict, str | None]:
+def inbox_page(session: Session, actor: User, tab: str, *, counted: bool = True,
+               **filters) -> tuple[list, dict | None, str | None]:  # fmt: skip
     """What the inbox shows, in one read: the tab's rows (``inbox``), every tab's count
-    (``inbox_counts``) and the reader's time zone."""
-    counts = inbox_counts(session, actor)
+    (``inbox_counts``; None unless ``counted``) and the reader's time zone."""
+    counts = inbox_counts(session, actor) if counted else None
     return inbox(session, actor, tab, **filters), counts, actor.time_zone
 
 

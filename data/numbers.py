@@ -65,8 +65,11 @@ def _symbols(locale: str) -> dict[int, str]:
 
 
 def format_share(value: Decimal, locale: str | None = None) -> str:
-    """A percentage's number as a person of ``locale`` reads it: 12.5 or 12,5."""
-    return format_decimal(value, format="#,##0.0", locale=locale_of(locale))
+    """A percentage's number as a person of ``locale`` reads it: 12.5 or 12,5 (Babel's
+    ``#,##0.0``, written as ``format_amount`` writes amounts)."""
+    if not isinstance(value, Decimal | int) or isinstance(value, bool):
+        return format_decimal(value, format="#,##0.0", locale=locale_of(locale))
+    return f"{value:,.1f}".translate(_symbols(locale_of(locale)))
 
 
 def parse_decimal(

@@ -196,9 +196,10 @@ def layout(**_query):
     )
 
 
-def inbox_rows(tab, field, group, overdue, search, shown=INBOX_BLOCK):
+def inbox_rows(tab, field, group, overdue, search, shown=INBOX_BLOCK, counted=True):
     """(grid rows, tab labels, an alert, a note that more are there, whether more are
-    there) for the first ``shown`` requests of the tab."""
+    there) for the first ``shown`` requests of the tab; the labels, with each tab's count,
+    are None unless ``counted``."""
     shown = shown if isinstance(shown, int) and 0 < shown <= INBOX_MOST else INBOX_BLOCK
     found, alert = attempt(
         lambda: read(
@@ -209,13 +210,16 @@ def inbox_rows(tab, field, group, overdue, search, shown=INBOX_BLOCK):
             overdue_only=bool(overdue),
             search=search,
             limit=shown + 1,
+            counted=counted,
         )
     )
     if found is None:  # the tabs' counts still show
-        rows, (counts, _alert), zone = None, attempt(lambda: read(inbox_counts)), None
+        rows, zone = None, None
+        counts = attempt(lambda: read(inbox_counts))[0] if counted else None
     else:
         rows, counts, zone = found
-    labels = [f"{TAB_LABELS[t]} ({count_label((counts or {}).get(t, 0))})" for t in TABS]
+    labels = ([f"{TAB_LABELS[t]} ({count_label((counts or {}).get(t, 0))})" for t in TABS]
+              if counted else None)  # fmt: skip
     if rows is None:
         return [], labels, alert, None, False
     more = len(rows) > shown
@@ -287,13 +291,19 @@ def on_filters(tab, field, group, overdue, search, _refresh, _more, shown):
 
 def inbox_answer(trigger, tab, field, group, overdue, search, shown):
     """The first block of the tab's requests; Show more lists the next block too (a refresh
-    after a decision keeps what was shown; another filter starts from the first block)."""
+    after a decision keeps what was shown; another filter starts from the first block).
+
+    The tabs' counts do not depend on the tab, the filters or the search: they are counted
+    as the page opens and after each decision made on it, not again for each of those."""
     if trigger == "inbox-more" and isinstance(shown, int):
         shown += INBOX_BLOCK
     elif trigger != "inbox-refresh" or not isinstance(shown, int):
         shown = INBOX_BLOCK
-    data, labels, alert, note, more = inbox_rows(tab, field, group, overdue, search, shown)
-    options = [{"label": label, "value": tab} for tab, label in zip(TABS, labels, strict=True)]
+    counted = trigger in (None, "inbox-refresh")
+    data, labels, alert, note, more = inbox_rows(tab, field, group, overdue, search, shown,
+                                                 counted)  # fmt: skip
+    options = no_update if labels is None else [
+        {"label": label, "value": tab} for tab, label in zip(TABS, labels, strict=True)]
     return (data, options, alert if alert else no_update, note, shown,
             "mt-2" if more else "d-none")  # fmt: skip
 

@@ -346,3 +346,33 @@ def test_an_approval_reads_nothing_twice_that_it_holds(web):
     assert len(users_read_one_by_one) == 2  # the approver; the submitter, to tell them
     assert not [s for s in statements if s.startswith("SELECT request_steps.request_id")]
     assert not [s for s in statements if s.startswith("SELECT proposed_changes.field")]
+
+
+def test_the_tabs_are_counted_as_the_inbox_opens_and_after_a_decision_only(web):
+    """Each tab's count is the same whatever tab, filter or search is chosen: it is counted
+    as the page opens and after a decision made on it, and another tab, a filter, a search
+    or Show more lists rows without counting again."""
+    import dash
+
+    import pages.approvals as page
+
+    first = submit(web.world, "C001")
+    web.world.customer("C002")
+    submit(web.world, "C002")
+    with web.signed_in("approver"):
+        opened = page.inbox_answer(None, "waiting", page.ANY, page.ANY, False, None, None)
+        assert opened[1][0]["label"] == "Waiting for me (2)"
+        for trigger, tab, search in (("inbox-tabs", "decided", None),
+                                     ("inbox-search", "waiting", "C002"),
+                                     ("inbox-field", "waiting", None),
+                                     ("inbox-more", "waiting", None)):  # fmt: skip
+            answer = page.inbox_answer(trigger, tab, page.ANY, page.ANY, False, search, 100)
+            assert answer[1] is dash.no_update, trigger
+        assert len(page.inbox_answer("inbox-tabs", "waiting", page.ANY, page.ANY, False, None,
+                                     100)[0]) == 2  # fmt: skip
+    web.world.act("approver", svc.approve, first, seen_round=web.world.seen(first))
+    with web.signed_in("approver"):
+        refreshed = page.inbox_answer("inbox-refresh", "waiting", page.ANY, page.ANY, False,
+                                      None, 100)  # fmt: skip
+    labels = [option["label"] for option in refreshed[1]]
+    assert labels[0] == "Waiting for me (1)" and labels[3] == "Decided by me (1)"

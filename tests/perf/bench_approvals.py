@@ -190,9 +190,11 @@ class Payloads:
             changed = f'{{"action":"{trigger}","type":"cs-action"}}.n_clicks'
         return self.body("cs-editor.data", values, matches, changed)
 
-    def inbox(self):
+    def inbox(self, opened=False):
+        """The inbox's Waiting tab chosen; ``opened``: the inbox as the page opens, its
+        tabs counted too."""
         return self.body("inbox-grid.rowData", {("inbox-tabs", "value"): "waiting"},
-                         changed="inbox-tabs.value")  # fmt: skip
+                         changed=None if opened else "inbox-tabs.value")  # fmt: skip
 
     def approve(self, request_id, confirm=False, seen_round=1):
         return self.body("rq-body.children...rq-alert.children..",

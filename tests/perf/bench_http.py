@@ -15,7 +15,8 @@ in turns (five rounds each) so that both meet the same moments of the machine:
 - open editor: the customer page's layout through the pages router;
 - save with proposals: a gated change saved on a customer (a new draft request);
 - approve: an approver approves a pending request assigned to them;
-- inbox: the approver's inbox tab;
+- inbox: the approver choosing the Waiting tab of their inbox, and the inbox as it opens
+  (its tabs counted too);
 - each dashboard's full refresh (Pending changes; Approval throughput, 90 days by week,
   unfiltered, by one filter, in a zone half an hour from UTC, and by two filters combined).
 
@@ -237,6 +238,8 @@ def callback_latency(base: str, made: dict, payloads: Payloads, customers: int,
     results.append(("approve", measure(sessions["approver"], base, approvals,
                                        lambda r: b"Approved." in r.content)))  # fmt: skip
     results.append(("inbox", measure(sessions["approver"], base, [payloads.inbox()] * SAMPLES)))
+    results.append(("inbox: opened, tabs counted",
+                    measure(sessions["approver"], base, [payloads.inbox(opened=True)] * SAMPLES)))
     results.append(("dashboard: Pending changes",
                     measure(sessions["manager"], base, [payloads.pending()] * SLOW_SAMPLES)))
     for name, body in (
@@ -429,6 +432,7 @@ GOALS = {
     "open editor (customer page)": ("p95", "x", 4),
     "approve": ("p95", "x", 3),
     "inbox": ("p50", "x", 4),
+    "inbox: opened, tabs counted": ("p50", "x", 4),
     "throughput: field Credit limit": ("p95", "ms", 300),
     "throughput: step Credit control": ("p95", "ms", 300),
     "throughput: zone +05:30": ("p95", "ms", 300),

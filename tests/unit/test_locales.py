@@ -18,7 +18,7 @@ from data.fields import FIELDS, MAX_AMOUNT, FieldError
 from data.importfile import read_import_file
 from data.imports import import_customers
 from data.models import ChangeRequest
-from data.numbers import LOCALES, format_amount
+from data.numbers import LOCALES, format_amount, format_share
 from data.parameters import update_parameters
 from data.users import set_locale
 
@@ -86,6 +86,23 @@ def test_an_amount_is_written_as_babel_writes_it(value, locale):
     """Amounts are written without asking Babel each time: the same text as Babel's."""
     assert format_amount(value, locale) == format_decimal(value, format="#,##0.00",
                                                           locale=locale)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    change=st.decimals(min_value=0, max_value=10**12, allow_nan=False, allow_infinity=False,
+                       places=2),
+    before=st.decimals(min_value=Decimal("0.01"), max_value=10**12, allow_nan=False,
+                       allow_infinity=False, places=2),
+    locale=st.sampled_from(sorted(LOCALES)),
+)  # fmt: skip
+def test_a_share_is_written_as_babel_writes_it(change, before, locale):
+    """The share of a change (an inbox line's "+25.0 %"), computed as the inbox does, is
+    written without asking Babel: the same text as Babel's, halves rounded alike."""
+    share = change * 100 / before
+    for value in (share, share.quantize(Decimal("0.01")), Decimal(int(share))):
+        assert format_share(value, locale) == format_decimal(value, format="#,##0.0",
+                                                             locale=locale)  # fmt: skip
 
 
 @settings(max_examples=100, deadline=None)
