@@ -218,9 +218,13 @@ def _upsert_for(dialect: str):
     return insert(ROLLUP)
 
 
+_KEY = ("dim", "level", "slot", "metric", "key", "bucket")
+"""What a count is of (its parts have one ``part`` each)."""
+
+
 def _adding(statement):
     return statement.on_conflict_do_update(
-        index_elements=["dim", "level", "slot", "metric", "key", "bucket", "part"],
+        index_elements=[*_KEY, "part"],
         set_={"n": ROLLUP.c.n + statement.excluded.n},
     )
 
@@ -262,14 +266,13 @@ def fold_parts(session: Session, now: datetime | None = None) -> int:
     hour = hour_of(now or datetime.now(UTC))
     ended = or_(and_(ROLLUP.c.level == "h", ROLLUP.c.slot < hour),
                 and_(ROLLUP.c.level == "d", ROLLUP.c.slot < hour // 24))  # fmt: skip
-    key = [ROLLUP.c[name] for name in ("dim", "level", "slot", "metric", "key", "bucket")]
-    folded = session.execute(
-        delete(ROLLUP).where(ROLLUP.c.part != 0, ended).returning(*key, ROLLUP.c.n)).all()
+    folded = session.execute(delete(ROLLUP).where(ROLLUP.c.part != 0, ended)
+                             .returning(*(ROLLUP.c[name] for name in _KEY), ROLLUP.c.n)).all()
     sums: dict[tuple, int] = defaultdict(int)
     for *row_key, n in folded:
         sums[tuple(row_key)] += n
-    rows = [dict(zip(("dim", "level", "slot", "metric", "key", "bucket"), row_key, strict=True),
-                 part=0, n=n) for row_key, n in sorted(sums.items()) if n]  # fmt: skip
+    rows = [dict(zip(_KEY, row_key, strict=True), part=0, n=n)
+            for row_key, n in sorted(sums.items()) if n]  # fmt: skip
     if rows:
         session.execute(_adding(_upsert(session)), rows)
     return len(folded)
@@ -302,12 +305,12 @@ def _became_set(obj: Any, attribute: str) -> datetime | None:
 
 def _fields(connection: Connection, request: ChangeRequest | int) -> list[str]:
     """The fields a request proposes to change (its proposals as loaded, when they are)."""
+    request_id = request
     if isinstance(request, ChangeRequest):
         changes = _loaded(request, "changes")
         if changes is not None:
             return [change.field for change in changes]
-        request = request.id
-    request_id = request
+        request_id = request.id
     return list(
         connection.execute(
             select(ProposedChange.field).where(ProposedChange.request_id == request_id)

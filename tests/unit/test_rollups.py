@@ -381,3 +381,19 @@ def test_the_parts_of_counts_that_have_ended_are_folded_into_one(world):
     assert {(level, slot) for level, slot, part in left if part} == {("h", hour), ("d", hour // 24)}
     assert rollup_rows(world.db) == counts
     assert_rollups_match_a_rebuild(world.db)
+
+
+def test_the_schedule_folds_the_parts_of_ended_hours(world):
+    from data.rollups import ROLLUP, SUBMITTED
+    from data.schedule import run_schedule
+
+    hour = int(utcnow().timestamp() // 3600)
+    with world.db.engine.begin() as connection:
+        connection.execute(ROLLUP.insert(), [
+            {"dim": "", "level": "h", "slot": hour - 5, "metric": SUBMITTED, "key": "",
+             "bucket": 0, "part": part, "n": 1} for part in (0, 4, 7)])  # fmt: skip
+    run_schedule(world.db)
+    with world.db.engine.connect() as connection:
+        rows = connection.execute(select(ROLLUP.c.part, ROLLUP.c.n)
+                                  .where(ROLLUP.c.slot == hour - 5)).all()  # fmt: skip
+    assert rows == [(0, 3)]
